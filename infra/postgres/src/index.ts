@@ -1,0 +1,14 @@
+/**
+ * Postgres set-up for Tributary: one database per service, each service's Prisma migrations
+ * applied with `pg` (no native schema engine needed).
+ */
+export { applyMigrations, MigrationError } from "./apply-migrations.js";
+export type { MigrationReport } from "./apply-migrations.js";
+export { databaseUrl, dropDatabase, ensureDatabase } from "./ensure-database.js";
+export { readMigrationFiles } from "./migration-files.js";
+export type { MigrationFile } from "./migration-files.js";
+export { migrateAll } from "./migrate-all.js";
+export type { DatabaseMigrated, MigrateAllOptions } from "./migrate-all.js";
+export { findServiceDatabases } from "./service-databases.js";
+export type { ServiceDatabase } from "./service-databases.js";
+export { defaultPostgresServerUrl, postgresServerUrl } from "./server-url.js";

@@ -1,0 +1,75 @@
+import {
+  OrderAcceptedSchema,
+  OrderCancelledSchema,
+  OrderPaidSchema,
+  OrderPaymentFailedSchema,
+  OrderPlacedSchema,
+  OrderRefundRequestedSchema,
+  OrderRejectedSchema,
+} from "./gen/tributary/order/v1/order_events_pb.js";
+import {
+  PaymentCapturedSchema,
+  PaymentFailedSchema,
+  PaymentRefundedSchema,
+  PaymentRoutedSchema,
+  RefundFailedSchema,
+} from "./gen/tributary/payment/v1/payment_events_pb.js";
+import {
+  DiscrepancyFoundSchema,
+  ReconciliationCompletedSchema,
+} from "./gen/tributary/reconciliation/v1/reconciliation_events_pb.js";
+import {
+  SettlementBatchClosedSchema,
+  SettlementBatchHeldSchema,
+  SettlementBatchReconciledSchema,
+} from "./gen/tributary/settlement/v1/settlement_events_pb.js";
+import { StatementAvailableSchema } from "./gen/tributary/statement/v1/statement_events_pb.js";
+import { defineTopic } from "./topic.js";
+
+/** Upstream systems publish orders here. Key: `merchant_id/merchant_order_ref`. */
+export const ordersInboundTopic = defineTopic("orders.inbound.v1", [OrderPlacedSchema]);
+
+/** The order service's events. Key: order id. */
+export const ordersTopic = defineTopic("orders.v1", [
+  OrderAcceptedSchema,
+  OrderRejectedSchema,
+  OrderPaidSchema,
+  OrderPaymentFailedSchema,
+  OrderCancelledSchema,
+  OrderRefundRequestedSchema,
+]);
+
+/** Payment-routing's events. Key: order id, so one order's payment events stay ordered. */
+export const paymentsTopic = defineTopic("payments.v1", [
+  PaymentRoutedSchema,
+  PaymentCapturedSchema,
+  PaymentFailedSchema,
+  PaymentRefundedSchema,
+  RefundFailedSchema,
+]);
+
+/** Settlement batch events. Key: batch id. */
+export const settlementTopic = defineTopic("settlement.v1", [
+  SettlementBatchClosedSchema,
+  SettlementBatchReconciledSchema,
+  SettlementBatchHeldSchema,
+]);
+
+/** A provider's daily bill can be fetched. Key: `provider/bill_date`. */
+export const statementsTopic = defineTopic("statements.v1", [StatementAvailableSchema]);
+
+/** Reconciliation results. Key: `provider/bill_date`. */
+export const reconciliationTopic = defineTopic("reconciliation.v1", [
+  ReconciliationCompletedSchema,
+  DiscrepancyFoundSchema,
+]);
+
+/** Every topic of DESIGN.md's table, for tools that create topics or list dead letters. */
+export const allTopics = [
+  ordersInboundTopic,
+  ordersTopic,
+  paymentsTopic,
+  settlementTopic,
+  statementsTopic,
+  reconciliationTopic,
+] as const;
