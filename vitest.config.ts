@@ -1,18 +1,47 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * One vitest run for the whole monorepo, so one real Kafka broker and one Postgres set-up
- * (started in the testkit's global setup) serve every integration test. Workspace packages
- * resolve to their TypeScript sources through the `source` export condition, so tests do not
- * wait for a build.
+ * One vitest run for the whole monorepo, in two projects:
+ * - `unit`: `src/**\/*.test.ts` beside the code; pure, no infrastructure.
+ * - `integration`: `test/**\/*.int.test.ts`; the testkit's global setup starts one real Kafka
+ *   broker and prepares the real Postgres databases for all of them.
+ * Workspace packages resolve to their TypeScript sources through the `source` export condition,
+ * so tests never wait for a build.
  */
-export default defineConfig({
+const sourceCondition = {
   resolve: { conditions: ["source"] },
   ssr: { resolve: { conditions: ["source"], externalConditions: ["source"] } },
+  environments: {
+    ssr: { resolve: { conditions: ["source"], externalConditions: ["source"] } },
+    __vitest__: { resolve: { conditions: ["source"], externalConditions: ["source"] } },
+  },
+};
+
+export default defineConfig({
+  ...sourceCondition,
   test: {
-    include: ["{packages,infra,services}/*/{src,test}/**/*.test.ts"],
-    exclude: ["**/node_modules/**", "**/dist/**"],
-    testTimeout: 30_000,
-    hookTimeout: 120_000,
+    projects: [
+      {
+        ...sourceCondition,
+        test: {
+          name: "unit",
+          include: ["{packages,infra,services}/*/src/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+        },
+      },
+      {
+        ...sourceCondition,
+        test: {
+          name: "integration",
+          include: ["{packages,infra,services}/*/test/**/*.int.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          globalSetup: ["packages/testkit/src/vitest-global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          // Integration files share one broker and one database server on a 2-core machine.
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });

@@ -12,3 +12,5 @@ export type { DatabaseMigrated, MigrateAllOptions } from "./migrate-all.js";
 export { findServiceDatabases } from "./service-databases.js";
 export type { ServiceDatabase } from "./service-databases.js";
 export { defaultPostgresServerUrl, postgresServerUrl } from "./server-url.js";
+export { checkSchemaDrift } from "./schema-drift.js";
+export type { DriftProblem } from "./schema-drift.js";
