@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { createTokenVerifier, parseBearer } from "./token-table.js";
+
+describe("createTokenVerifier", () => {
+  const verify = createTokenVerifier({
+    "token-a": { principal: "a", scopes: ["x"] },
+    "token-b": { principal: "b", scopes: [] },
+  });
+
+  it("finds the principal of a known token", () => {
+    expect(verify("token-a")?.principal).toBe("a");
+    expect(verify("token-b")?.principal).toBe("b");
+  });
+
+  it("rejects unknown tokens, prefixes and extensions of known ones", () => {
+    expect(verify("token-")).toBeUndefined();
+    expect(verify("token-ab")).toBeUndefined();
+    expect(verify("")).toBeUndefined();
+  });
+});
+
+describe("parseBearer", () => {
+  it("extracts the token from a Bearer header and refuses other schemes", () => {
+    expect(parseBearer("Bearer abc.def")).toBe("abc.def");
+    expect(parseBearer("bearer abc")).toBe("abc");
+    expect(parseBearer("Basic abc")).toBeUndefined();
+    expect(parseBearer("Bearer")).toBeUndefined();
+    expect(parseBearer(undefined)).toBeUndefined();
+  });
+});
