@@ -25,7 +25,6 @@ export enum Code {
 
 /** Narrows a wire status number to a {@link Code}; anything unrecognised (or 0) is `Unknown`. */
 export function codeFromWire(status: number): Code {
-  return Number.isInteger(status) && status >= Code.Cancelled && status <= Code.Unauthenticated
-    ? (status as Code)
-    : Code.Unknown;
+  const known: readonly number[] = Object.values(Code).filter((value) => typeof value === "number");
+  return status !== 0 && known.includes(status) ? (status) : Code.Unknown;
 }

@@ -65,5 +65,5 @@ function internalStatus(): FailureStatus {
 
 /** `Code` and grpc-js's `status` share their numbers; this is the one cast between them. */
 function wireStatus(code: Code): status {
-  return code as number as status;
+  return code as number;
 }

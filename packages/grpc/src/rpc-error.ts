@@ -1,4 +1,4 @@
-import { Code } from "./code.js";
+import type { Code } from "./code.js";
 
 /** One bad field of a request: the path to it and a human-readable reason (google.rpc.BadRequest). */
 export interface FieldViolation {

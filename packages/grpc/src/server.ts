@@ -102,7 +102,8 @@ export function createServer(options: RpcServerOptions): RpcServer {
           throw new Error(`${service.typeName}.${method.name}: no handler`);
         }
         policy.set(createMethodDefinition(method).path, access);
-        handlers[method.localName] = adaptHandler(method, handler, serviceOptions.errors, principals, logger);
+        // The descriptor decided the method kind; the implementation type was checked against it.
+        handlers[method.localName] = adaptHandler(method, handler as UnaryFn<DomainError> | StreamFn, serviceOptions.errors as DomainErrorMapping<DomainError>, principals, logger);
       }
       grpcServer.addService(createServiceDefinition(service), handlers);
       serviceNames.push(service.typeName);
@@ -133,7 +134,7 @@ export function createServer(options: RpcServerOptions): RpcServer {
 
 function adaptHandler<E extends DomainError>(
   method: DescMethod,
-  handler: Function,
+  handler: UnaryFn<E> | StreamFn,
   errors: DomainErrorMapping<E>,
   principals: PrincipalStore,
   logger: RpcLogger,
