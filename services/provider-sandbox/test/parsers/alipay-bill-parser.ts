@@ -1,0 +1,84 @@
+// An independent reader of Alipay trade-bill archives: yauzl reads the zip with raw (undecoded)
+// entry names, iconv-lite decodes GBK, and the CSV is mapped by header name.
+import iconv from "iconv-lite";
+import yauzl from "yauzl";
+
+export interface ZipEntryRaw {
+  name: string;
+  utf8Flag: boolean;
+  data: Buffer;
+}
+
+export function readZipRaw(zip: Buffer): Promise<ZipEntryRaw[]> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(zip, { lazyEntries: true, decodeStrings: false }, (error, file) => {
+      if (error || !file) return reject(error ?? new Error("no zip"));
+      const out: ZipEntryRaw[] = [];
+      file.on("entry", (entry: yauzl.Entry) => {
+        file.openReadStream(entry, (e2, stream) => {
+          if (e2 || !stream) return reject(e2 ?? new Error("no stream"));
+          const chunks: Buffer[] = [];
+          stream.on("data", (c: Buffer) => chunks.push(c));
+          stream.on("end", () => {
+            out.push({
+              name: iconv.decode(entry.fileName as unknown as Buffer, "gbk"),
+              utf8Flag: (entry.generalPurposeBitFlag & 0x800) !== 0,
+              data: Buffer.concat(chunks),
+            });
+            file.readEntry();
+          });
+        });
+      });
+      file.on("end", () => resolve(out));
+      file.on("error", reject);
+      file.readEntry();
+    });
+  });
+}
+
+export interface ParsedAlipayCsv {
+  preamble: string[];
+  header: string[];
+  rows: Record<string, string>[];
+  footer: string[];
+}
+
+function splitCsv(line: string): string[] {
+  const cells: string[] = [];
+  let cur = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") {
+      cells.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  cells.push(cur);
+  return cells;
+}
+
+export function parseAlipayCsv(gbk: Buffer): ParsedAlipayCsv {
+  const text = iconv.decode(gbk, "gbk");
+  const lines = text.split(/\r?\n/).filter((l) => l !== "");
+  const firstData = lines.findIndex((l) => !l.startsWith("#"));
+  const preamble = lines.slice(0, firstData);
+  const header = splitCsv(lines[firstData] ?? "");
+  const body: string[] = [];
+  let i = firstData + 1;
+  for (; i < lines.length && !lines[i]!.startsWith("#"); i++) body.push(lines[i]!);
+  const footer = lines.slice(i);
+  const rows = body.map((l) => {
+    const cells = splitCsv(l);
+    if (cells.length !== header.length) throw new Error(`row has ${cells.length} cells`);
+    return Object.fromEntries(header.map((h, k) => [h, cells[k] ?? ""]));
+  });
+  return { preamble, header, rows, footer };
+}
