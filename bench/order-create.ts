@@ -1,0 +1,287 @@
+/**
+ * `npm run bench -- order-create`: CreateOrder calls per second (auth, validation, one Postgres
+ * transaction with the order, its lines and OrderAccepted in the outbox, the relay publishing to
+ * Kafka meanwhile) against a bare grpc-js unary handler measured in the same run with the same
+ * request and response sizes, the same client and the same concurrency. Then events per second
+ * through the Kafka intake (OrderPlaced → order stored + OrderAccepted), against a bare kafkajs
+ * consumer reading the same messages. Last stdout line: one JSON object with `ratio`
+ * (CreateOrder / bare handler; goal ≥ 0.3).
+ *
+ * Infra: `KAFKA_BROKERS` and `ORDER_DATABASE_URL` when set (the database must be migrated or
+ * migratable), otherwise the testkit's broker and a fresh `tributary_order_bench` database on the
+ * local Postgres. Sizes: BENCH_REQUESTS (default 3000, split over BENCH_ROUNDS = 3 alternating rounds per side),
+ * BENCH_CONCURRENCY (32), BENCH_EVENTS (2000).
+ */
+import { fileURLToPath } from "node:url";
+import { create, toBinary } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { ordersInboundTopic } from "@tributary/contracts";
+import { Channel, Provider } from "@tributary/contracts/common/v1/provider";
+import { OrderPlacedSchema } from "@tributary/contracts/order/v1/order_events";
+import { OrderStatus } from "@tributary/contracts/order/v1/order";
+import {
+  CreateOrderRequestSchema,
+  CreateOrderResponseSchema,
+  OrderService,
+  type CreateOrderRequest,
+} from "@tributary/contracts/order/v1/order_service";
+import { ensureTopics, envelopeHeaders, newEventId, protobufContentType } from "@tributary/events";
+import { createServiceDefinition } from "@tributary/grpc";
+import { applyMigrations, databaseUrl, dropDatabase, ensureDatabase } from "@tributary/local-postgres";
+import { startOrderService } from "@tributary/order";
+import { kafka as testKafka, postgres as testPostgres } from "@tributary/testkit";
+import { Kafka, logLevel } from "kafkajs";
+import pg from "pg";
+
+const requests = Number.parseInt(process.env["BENCH_REQUESTS"] ?? "3000", 10);
+const concurrency = Number.parseInt(process.env["BENCH_CONCURRENCY"] ?? "32", 10);
+const events = Number.parseInt(process.env["BENCH_EVENTS"] ?? "2000", 10);
+const rounds = Number.parseInt(process.env["BENCH_ROUNDS"] ?? "3", 10);
+const warmup = Math.min(1500, Math.floor(requests / 2));
+const token = "bench-token";
+const migrationsDir = fileURLToPath(new URL("../services/order/prisma/migrations", import.meta.url));
+
+const runId = newEventId().slice(-12);
+
+function orderRequest(merchantId: string, ref: string): CreateOrderRequest {
+  return create(CreateOrderRequestSchema, {
+    merchantId,
+    merchantOrderRef: ref,
+    buyer: { buyerId: "buyer-000042", country: "CN" },
+    lines: [
+      { sku: "TSHIRT-RED-M", category: "apparel", quantity: 2n, unitPrice: { currency: "CNY", amountMinor: 1999n } },
+      { sku: "GIFT-WRAP", category: "services", quantity: 1n, unitPrice: { currency: "CNY", amountMinor: 500n } },
+    ],
+    total: { currency: "CNY", amountMinor: 4498n },
+    channel: Channel.APP,
+    preferredProvider: Provider.ALIPAY,
+  });
+}
+
+/** The response the bare handler sends: an order of exactly the shape CreateOrder returns. */
+function cannedResponse(request: CreateOrderRequest) {
+  const now = { seconds: BigInt(Math.floor(Date.now() / 1000)), nanos: 123_000_000 };
+  return create(CreateOrderResponseSchema, {
+    created: true,
+    order: {
+      orderId: "019ab2c3-d4e5-7f60-8a9b-0c1d2e3f4a5b",
+      merchantId: request.merchantId,
+      merchantOrderRef: request.merchantOrderRef,
+      buyer: request.buyer,
+      lines: request.lines,
+      total: request.total,
+      channel: request.channel,
+      preferredProvider: request.preferredProvider,
+      status: OrderStatus.ACCEPTED,
+      paid: { currency: "CNY", amountMinor: 0n },
+      refunded: { currency: "CNY", amountMinor: 0n },
+      createdAt: now,
+      updatedAt: now,
+    },
+  });
+}
+
+/** Sends `count` CreateOrder calls with `concurrency` in flight through one raw grpc-js client. */
+async function drive(address: string, merchantId: string, count: number, offset: number): Promise<number> {
+  const definition = createServiceDefinition(OrderService);
+  const method = definition["createOrder"]!;
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  metadata.set("authorization", `Bearer ${token}`);
+  let next = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      await new Promise<void>((resolve, reject) => {
+        client.makeUnaryRequest(
+          method.path,
+          method.requestSerialize,
+          method.responseDeserialize,
+          orderRequest(merchantId, `r-${offset + i}`),
+          metadata,
+          {},
+          (error) => (error === null ? resolve() : reject(error)),
+        );
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  client.close();
+  return count / seconds;
+}
+
+/** A grpc-js server whose CreateOrder answers a canned order at once: the raw baseline. */
+async function startBareServer(): Promise<{ address: string; stop(): void }> {
+  const server = new grpc.Server();
+  const definition = createServiceDefinition(OrderService);
+  const unimplemented = (_call: unknown, callback: grpc.sendUnaryData<unknown>) =>
+    callback({ code: grpc.status.UNIMPLEMENTED });
+  server.addService(definition, {
+    createOrder: (call: grpc.ServerUnaryCall<CreateOrderRequest, unknown>, callback: grpc.sendUnaryData<unknown>) =>
+      callback(null, cannedResponse(call.request)),
+    getOrder: unimplemented,
+    listOrders: unimplemented,
+    cancelOrder: unimplemented,
+    requestRefund: unimplemented,
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  return { address: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+async function waitForCount(pool: pg.Pool, merchantId: string, expected: number): Promise<void> {
+  for (;;) {
+    const result = await pool.query("SELECT count(*)::int AS n FROM orders WHERE merchant_id = $1", [merchantId]);
+    if ((result.rows[0] as { n: number }).n >= expected) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function main(): Promise<void> {
+  const kafkaEndpoint = await testKafka();
+  let dbUrl = process.env["ORDER_DATABASE_URL"];
+  let cleanup = async (): Promise<void> => {};
+  if (dbUrl === undefined) {
+    const server = await testPostgres();
+    await dropDatabase(server.serverUrl, "tributary_order_bench");
+    await ensureDatabase(server.serverUrl, "tributary_order_bench");
+    dbUrl = databaseUrl(server.serverUrl, "tributary_order_bench");
+    cleanup = () => server.stop();
+  }
+  await applyMigrations(dbUrl, migrationsDir);
+
+  const service = await startOrderService({
+    databaseUrl: dbUrl,
+    kafkaBrokers: kafkaEndpoint.brokers,
+    grpcAddress: "127.0.0.1:0",
+    tokens: { [token]: { principal: "bench", scopes: ["orders:write", "orders:read"] } },
+    poolSize: Number.parseInt(process.env["BENCH_POOL"] ?? "16", 10),
+  });
+  const bareServer = await startBareServer();
+  const pool = new pg.Pool({ connectionString: dbUrl, max: 2 });
+  const merchant = `bench-rpc-${runId}`;
+  const bareRates: number[] = [];
+  const createRates: number[] = [];
+  let intakeRate: number;
+  let rawConsumeRate: number;
+  try {
+    // Both servers run side by side the whole time and the rounds alternate, so load from
+    // anything else on the machine falls on both measurements alike; the medians are compared.
+    // Warm both paths up (JIT, connections, plan caches) before anything is measured.
+    await drive(bareServer.address, `bench-bare-${runId}`, warmup, 1_000_000);
+    await drive(service.address, merchant, warmup, 1_000_000);
+    await drive(bareServer.address, `bench-bare-${runId}`, warmup, 2_000_000);
+    const perRound = Math.ceil(requests / rounds);
+    for (let round = 0; round < rounds; round += 1) {
+      bareRates.push(await drive(bareServer.address, `bench-bare-${runId}`, perRound, round * perRound));
+      createRates.push(await drive(service.address, merchant, perRound, round * perRound));
+    }
+    await waitForCount(pool, merchant, perRound * rounds + warmup);
+
+    // Kafka intake: publish first, then time how fast the intake turns them into orders.
+    const kafka = new Kafka({ clientId: "bench-order", brokers: [...kafkaEndpoint.brokers], logLevel: logLevel.NOTHING });
+    await ensureTopics(kafka, [ordersInboundTopic]);
+    const producer = kafka.producer();
+    await producer.connect();
+    const intakeMerchant = `bench-intake-${runId}`;
+    const messages = Array.from({ length: events }, (_, i) => {
+      const request = orderRequest(intakeMerchant, `e-${i}`);
+      return {
+        key: `${intakeMerchant}/e-${i}`,
+        value: Buffer.from(
+          toBinary(
+            OrderPlacedSchema,
+            create(OrderPlacedSchema, {
+              merchantId: request.merchantId,
+              merchantOrderRef: request.merchantOrderRef,
+              ...(request.buyer === undefined ? {} : { buyer: request.buyer }),
+              lines: request.lines,
+              ...(request.total === undefined ? {} : { total: request.total }),
+              channel: request.channel,
+              preferredProvider: request.preferredProvider,
+            }),
+          ),
+        ),
+        headers: envelopeHeaders({
+          eventId: newEventId(),
+          eventType: OrderPlacedSchema.typeName,
+          schemaVersion: "1",
+          producer: "bench",
+          occurredAt: new Date(),
+          contentType: protobufContentType,
+        }),
+      };
+    });
+    // Baseline: a bare kafkajs consumer of the same messages on a scratch topic (no DB, no decode).
+    const rawTopic = `bench.raw.${runId}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: rawTopic }] });
+    await admin.disconnect();
+    for (let i = 0; i < messages.length; i += 500) {
+      await producer.send({ topic: rawTopic, messages: messages.slice(i, i + 500) });
+    }
+    const rawConsumer = kafka.consumer({ groupId: `bench-raw-${runId}` });
+    await rawConsumer.connect();
+    await rawConsumer.subscribe({ topic: rawTopic, fromBeginning: true });
+    let seen = 0;
+    const rawStarted = performance.now();
+    await new Promise<void>((resolve) => {
+      void rawConsumer.run({
+        eachMessage: async () => {
+          seen += 1;
+          if (seen === events) resolve();
+        },
+      });
+    });
+    rawConsumeRate = events / ((performance.now() - rawStarted) / 1000);
+    await rawConsumer.disconnect();
+
+    const intakeStarted = performance.now();
+    for (let i = 0; i < messages.length; i += 500) {
+      await producer.send({ topic: ordersInboundTopic.name, messages: messages.slice(i, i + 500) });
+    }
+    await waitForCount(pool, intakeMerchant, events);
+    intakeRate = events / ((performance.now() - intakeStarted) / 1000);
+    await producer.disconnect();
+  } finally {
+    await pool.end();
+    bareServer.stop();
+    await service.stop();
+    await kafkaEndpoint.stop();
+    await cleanup();
+  }
+  const createRate = median(createRates);
+  const bare = median(bareRates);
+  const result = {
+    benchmark: "order-create",
+    ratio: Number((createRate / bare).toFixed(3)),
+    goal: 0.3,
+    createOrderPerSecond: Math.round(createRate),
+    bareUnaryPerSecond: Math.round(bare),
+    requests,
+    rounds,
+    roundRatios: createRates.map((rate, i) => Number((rate / bareRates[i]!).toFixed(3))),
+    roundCreatePerSecond: createRates.map(Math.round),
+    roundBarePerSecond: bareRates.map(Math.round),
+    concurrency,
+    intakeEventsPerSecond: Math.round(intakeRate),
+    rawConsumePerSecond: Math.round(rawConsumeRate),
+    intakeRatio: Number((intakeRate / rawConsumeRate).toFixed(3)),
+    events,
+  };
+  console.log(`CreateOrder ${result.createOrderPerSecond}/s vs bare grpc-js ${result.bareUnaryPerSecond}/s; intake ${result.intakeEventsPerSecond} events/s vs raw consume ${result.rawConsumePerSecond}/s`);
+  console.log(JSON.stringify(result));
+}
+
+await main();
+process.exit(0);

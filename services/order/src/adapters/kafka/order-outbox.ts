@@ -1,0 +1,95 @@
+import { create } from "@bufbuild/protobuf";
+import { ordersTopic } from "@tributary/contracts";
+import {
+  OrderAcceptedSchema,
+  OrderCancelledSchema,
+  OrderPaidSchema,
+  OrderPaymentFailedSchema,
+  OrderRefundRequestedSchema,
+  OrderRejectedSchema,
+} from "@tributary/contracts/order/v1/order_events";
+import { appendToOutbox, type OutboxEvent } from "@tributary/events";
+import { assertNever } from "@tributary/result";
+import type { OrderChange, OrderOutbox, OrderRejection, Tx } from "../../app/ports.js";
+import type { Order } from "../../domain/order.js";
+import type { OrderEvent } from "../../domain/order-event.js";
+import { moneyToProto, toOrderMessage } from "../proto/order-messages.js";
+
+/** The `producer` header of everything the order service publishes. */
+export const ORDER_PRODUCER = "order";
+
+type OrdersEvent = OutboxEvent<typeof ordersTopic>;
+
+function toOutboxEvent(order: Order, event: OrderEvent): OrdersEvent | undefined {
+  const key = order.orderId;
+  switch (event.type) {
+    case "order_accepted":
+      return { key, schema: OrderAcceptedSchema, message: create(OrderAcceptedSchema, { order: toOrderMessage(order) }), occurredAt: event.at };
+    case "order_paid":
+      return {
+        key,
+        schema: OrderPaidSchema,
+        message: create(OrderPaidSchema, { orderId: key, paymentId: event.paymentId, amount: moneyToProto(event.amount) }),
+        occurredAt: event.at,
+      };
+    case "order_payment_failed":
+      return {
+        key,
+        schema: OrderPaymentFailedSchema,
+        message: create(OrderPaymentFailedSchema, { orderId: key, paymentId: event.paymentId, reason: event.reason }),
+        occurredAt: event.at,
+      };
+    case "order_cancelled":
+      return {
+        key,
+        schema: OrderCancelledSchema,
+        message: create(OrderCancelledSchema, { orderId: key, reason: event.reason }),
+        occurredAt: event.at,
+      };
+    case "order_refund_requested":
+      return {
+        key,
+        schema: OrderRefundRequestedSchema,
+        message: create(OrderRefundRequestedSchema, {
+          orderId: key,
+          refundRef: event.refundRef,
+          amount: moneyToProto(event.amount),
+          reason: event.reason,
+        }),
+        occurredAt: event.at,
+      };
+    // Refund outcomes are payment-routing's own news on payments.v1; we only record them.
+    case "order_refund_completed":
+    case "order_refund_failed":
+      return undefined;
+    default:
+      return assertNever(event, "order event");
+  }
+}
+
+/**
+ * The {@link OrderOutbox} on `@tributary/events`: each public domain event becomes its
+ * `orders.v1` message keyed by order id; `OrderRejected` (no order id exists) is keyed by
+ * `merchant_id/merchant_order_ref`, the same key the upstream system used on `orders.inbound.v1`.
+ */
+export function createOrderOutbox(): OrderOutbox {
+  return {
+    async appendEvents(tx: Tx, changes: readonly OrderChange[]): Promise<void> {
+      const outgoing = changes.flatMap(({ order, events }) => events.flatMap((event) => toOutboxEvent(order, event) ?? []));
+      if (outgoing.length > 0) await appendToOutbox(tx, ORDER_PRODUCER, ordersTopic, outgoing);
+    },
+    async appendRejected(tx: Tx, rejection: OrderRejection): Promise<void> {
+      await appendToOutbox(tx, ORDER_PRODUCER, ordersTopic, [
+        {
+          key: `${rejection.merchantId}/${rejection.merchantOrderRef}`,
+          schema: OrderRejectedSchema,
+          message: create(OrderRejectedSchema, {
+            merchantId: rejection.merchantId,
+            merchantOrderRef: rejection.merchantOrderRef,
+            reasons: rejection.reasons.map((r) => ({ field: r.field, description: r.description })),
+          }),
+        },
+      ]);
+    },
+  };
+}

@@ -1,0 +1,247 @@
+import { money } from "@tributary/money";
+import { describe, expect, it } from "vitest";
+import { decide } from "./decide.js";
+import { evolveAll } from "./evolve.js";
+import { noOrder, type Order, type OrderDraft, type OrderState, type OrderStatus } from "./order.js";
+import type { OrderCommand } from "./order-command.js";
+import type { OrderEvent } from "./order-event.js";
+
+const orderId = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+const t0 = new Date("2026-11-24T08:00:00.000Z");
+const t1 = new Date("2026-11-24T08:05:00.000Z");
+const cny = (amountMinor: bigint) => money(amountMinor, "CNY");
+
+const draft: OrderDraft = {
+  merchantId: "m-1",
+  merchantOrderRef: "ref-1",
+  buyer: { buyerId: "b-1", country: "CN" },
+  lines: [
+    { sku: "A", category: "apparel", quantity: 2n, unitPrice: cny(1999n) },
+    { sku: "B", category: "services", quantity: 1n, unitPrice: cny(500n) },
+  ],
+  total: cny(4498n),
+  channel: "app",
+  preferredProvider: "alipay",
+};
+
+const accepted: OrderEvent = { type: "order_accepted", orderId, draft, at: t0 };
+const paid: OrderEvent = { type: "order_paid", orderId, paymentId: "pay-1", amount: cny(4498n), at: t0 };
+const paymentFailed: OrderEvent = { type: "order_payment_failed", orderId, paymentId: "pay-1", reason: "declined", at: t0 };
+const cancelled: OrderEvent = { type: "order_cancelled", orderId, reason: "changed mind", at: t0 };
+const refundRequested = (amountMinor: bigint, refundRef = "r1"): OrderEvent => ({
+  type: "order_refund_requested",
+  orderId,
+  refundRef,
+  amount: cny(amountMinor),
+  reason: "returned",
+  at: t0,
+});
+
+/** Given: the state after these events. */
+function given(...events: OrderEvent[]): Order {
+  const state = evolveAll(noOrder, events);
+  if (state.status === "none") throw new Error("no order");
+  return state;
+}
+
+const histories: Record<OrderStatus, OrderEvent[]> = {
+  accepted: [accepted],
+  paid: [accepted, paid],
+  payment_failed: [accepted, paymentFailed],
+  cancelled: [accepted, cancelled],
+  partially_refunded: [accepted, paid, refundRequested(1000n)],
+  refunded: [accepted, paid, refundRequested(4498n)],
+};
+
+const commands: Record<string, OrderCommand> = {
+  place: { type: "place_order", orderId, draft, at: t1 },
+  captureSame: { type: "record_payment_captured", paymentId: "pay-1", amount: cny(4498n), at: t1 },
+  captureOther: { type: "record_payment_captured", paymentId: "pay-2", amount: cny(4498n), at: t1 },
+  fail: { type: "record_payment_failed", paymentId: "pay-1", reason: "timed_out", at: t1 },
+  cancel: { type: "cancel_order", reason: "buyer asked", at: t1 },
+  refund: { type: "request_refund", refundRef: "r9", amount: cny(100n), reason: "damaged", at: t1 },
+  refundCompleted: { type: "record_refund_completed", refundRef: "r1", amount: cny(1000n), at: t1 },
+  refundFailed: { type: "record_refund_failed", refundRef: "r1", reason: "closed account", at: t1 },
+};
+
+/** Then: an event type, "nothing" (already done), or the error code. */
+type Outcome = OrderEvent["type"] | "nothing" | `error:${string}`;
+
+const matrix: Record<OrderStatus, Record<keyof typeof commands, Outcome>> = {
+  accepted: {
+    place: "error:order_already_exists",
+    captureSame: "order_paid",
+    captureOther: "order_paid",
+    fail: "order_payment_failed",
+    cancel: "order_cancelled",
+    refund: "error:illegal_transition",
+    refundCompleted: "error:illegal_transition",
+    refundFailed: "error:illegal_transition",
+  },
+  paid: {
+    place: "error:order_already_exists",
+    captureSame: "nothing",
+    captureOther: "error:illegal_transition",
+    fail: "error:illegal_transition",
+    cancel: "error:illegal_transition",
+    refund: "order_refund_requested",
+    refundCompleted: "error:illegal_transition",
+    refundFailed: "error:illegal_transition",
+  },
+  payment_failed: {
+    place: "error:order_already_exists",
+    captureSame: "error:illegal_transition",
+    captureOther: "error:illegal_transition",
+    fail: "nothing",
+    cancel: "error:illegal_transition",
+    refund: "error:illegal_transition",
+    refundCompleted: "error:illegal_transition",
+    refundFailed: "error:illegal_transition",
+  },
+  cancelled: {
+    place: "error:order_already_exists",
+    captureSame: "error:illegal_transition",
+    captureOther: "error:illegal_transition",
+    fail: "nothing",
+    cancel: "nothing",
+    refund: "error:illegal_transition",
+    refundCompleted: "error:illegal_transition",
+    refundFailed: "error:illegal_transition",
+  },
+  partially_refunded: {
+    place: "error:order_already_exists",
+    captureSame: "nothing",
+    captureOther: "error:illegal_transition",
+    fail: "error:illegal_transition",
+    cancel: "error:illegal_transition",
+    refund: "order_refund_requested",
+    refundCompleted: "order_refund_completed",
+    refundFailed: "order_refund_failed",
+  },
+  refunded: {
+    place: "error:order_already_exists",
+    captureSame: "nothing",
+    captureOther: "error:illegal_transition",
+    fail: "error:illegal_transition",
+    cancel: "error:illegal_transition",
+    refund: "error:refund_exceeds_remaining",
+    refundCompleted: "error:illegal_transition",
+    refundFailed: "order_refund_failed",
+  },
+};
+// In `refunded` the only refund r1 was for the full amount, so refundCompleted (for 1000) mismatches it.
+
+function outcomeOf(state: OrderState, command: OrderCommand): Outcome {
+  const decision = decide(state, command);
+  if (!decision.ok) return `error:${decision.error.code}`;
+  if (decision.value.length === 0) return "nothing";
+  expect(decision.value).toHaveLength(1);
+  return decision.value[0]!.type;
+}
+
+describe("decide: every status × every command", () => {
+  const cases = Object.entries(matrix).flatMap(([status, row]) =>
+    Object.entries(row).map(([command, outcome]) => [status as OrderStatus, command, outcome] as const),
+  );
+  it.each(cases)("given %s, when %s, then %s", (status, command, outcome) => {
+    const state = given(...histories[status]);
+    expect(state.status).toBe(status);
+    const before = structuredClone(state);
+    expect(outcomeOf(state, commands[command]!)).toBe(outcome);
+    expect(state).toEqual(before);
+  });
+
+  it("gives every refusal a reason naming the status", () => {
+    const decision = decide(given(accepted, cancelled), commands["captureSame"]!);
+    expect(decision.ok).toBe(false);
+    if (!decision.ok) {
+      expect(decision.error.code).toBe("illegal_transition");
+      expect(decision.error.message).toContain("cancelled");
+    }
+  });
+
+  it("refuses anything but place_order before the order exists", () => {
+    for (const [name, command] of Object.entries(commands)) {
+      const outcome = outcomeOf(noOrder, command);
+      expect(outcome, name).toBe(name === "place" ? "order_accepted" : "error:order_not_found");
+    }
+  });
+});
+
+describe("decide + evolve: given / when / then", () => {
+  it("places an order as accepted with zero paid and refunded", () => {
+    const state = given(accepted);
+    expect(state).toMatchObject({ orderId, status: "accepted", paid: cny(0n), refunded: cny(0n), createdAt: t0 });
+  });
+
+  it("refuses a capture of another amount than the total", () => {
+    const decision = decide(given(accepted), { ...commands["captureSame"]!, amount: cny(4497n) } as OrderCommand);
+    expect(decision.ok ? "ok" : decision.error.code).toBe("illegal_transition");
+  });
+
+  it("pays, refunds in two parts up to the paid amount, and refuses a cent more", () => {
+    let state: OrderState = given(accepted, paid);
+    const first = decide(state, { type: "request_refund", refundRef: "a", amount: cny(4000n), reason: "", at: t1 });
+    expect(first.ok).toBe(true);
+    if (!first.ok) return;
+    state = evolveAll(state, first.value);
+    expect(state).toMatchObject({ status: "partially_refunded", refunded: cny(4000n) });
+    const tooMuch = decide(state, { type: "request_refund", refundRef: "b", amount: cny(499n), reason: "", at: t1 });
+    expect(tooMuch.ok ? "ok" : tooMuch.error.code).toBe("refund_exceeds_remaining");
+    const rest = decide(state, { type: "request_refund", refundRef: "b", amount: cny(498n), reason: "", at: t1 });
+    expect(rest.ok).toBe(true);
+    if (!rest.ok) return;
+    state = evolveAll(state, rest.value);
+    expect(state).toMatchObject({ status: "refunded", refunded: cny(4498n), updatedAt: t1 });
+  });
+
+  it("treats a repeated refund_ref with the same amount as done and with another amount as a conflict", () => {
+    const state = given(accepted, paid, refundRequested(1000n));
+    expect(outcomeOf(state, { type: "request_refund", refundRef: "r1", amount: cny(1000n), reason: "", at: t1 })).toBe("nothing");
+    expect(outcomeOf(state, { type: "request_refund", refundRef: "r1", amount: cny(10n), reason: "", at: t1 })).toBe(
+      "error:refund_ref_conflict",
+    );
+  });
+
+  it("refuses a refund in another currency", () => {
+    const state = given(accepted, paid);
+    expect(outcomeOf(state, { type: "request_refund", refundRef: "x", amount: money(100n, "HKD"), reason: "", at: t1 })).toBe(
+      "error:invalid_request",
+    );
+  });
+
+  it("gives a failed refund's amount back, moving refunded → partially_refunded → paid", () => {
+    let state: OrderState = given(accepted, paid, refundRequested(1000n, "a"), refundRequested(3498n, "b"));
+    expect(state.status).toBe("refunded");
+    state = evolveAll(state, [{ type: "order_refund_failed", orderId, refundRef: "b", amount: cny(3498n), reason: "x", at: t1 }]);
+    expect(state).toMatchObject({ status: "partially_refunded", refunded: cny(1000n) });
+    const failedAgain = decide(state, { type: "record_refund_failed", refundRef: "b", reason: "x", at: t1 });
+    expect(failedAgain.ok && failedAgain.value.length === 0).toBe(true);
+    const completeFailed = decide(state, { type: "record_refund_completed", refundRef: "b", amount: cny(3498n), at: t1 });
+    expect(completeFailed.ok ? "ok" : completeFailed.error.code).toBe("illegal_transition");
+    state = evolveAll(state, [{ type: "order_refund_failed", orderId, refundRef: "a", amount: cny(1000n), reason: "x", at: t1 }]);
+    expect(state).toMatchObject({ status: "paid", refunded: cny(0n) });
+  });
+
+  it("records a completed refund once and refuses a mismatched amount or an unknown ref", () => {
+    let state: OrderState = given(accepted, paid, refundRequested(1000n));
+    const done = decide(state, { type: "record_refund_completed", refundRef: "r1", amount: cny(1000n), at: t1 });
+    expect(done.ok).toBe(true);
+    if (!done.ok) return;
+    state = evolveAll(state, done.value);
+    expect(state.status === "none" ? undefined : state.refunds[0]?.status).toBe("completed");
+    expect(outcomeOf(state, { type: "record_refund_completed", refundRef: "r1", amount: cny(1000n), at: t1 })).toBe("nothing");
+    expect(outcomeOf(state, { type: "record_refund_failed", refundRef: "r1", reason: "", at: t1 })).toBe("error:illegal_transition");
+    expect(outcomeOf(state, { type: "record_refund_completed", refundRef: "r1", amount: cny(999n), at: t1 })).toBe(
+      "error:illegal_transition",
+    );
+    expect(outcomeOf(state, { type: "record_refund_completed", refundRef: "nope", amount: cny(1n), at: t1 })).toBe(
+      "error:illegal_transition",
+    );
+  });
+
+  it("crashes when an event is applied to a state it cannot follow (a bug, never input)", () => {
+    expect(() => evolveAll(noOrder, [paid])).toThrow();
+    expect(() => evolveAll(given(accepted), [accepted])).toThrow();
+  });
+});

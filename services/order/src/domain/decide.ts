@@ -1,0 +1,258 @@
+import { equals, subtract, type Money } from "@tributary/money";
+import { assertNever, err, ok, type Result } from "@tributary/result";
+import type { Order, OrderState } from "./order.js";
+import type { OrderCommand } from "./order-command.js";
+import type { IllegalTransitionError, OrderError } from "./order-error.js";
+import type { OrderEvent } from "./order-event.js";
+
+/** What {@link decide} may refuse with; a subset of {@link OrderError}. */
+export type DecideError = Extract<
+  OrderError,
+  {
+    code:
+      | "order_not_found"
+      | "order_already_exists"
+      | "illegal_transition"
+      | "refund_exceeds_remaining"
+      | "refund_ref_conflict"
+      | "invalid_request";
+  }
+>;
+
+type Decision = Result<readonly OrderEvent[], DecideError>;
+
+const none: Decision = ok([]);
+
+function illegal(order: Order, command: OrderCommand, reason: string): Decision {
+  const error: IllegalTransitionError = {
+    code: "illegal_transition",
+    message: `cannot ${command.type.replaceAll("_", " ")} on order ${order.orderId} in status ${order.status}: ${reason}`,
+    from: order.status,
+    command: command.type,
+  };
+  return err(error);
+}
+
+function formatMoney(amount: Money): string {
+  return `${amount.amountMinor.toString()} ${amount.currency} minor units`;
+}
+
+/**
+ * The order lifecycle's rules: given the current state and a command, the events that follow,
+ * or the reason the command is refused. Pure — the clock and the new order id arrive inside the
+ * command. An empty list means "already done" (a redelivered payment event, a repeated cancel or
+ * refund request with the same reference), so replays change nothing.
+ *
+ * placed → accepted → paid | payment_failed | cancelled; paid → partially_refunded | refunded.
+ */
+export function decide(state: OrderState, command: OrderCommand): Decision {
+  if (state.status === "none") {
+    if (command.type === "place_order") {
+      return ok([{ type: "order_accepted", orderId: command.orderId, draft: command.draft, at: command.at }]);
+    }
+    return err({ code: "order_not_found", message: `no such order (${command.type})`, orderId: "" });
+  }
+  const order = state;
+  switch (command.type) {
+    case "place_order":
+      return err({
+        code: "order_already_exists",
+        message: `order ${order.orderId} already exists`,
+        orderId: order.orderId,
+      });
+    case "record_payment_captured":
+      return decidePaymentCaptured(order, command);
+    case "record_payment_failed":
+      return decidePaymentFailed(order, command);
+    case "cancel_order":
+      return decideCancel(order, command);
+    case "request_refund":
+      return decideRefund(order, command);
+    case "record_refund_completed":
+      return decideRefundCompleted(order, command);
+    case "record_refund_failed":
+      return decideRefundFailed(order, command);
+    default:
+      return assertNever(command, "order command");
+  }
+}
+
+function decidePaymentCaptured(
+  order: Order,
+  command: Extract<OrderCommand, { type: "record_payment_captured" }>,
+): Decision {
+  switch (order.status) {
+    case "accepted":
+      if (!equals(command.amount, order.total)) {
+        return illegal(
+          order,
+          command,
+          `captured ${formatMoney(command.amount)} but the order total is ${formatMoney(order.total)}`,
+        );
+      }
+      return ok([
+        { type: "order_paid", orderId: order.orderId, paymentId: command.paymentId, amount: command.amount, at: command.at },
+      ]);
+    case "paid":
+    case "partially_refunded":
+    case "refunded":
+      return order.paymentId === command.paymentId
+        ? none
+        : illegal(order, command, `already paid by payment ${order.paymentId ?? "?"}; a second capture must be refunded`);
+    case "payment_failed":
+      return illegal(order, command, "its payment already failed");
+    case "cancelled":
+      return illegal(order, command, "the order was cancelled; the captured payment must be refunded");
+    default:
+      return assertNever(order.status, "order status");
+  }
+}
+
+function decidePaymentFailed(order: Order, command: Extract<OrderCommand, { type: "record_payment_failed" }>): Decision {
+  switch (order.status) {
+    case "accepted":
+      return ok([
+        {
+          type: "order_payment_failed",
+          orderId: order.orderId,
+          paymentId: command.paymentId,
+          reason: command.reason,
+          at: command.at,
+        },
+      ]);
+    // A failed payment of an already closed-unpaid order is the expected echo of the close.
+    case "payment_failed":
+    case "cancelled":
+      return none;
+    case "paid":
+    case "partially_refunded":
+    case "refunded":
+      return illegal(order, command, `the order is already paid by payment ${order.paymentId ?? "?"}`);
+    default:
+      return assertNever(order.status, "order status");
+  }
+}
+
+function decideCancel(order: Order, command: Extract<OrderCommand, { type: "cancel_order" }>): Decision {
+  switch (order.status) {
+    case "accepted":
+      return ok([{ type: "order_cancelled", orderId: order.orderId, reason: command.reason, at: command.at }]);
+    case "cancelled":
+      return none;
+    case "payment_failed":
+      return illegal(order, command, "the order is already closed: its payment failed");
+    case "paid":
+    case "partially_refunded":
+    case "refunded":
+      return illegal(order, command, "the order is paid; request a refund instead");
+    default:
+      return assertNever(order.status, "order status");
+  }
+}
+
+function decideRefund(order: Order, command: Extract<OrderCommand, { type: "request_refund" }>): Decision {
+  switch (order.status) {
+    case "accepted":
+    case "payment_failed":
+    case "cancelled":
+      return illegal(order, command, "the order is not paid");
+    case "paid":
+    case "partially_refunded":
+    case "refunded":
+      break;
+    default:
+      return assertNever(order.status, "order status");
+  }
+  const previous = order.refunds.find((refund) => refund.refundRef === command.refundRef);
+  if (previous !== undefined) {
+    if (equals(previous.amount, command.amount)) {
+      return none;
+    }
+    return err({
+      code: "refund_ref_conflict",
+      message: `refund_ref ${command.refundRef} was already used for ${formatMoney(previous.amount)}`,
+      fieldViolations: [
+        { field: "amount", description: `refund_ref ${command.refundRef} was already used for ${formatMoney(previous.amount)}` },
+      ],
+    });
+  }
+  if (command.amount.currency !== order.total.currency) {
+    return err({
+      code: "invalid_request",
+      message: `the refund currency must be the order's currency ${order.total.currency}`,
+      fieldViolations: [{ field: "amount.currency", description: `must be ${order.total.currency}, the order's currency` }],
+    });
+  }
+  const remaining = subtract(order.paid, order.refunded);
+  if (command.amount.amountMinor > remaining.amountMinor) {
+    const description = `at most ${formatMoney(remaining)} can still be refunded (paid ${formatMoney(order.paid)}, refunded ${formatMoney(order.refunded)})`;
+    return err({
+      code: "refund_exceeds_remaining",
+      message: description,
+      fieldViolations: [{ field: "amount.amount_minor", description }],
+    });
+  }
+  return ok([
+    {
+      type: "order_refund_requested",
+      orderId: order.orderId,
+      refundRef: command.refundRef,
+      amount: command.amount,
+      reason: command.reason,
+      at: command.at,
+    },
+  ]);
+}
+
+function decideRefundCompleted(
+  order: Order,
+  command: Extract<OrderCommand, { type: "record_refund_completed" }>,
+): Decision {
+  const refund = order.refunds.find((r) => r.refundRef === command.refundRef);
+  if (refund === undefined) {
+    return illegal(order, command, `no refund was requested with refund_ref ${command.refundRef}`);
+  }
+  if (!equals(refund.amount, command.amount)) {
+    return illegal(
+      order,
+      command,
+      `refund ${command.refundRef} was requested for ${formatMoney(refund.amount)} but ${formatMoney(command.amount)} was refunded`,
+    );
+  }
+  switch (refund.status) {
+    case "requested":
+      return ok([{ type: "order_refund_completed", orderId: order.orderId, refundRef: refund.refundRef, at: command.at }]);
+    case "completed":
+      return none;
+    case "failed":
+      return illegal(order, command, `refund ${command.refundRef} already failed`);
+    default:
+      return assertNever(refund.status, "refund status");
+  }
+}
+
+function decideRefundFailed(order: Order, command: Extract<OrderCommand, { type: "record_refund_failed" }>): Decision {
+  const refund = order.refunds.find((r) => r.refundRef === command.refundRef);
+  if (refund === undefined) {
+    return illegal(order, command, `no refund was requested with refund_ref ${command.refundRef}`);
+  }
+  switch (refund.status) {
+    case "requested":
+      return ok([
+        {
+          type: "order_refund_failed",
+          orderId: order.orderId,
+          refundRef: refund.refundRef,
+          amount: refund.amount,
+          reason: command.reason,
+          at: command.at,
+        },
+      ]);
+    case "failed":
+      return none;
+    case "completed":
+      return illegal(order, command, `refund ${command.refundRef} already completed`);
+    default:
+      return assertNever(refund.status, "refund status");
+  }
+}

@@ -1,0 +1,104 @@
+import { add, subtract, zero } from "@tributary/money";
+import { assertNever } from "@tributary/result";
+import type { Order, OrderState, OrderStatus, Refund } from "./order.js";
+import type { OrderEvent } from "./order-event.js";
+
+function requireOrder(state: OrderState, event: OrderEvent): Order {
+  if (state.status === "none") {
+    throw new Error(`${event.type} applied before the order exists`);
+  }
+  return state;
+}
+
+/** Paid orders take their status from the amounts, so a failed refund moves the status back. */
+function refundStatus(order: Order): OrderStatus {
+  if (order.refunded.amountMinor === 0n) return "paid";
+  return order.refunded.amountMinor < order.paid.amountMinor ? "partially_refunded" : "refunded";
+}
+
+function withRefund(order: Order, refundRef: string, change: (refund: Refund) => Refund): readonly Refund[] {
+  return order.refunds.map((refund) => (refund.refundRef === refundRef ? change(refund) : refund));
+}
+
+/**
+ * Applies one event that {@link decide} produced. Pure and total over legal histories; an event
+ * that cannot follow the state (a bug, never input) throws rather than bend the state.
+ */
+export function evolve(state: OrderState, event: OrderEvent): OrderState {
+  switch (event.type) {
+    case "order_accepted": {
+      if (state.status !== "none") {
+        throw new Error(`order_accepted applied to existing order ${state.orderId}`);
+      }
+      const currency = event.draft.total.currency;
+      return {
+        ...event.draft,
+        orderId: event.orderId,
+        status: "accepted",
+        paid: zero(currency),
+        refunded: zero(currency),
+        paymentId: undefined,
+        paymentFailureReason: undefined,
+        cancelReason: undefined,
+        refunds: [],
+        createdAt: event.at,
+        updatedAt: event.at,
+      };
+    }
+    case "order_paid": {
+      const order = requireOrder(state, event);
+      return { ...order, status: "paid", paid: event.amount, paymentId: event.paymentId, updatedAt: event.at };
+    }
+    case "order_payment_failed": {
+      const order = requireOrder(state, event);
+      return {
+        ...order,
+        status: "payment_failed",
+        paymentId: event.paymentId,
+        paymentFailureReason: event.reason,
+        updatedAt: event.at,
+      };
+    }
+    case "order_cancelled": {
+      const order = requireOrder(state, event);
+      return { ...order, status: "cancelled", cancelReason: event.reason, updatedAt: event.at };
+    }
+    case "order_refund_requested": {
+      const order = requireOrder(state, event);
+      const refund: Refund = {
+        refundRef: event.refundRef,
+        amount: event.amount,
+        reason: event.reason,
+        status: "requested",
+        requestedAt: event.at,
+      };
+      const next = { ...order, refunded: add(order.refunded, event.amount), refunds: [...order.refunds, refund], updatedAt: event.at };
+      return { ...next, status: refundStatus(next) };
+    }
+    case "order_refund_completed": {
+      const order = requireOrder(state, event);
+      return {
+        ...order,
+        refunds: withRefund(order, event.refundRef, (refund) => ({ ...refund, status: "completed" })),
+        updatedAt: event.at,
+      };
+    }
+    case "order_refund_failed": {
+      const order = requireOrder(state, event);
+      const next = {
+        ...order,
+        refunded: subtract(order.refunded, event.amount),
+        refunds: withRefund(order, event.refundRef, (refund) => ({ ...refund, status: "failed" as const })),
+        updatedAt: event.at,
+      };
+      return { ...next, status: refundStatus(next) };
+    }
+    default:
+      return assertNever(event, "order event");
+  }
+}
+
+/** Folds a list of events over a state: how tests build "given" states and how the app applies a decision. */
+export function evolveAll(state: OrderState, events: readonly OrderEvent[]): OrderState {
+  return events.reduce(evolve, state);
+}

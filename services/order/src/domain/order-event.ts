@@ -1,0 +1,50 @@
+import type { Money } from "@tributary/money";
+import type { OrderDraft } from "./order.js";
+
+/**
+ * What happened to an order, as {@link decide} reports it and {@link evolve} applies it. The
+ * first five have a public counterpart on `orders.v1`; the refund outcomes are internal
+ * bookkeeping of what payment-routing reported.
+ */
+export type OrderEvent =
+  | { readonly type: "order_accepted"; readonly orderId: string; readonly draft: OrderDraft; readonly at: Date }
+  | {
+      readonly type: "order_paid";
+      readonly orderId: string;
+      readonly paymentId: string;
+      readonly amount: Money;
+      readonly at: Date;
+    }
+  | {
+      readonly type: "order_payment_failed";
+      readonly orderId: string;
+      readonly paymentId: string;
+      readonly reason: string;
+      readonly at: Date;
+    }
+  | { readonly type: "order_cancelled"; readonly orderId: string; readonly reason: string; readonly at: Date }
+  | {
+      readonly type: "order_refund_requested";
+      readonly orderId: string;
+      readonly refundRef: string;
+      readonly amount: Money;
+      readonly reason: string;
+      readonly at: Date;
+    }
+  | {
+      readonly type: "order_refund_completed";
+      readonly orderId: string;
+      readonly refundRef: string;
+      readonly at: Date;
+    }
+  | {
+      readonly type: "order_refund_failed";
+      readonly orderId: string;
+      readonly refundRef: string;
+      readonly amount: Money;
+      readonly reason: string;
+      readonly at: Date;
+    };
+
+/** The event names, for exhaustive switches outside the domain. */
+export type OrderEventType = OrderEvent["type"];

@@ -1,0 +1,98 @@
+import type { Money } from "@tributary/money";
+
+/**
+ * Every status an order can be in once it exists. "placed" is not among them: a placed order is
+ * the `place_order` command itself, which {@link decide} turns into `accepted` or refuses.
+ */
+export const ORDER_STATUSES = [
+  "accepted",
+  "paid",
+  "payment_failed",
+  "cancelled",
+  "partially_refunded",
+  "refunded",
+] as const;
+
+/** Lifecycle state of a stored order (the proto `OrderStatus` without UNSPECIFIED). */
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/** Where the buyer checks out; routing rules and providers differ per channel. */
+export const CHANNELS = ["app", "web", "mini_program"] as const;
+
+/** One of {@link CHANNELS}. */
+export type Channel = (typeof CHANNELS)[number];
+
+/** The rails a buyer may prefer; routing may still choose another. */
+export const PAYMENT_PROVIDERS = ["alipay", "wechat_pay", "unionpay", "jd_pay", "ecny"] as const;
+
+/** One of {@link PAYMENT_PROVIDERS}. */
+export type PaymentProvider = (typeof PAYMENT_PROVIDERS)[number];
+
+/** One validated line of an order: what was bought and at what unit price. */
+export interface OrderLine {
+  readonly sku: string;
+  readonly category: string;
+  readonly quantity: bigint;
+  readonly unitPrice: Money;
+}
+
+/** The buyer as the upstream system knows them; `country` is ISO 3166-1 alpha-2 when given. */
+export interface Buyer {
+  readonly buyerId: string;
+  readonly country: string | undefined;
+}
+
+/**
+ * The content of an order as the upstream system sent it, after validation. Two creates with
+ * the same merchant and reference are the same order exactly when their drafts are equal.
+ */
+export interface OrderDraft {
+  readonly merchantId: string;
+  readonly merchantOrderRef: string;
+  readonly buyer: Buyer;
+  readonly lines: readonly OrderLine[];
+  readonly total: Money;
+  readonly channel: Channel;
+  readonly preferredProvider: PaymentProvider | undefined;
+}
+
+/** Where a requested refund stands at the provider. */
+export type RefundStatus = "requested" | "completed" | "failed";
+
+/** One refund asked for by the merchant, keyed by its idempotency reference. */
+export interface Refund {
+  readonly refundRef: string;
+  readonly amount: Money;
+  readonly reason: string;
+  readonly status: RefundStatus;
+  readonly requestedAt: Date;
+}
+
+/**
+ * An order as the service stores it. `paid` and `refunded` are in the order's currency;
+ * `refunded` counts refunds requested and completed (not failed), so the next refund can never
+ * exceed `paid - refunded`.
+ */
+export interface Order extends OrderDraft {
+  readonly orderId: string;
+  readonly status: OrderStatus;
+  readonly paid: Money;
+  readonly refunded: Money;
+  readonly paymentId: string | undefined;
+  readonly paymentFailureReason: string | undefined;
+  readonly cancelReason: string | undefined;
+  readonly refunds: readonly Refund[];
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** The state before an order exists: the only state in which `place_order` is allowed. */
+export interface NoOrder {
+  readonly status: "none";
+}
+
+/** The state `decide` and `evolve` work on: nothing yet, or a stored order. */
+export type OrderState = NoOrder | Order;
+
+/** The initial state, for `decide(noOrder, placeOrder)` and for tests. */
+export const noOrder: NoOrder = Object.freeze({ status: "none" });
