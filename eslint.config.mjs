@@ -15,6 +15,8 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/require-await": "off",
+      // kafkajs hands its callbacks (resolveOffset, heartbeat, …) as plain functions to destructure.
+      "@typescript-eslint/unbound-method": "off",
       "@typescript-eslint/no-misused-promises": "error",
       "@typescript-eslint/switch-exhaustiveness-check": ["error", { considerDefaultExhaustiveForUnions: true }],
       "@typescript-eslint/consistent-type-imports": "error",

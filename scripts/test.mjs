@@ -11,6 +11,7 @@ const started = Date.now();
 ensureInstalled();
 console.log("› generate + typecheck (turbo)");
 run("npx", ["turbo", "run", "typecheck", "--output-logs=errors-only"]);
+run("npx", ["tsc", "-p", "tsconfig.json"]); // scripts/, bench/ and the vitest config
 console.log("› lint (eslint, type-aware)");
 run("npx", ["eslint", "."]);
 console.log("› contracts: buf lint + buf breaking against the last release");

@@ -1,0 +1,95 @@
+import { toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
+import { findTopicMessage, type TopicDefinition } from "@tributary/contracts";
+import type { PoolClient } from "pg";
+import { envelopeHeaders, protobufContentType } from "./envelope-headers.js";
+import { messagingAttributes } from "./messaging-attributes.js";
+import { newEventId } from "./new-event-id.js";
+
+/** The schema version every envelope carries today; bumped with a breaking contract change. */
+export const currentSchemaVersion = "1";
+
+/** One event for one schema; `message` must be a message of exactly that schema. */
+type OutboxEventOf<S extends DescMessage> = S extends DescMessage
+  ? {
+      /** The aggregate id: the Kafka key, so one aggregate's events stay in order. */
+      readonly key: string;
+      readonly schema: S;
+      readonly message: MessageShape<S>;
+      /** Set it to make an append idempotent (a retried request appends the same event id). */
+      readonly eventId?: string;
+      readonly occurredAt?: Date;
+    }
+  : never;
+
+/**
+ * One event to append to the outbox. The schema must be one of `topic.messages`, and the message
+ * must be of that schema: both are compile errors otherwise (and a thrown invariant at runtime).
+ */
+export type OutboxEvent<T extends TopicDefinition> = OutboxEventOf<T["messages"][number]>;
+
+const insertOutboxRows = `
+INSERT INTO "outbox" ("event_id", "topic", "message_key", "event_type", "payload", "headers")
+SELECT e, t, k, y, p, h
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::jsonb[])
+  WITH ORDINALITY AS u(e, t, k, y, p, h, n)
+ORDER BY n`;
+
+/**
+ * Appends events to the service's `outbox` table inside the caller's transaction `tx`, so they
+ * are published if and only if the state change they describe commits. One multi-row INSERT per
+ * call; the statement trigger NOTIFYs the relay on commit. Each event gets a `create` span (OTel
+ * messaging conventions) whose context is stored in the row's headers as `traceparent`, so the
+ * trace continues across the outbox to every consumer. Returns the event ids in order.
+ */
+export async function appendToOutbox<T extends TopicDefinition>(
+  tx: PoolClient,
+  producer: string,
+  topic: T,
+  events: readonly OutboxEvent<T>[],
+): Promise<string[]> {
+  if (events.length === 0) return [];
+  const tracer = trace.getTracer("@tributary/events");
+  const ids: string[] = [];
+  const topics: string[] = [];
+  const keys: string[] = [];
+  const types: string[] = [];
+  const payloads: Buffer[] = [];
+  const headerTexts: string[] = [];
+  for (const event of events) {
+    const schema: DescMessage = event.schema;
+    if (findTopicMessage(topic, schema.typeName) === undefined) {
+      throw new Error(`${schema.typeName} is not a message type of topic ${topic.name}`);
+    }
+    const eventId = event.eventId ?? newEventId();
+    const span = tracer.startSpan(`create ${topic.name}`, {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        [messagingAttributes.system]: "kafka",
+        [messagingAttributes.destinationName]: topic.name,
+        [messagingAttributes.operationType]: "create",
+        [messagingAttributes.operationName]: "create",
+        [messagingAttributes.messageId]: eventId,
+        [messagingAttributes.kafkaMessageKey]: event.key,
+      },
+    });
+    const headers = envelopeHeaders({
+      eventId,
+      eventType: schema.typeName,
+      schemaVersion: currentSchemaVersion,
+      producer,
+      occurredAt: event.occurredAt ?? new Date(),
+      contentType: protobufContentType,
+    });
+    propagation.inject(trace.setSpan(context.active(), span), headers);
+    span.end();
+    ids.push(eventId);
+    topics.push(topic.name);
+    keys.push(event.key);
+    types.push(schema.typeName);
+    payloads.push(Buffer.from(toBinary(schema, event.message)));
+    headerTexts.push(JSON.stringify(headers));
+  }
+  await tx.query(insertOutboxRows, [ids, topics, keys, types, payloads, headerTexts]);
+  return ids;
+}
