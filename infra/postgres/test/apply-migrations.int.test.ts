@@ -12,7 +12,7 @@ import {
 } from "@tributary/local-postgres";
 
 const serverUrl = postgresServerUrl(process.env);
-const database = "tributary_migrations_selftest";
+const database = `tributary_migrations_selftest_test_${process.pid}`;
 const url = databaseUrl(serverUrl, database);
 
 async function writeMigration(dir: string, name: string, sql: string): Promise<void> {

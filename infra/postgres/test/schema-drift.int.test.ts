@@ -28,7 +28,7 @@ describe("every service's migrations implement its schema.prisma", async () => {
 });
 
 describe("checkSchemaDrift", () => {
-  const database = "tributary_drift_selftest";
+  const database = `tributary_drift_selftest_test_${process.pid}`;
   let url: string;
   let dir: string;
 

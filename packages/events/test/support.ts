@@ -1,6 +1,6 @@
 /**
  * Shared set-up of the events integration tests: the real broker and the real
- * `tributary_events_test` database from the testkit's global setup, a fresh topic per test,
+ * `tributary_events_test_<pid>` database from the testkit's global setup, a fresh topic per test,
  * and a handler whose one-row effect in `test_effect` shows how often an event was applied.
  */
 import { randomUUID } from "node:crypto";
@@ -25,7 +25,7 @@ export function testKafka(clientId = "events-test"): Kafka {
 }
 
 /**
- * The events test database: `tributary_events_test` from the global setup, or the database in
+ * The events test database: `tributary_events_test_<pid>` from the global setup, or the database in
  * `EVENTS_TEST_DATABASE_URL` (already migrated) when an engineer wants one nobody else recreates.
  */
 export function eventsDatabaseUrl(): string {

@@ -1,31 +1,36 @@
 /**
  * Vitest global setup for the whole monorepo: one real Kafka broker and one real Postgres for
- * every test file, every service database created fresh with the `_test` suffix and migrated.
+ * every test file, every service database created fresh for this run (`<name>_test_<pid>`) and
+ * migrated, and dropped again at the end.
  * Tests read them with `testKafkaBrokers()` and `testDatabaseUrl()` from `@tributary/testkit/vitest`.
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
-import { databaseUrl, migrateAll } from "@tributary/local-postgres";
+import { databaseUrl, dropDatabase, migrateAll } from "@tributary/local-postgres";
 import { kafka, type KafkaEndpoint } from "./kafka.js";
 import { postgres, type PostgresEndpoint } from "./postgres.js";
 import "./provided-context.js";
+import { dropAbandonedTestDatabases, testDatabaseSuffix } from "./test-database-suffix.js";
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), "../../../..");
-const databaseSuffix = "_test";
+const databaseSuffix = testDatabaseSuffix();
 
 let kafkaEndpoint: KafkaEndpoint | undefined;
 let postgresEndpoint: PostgresEndpoint | undefined;
+let testDatabases: string[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
   const started = Date.now();
   [kafkaEndpoint, postgresEndpoint] = await Promise.all([kafka(), postgres()]);
+  await dropAbandonedTestDatabases(postgresEndpoint.serverUrl);
   const migrated = await migrateAll({
     repoRoot,
     serverUrl: postgresEndpoint.serverUrl,
     databaseSuffix,
     recreate: true,
   });
+  testDatabases = migrated.map((m) => m.database);
   project.provide("kafkaBrokers", [...kafkaEndpoint.brokers]);
   project.provide("postgresServerUrl", postgresEndpoint.serverUrl);
   project.provide("databaseSuffix", databaseSuffix);
@@ -38,5 +43,9 @@ export async function setup(project: TestProject): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
+  const serverUrl = postgresEndpoint?.serverUrl;
+  if (serverUrl !== undefined && process.env["TESTKIT_KEEP_DATABASES"] !== "1") {
+    for (const database of testDatabases) await dropDatabase(serverUrl, database);
+  }
   await Promise.all([kafkaEndpoint?.stop(), postgresEndpoint?.stop()]);
 }

@@ -9,7 +9,7 @@ export function testKafkaBrokers(): string[] {
 
 /**
  * URL of a service's test database, e.g. `testDatabaseUrl("tributary_order")` →
- * `…/tributary_order_test`, created and migrated by the global setup.
+ * `…/tributary_order_test_<pid>`, created and migrated for this run by the global setup.
  */
 export function testDatabaseUrl(database: string): string {
   return databaseUrl(inject("postgresServerUrl"), `${database}${inject("databaseSuffix")}`);
