@@ -40,6 +40,27 @@ export interface PaymentRecord {
   readonly refunds: RefundRecord[];
 }
 
+/** What a provider API knows when it creates a payment; the rest starts empty. */
+export type NewPayment = Omit<
+  PaymentRecord,
+  "status" | "paidAtMs" | "closedAtMs" | "bookedAtMs" | "buyerId" | "bankType" | "feeMinor" | "refunds"
+>;
+
+/** A payment as every provider creates it: pending, unpaid, no fee, no refunds. */
+export function pendingPayment(fields: NewPayment): PaymentRecord {
+  return {
+    ...fields,
+    status: "pending",
+    paidAtMs: undefined,
+    closedAtMs: undefined,
+    bookedAtMs: undefined,
+    buyerId: undefined,
+    bankType: undefined,
+    feeMinor: undefined,
+    refunds: [],
+  };
+}
+
 /** The life of a refund: accepted, then successful. */
 export type RefundStatus = "processing" | "success";
 

@@ -5,7 +5,7 @@ import { parseYuan, yuan } from "../../core/amounts.js";
 import type { Route, SandboxRequest, SandboxResponse } from "../../core/http-router.js";
 import type { SandboxContext } from "../../core/sandbox-context.js";
 import { formatShanghai, parseShanghaiDateTime, shanghaiDayBounds } from "../../core/shanghai-time.js";
-import { refundedMinor, type PaymentRecord, type RefundRecord } from "../../core/store.js";
+import { pendingPayment, refundedMinor, type PaymentRecord, type RefundRecord } from "../../core/store.js";
 import { alipaySigningString, rsa2Sign, rsa2Verify, signedAlipayResponse } from "./alipay-signature.js";
 import { writeAlipayTradeBill } from "./alipay-bill.js";
 import type { BillDiscrepancy } from "../../core/bill-discrepancies.js";
@@ -172,7 +172,7 @@ export function alipayRoutes(ctx: SandboxContext, options: AlipayOptions): Route
     }
     const now = ctx.clock.nowMs();
     const ttlMs = parseTimeoutExpress(biz["timeout_express"]) ?? ctx.timing.orderTtlMs;
-    const payment: PaymentRecord = {
+    const payment = pendingPayment({
       provider: "alipay",
       outTradeNo,
       providerTradeNo: tradeNo(),
@@ -185,15 +185,7 @@ export function alipayRoutes(ctx: SandboxContext, options: AlipayOptions): Route
       createdAtMs: now,
       expiresAtMs: now + ttlMs,
       extra: { qr_code: `https://qr.alipay.com/bax0${prng.hex(20)}` },
-      status: "pending",
-      paidAtMs: undefined,
-      closedAtMs: undefined,
-      bookedAtMs: undefined,
-      buyerId: undefined,
-      bankType: undefined,
-      feeMinor: undefined,
-      refunds: [],
-    };
+    });
     return { payment, existing: false };
   };
 

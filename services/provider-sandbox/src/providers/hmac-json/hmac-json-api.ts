@@ -4,7 +4,7 @@ import type { BillDiscrepancy } from "../../core/bill-discrepancies.js";
 import { header, type Route, type SandboxRequest, type SandboxResponse } from "../../core/http-router.js";
 import type { SandboxContext } from "../../core/sandbox-context.js";
 import { formatShanghai, shanghaiDayBounds } from "../../core/shanghai-time.js";
-import { refundedMinor, type PaymentRecord, type ProviderId, type RefundRecord } from "../../core/store.js";
+import { pendingPayment, refundedMinor, type PaymentRecord, type ProviderId, type RefundRecord } from "../../core/store.js";
 import { writeGenericBill } from "./generic-bill.js";
 import { hmacRequestMessage, hmacResponseMessage, hmacSign, hmacVerify } from "./hmac-signature.js";
 
@@ -151,7 +151,7 @@ export function hmacJsonRoutes(ctx: SandboxContext, provider: Extract<ProviderId
     }
     const now = ctx.clock.nowMs();
     const expireSeconds = typeof body["expireSeconds"] === "number" && body["expireSeconds"] > 0 ? body["expireSeconds"] * 1000 : ctx.timing.orderTtlMs;
-    const payment: PaymentRecord = {
+    const payment = pendingPayment({
       provider,
       outTradeNo,
       providerTradeNo: `${provider === "jdpay" ? "JD" : "EC"}${formatShanghai(now, "yyyyMMddHHmmss")}${prng.digits(12)}`,
@@ -164,15 +164,7 @@ export function hmacJsonRoutes(ctx: SandboxContext, provider: Extract<ProviderId
       createdAtMs: now,
       expiresAtMs: now + expireSeconds,
       extra: { qrCode: `https://sandbox.${provider}.local/qr/${prng.hex(24)}` },
-      status: "pending",
-      paidAtMs: undefined,
-      closedAtMs: undefined,
-      bookedAtMs: undefined,
-      buyerId: undefined,
-      bankType: undefined,
-      feeMinor: undefined,
-      refunds: [],
-    };
+    });
     ctx.engine.created(payment, { buyerActs: true });
     return reply(201, paymentView(payment));
   };

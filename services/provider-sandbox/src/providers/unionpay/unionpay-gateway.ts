@@ -7,7 +7,7 @@ import { encodeForm, parseForm } from "../../core/form.js";
 import type { Route, SandboxRequest, SandboxResponse } from "../../core/http-router.js";
 import type { SandboxContext } from "../../core/sandbox-context.js";
 import { formatShanghai, shanghaiDayBounds } from "../../core/shanghai-time.js";
-import type { PaymentRecord, RefundRecord } from "../../core/store.js";
+import { pendingPayment, type PaymentRecord, type RefundRecord } from "../../core/store.js";
 import { signUnionpay, verifyUnionpay } from "./unionpay-signature.js";
 import { writeUnionpaySettlementFiles, type UnionpayAdjustment } from "./unionpay-zm-file.js";
 
@@ -161,7 +161,7 @@ export function unionpayRoutes(ctx: SandboxContext, options: UnionpayOptions): R
     if (ctx.store.byOutTrade("unionpay", orderId) !== undefined) return respond(fields, "12");
     const subType = fields["txnSubType"] ?? "01";
     const now = ctx.clock.nowMs();
-    const payment: PaymentRecord = {
+    const payment = pendingPayment({
       provider: "unionpay",
       outTradeNo: orderId,
       providerTradeNo: queryId(),
@@ -181,15 +181,7 @@ export function unionpayRoutes(ctx: SandboxContext, options: UnionpayOptions): R
         accNo: `6216${"*".repeat(11)}${prng.digits(4)}`,
         qrCode: `https://qr.95516.com/00010000/01${prng.digits(20)}`,
       },
-      status: "pending",
-      paidAtMs: undefined,
-      closedAtMs: undefined,
-      bookedAtMs: undefined,
-      buyerId: undefined,
-      bankType: undefined,
-      feeMinor: undefined,
-      refunds: [],
-    };
+    });
     if (subType === "07") {
       ctx.engine.created(payment, { buyerActs: true });
       return respond(fields, "00", { qrCode: payment.extra["qrCode"] ?? "" });

@@ -6,7 +6,7 @@ import type { BillDiscrepancy } from "../../core/bill-discrepancies.js";
 import { header, type Route, type SandboxRequest, type SandboxResponse } from "../../core/http-router.js";
 import type { SandboxContext } from "../../core/sandbox-context.js";
 import { formatShanghai, rfc3339Shanghai, shanghaiDayBounds } from "../../core/shanghai-time.js";
-import { refundedMinor, type PaymentRecord, type RefundRecord } from "../../core/store.js";
+import { pendingPayment, refundedMinor, type PaymentRecord, type RefundRecord } from "../../core/store.js";
 import { writeWechatTradeBill, type WechatBillColumns, type WechatBillType } from "./wechat-bill.js";
 import {
   encryptWechatResource,
@@ -222,7 +222,7 @@ export function wechatRoutes(ctx: SandboxContext, options: WechatOptions): Route
     }
     const now = ctx.clock.nowMs();
     const timeExpire = typeof body["time_expire"] === "string" ? Date.parse(body["time_expire"]) : Number.NaN;
-    const payment: PaymentRecord = {
+    const payment = pendingPayment({
       provider: "wechat",
       outTradeNo,
       providerTradeNo: `42000${prng.digits(5)}${formatShanghai(now, "yyyyMMdd")}${prng.digits(10)}`,
@@ -239,15 +239,9 @@ export function wechatRoutes(ctx: SandboxContext, options: WechatOptions): Route
         code_url: `weixin://wxpay/bizpayurl?pr=${prng.hex(7)}`,
         prepay_id: `wx${formatShanghai(now, "ddHHmmss")}${prng.hex(26)}`,
       },
-      status: "pending",
-      paidAtMs: undefined,
-      closedAtMs: undefined,
-      bookedAtMs: undefined,
-      buyerId: typeof payer?.["openid"] === "string" ? payer["openid"] : undefined,
-      bankType: undefined,
-      feeMinor: undefined,
-      refunds: [],
-    };
+    });
+    // JSAPI orders name their payer up front.
+    payment.buyerId = typeof payer?.["openid"] === "string" ? payer["openid"] : undefined;
     ctx.engine.created(payment, { buyerActs: true });
     return reply(200, prepayView(payment));
   };
