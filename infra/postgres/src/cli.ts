@@ -23,7 +23,8 @@ async function main(): Promise<void> {
   const results = await migrateAll({
     repoRoot,
     serverUrl,
-    ...(values.suffix === undefined ? {} : { databaseSuffix: values.suffix }),
+    // A suffixed run is a test run: it includes the databases only tests use.
+    ...(values.suffix === undefined ? {} : { databaseSuffix: values.suffix, includeTestOnly: true }),
     ...(values.recreate === true ? { recreate: true } : {}),
   });
   for (const result of results) {

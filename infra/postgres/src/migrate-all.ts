@@ -12,6 +12,8 @@ export interface MigrateAllOptions {
   readonly databaseSuffix?: string;
   /** Drop each database first: for test runs that must start from an empty schema. */
   readonly recreate?: boolean;
+  /** Also the databases only tests use (see {@link ServiceDatabase.testOnly}); off by default. */
+  readonly includeTestOnly?: boolean;
 }
 
 /** What {@link migrateAll} did for one database. */
@@ -27,7 +29,9 @@ export interface DatabaseMigrated extends MigrationReport {
  * migrations. Idempotent: a second run creates nothing and applies nothing.
  */
 export async function migrateAll(options: MigrateAllOptions): Promise<DatabaseMigrated[]> {
-  const services = await findServiceDatabases(options.repoRoot);
+  const services = (await findServiceDatabases(options.repoRoot)).filter(
+    (service) => options.includeTestOnly === true || !service.testOnly,
+  );
   const results: DatabaseMigrated[] = [];
   for (const service of services) {
     const database = `${service.database}${options.databaseSuffix ?? ""}`;

@@ -11,12 +11,18 @@ export interface ServiceDatabase {
   readonly migrationsDir: string;
   /** Absolute path of its `schema.prisma`. */
   readonly schemaPath: string;
+  /**
+   * A database only the workspace's own tests use (e.g. the events package's outbox/inbox
+   * fixture): created for test runs, never for the development stack.
+   */
+  readonly testOnly: boolean;
 }
 
 const workspaceRoots = ["packages", "infra", "services"] as const;
 
 /**
- * Finds every workspace that declares `"tributary": { "database": "…" }` in its package.json.
+ * Finds every workspace that declares `"tributary": { "database": "…" }` in its package.json
+ * (`"testOnly": true` marks a database only its tests use).
  * Its Prisma schema lives in `prisma/schema.prisma` and its migrations in `prisma/migrations/`,
  * as Prisma lays them out.
  */
@@ -28,7 +34,7 @@ export async function findServiceDatabases(repoRoot: string): Promise<ServiceDat
       const dir = join(repoRoot, root, name);
       const manifest = await readFile(join(dir, "package.json"), "utf8").catch(() => undefined);
       if (manifest === undefined) continue;
-      const parsed = JSON.parse(manifest) as { name?: string; tributary?: { database?: string } };
+      const parsed = JSON.parse(manifest) as { name?: string; tributary?: { database?: string; testOnly?: boolean } };
       const database = parsed.tributary?.database;
       if (database === undefined) continue;
       found.push({
@@ -36,6 +42,7 @@ export async function findServiceDatabases(repoRoot: string): Promise<ServiceDat
         database,
         migrationsDir: join(dir, "prisma", "migrations"),
         schemaPath: join(dir, "prisma", "schema.prisma"),
+        testOnly: parsed.tributary?.testOnly === true,
       });
     }
   }

@@ -29,6 +29,7 @@ export async function setup(project: TestProject): Promise<void> {
     serverUrl: postgresEndpoint.serverUrl,
     databaseSuffix,
     recreate: true,
+    includeTestOnly: true,
   });
   testDatabases = migrated.map((m) => m.database);
   project.provide("kafkaBrokers", [...kafkaEndpoint.brokers]);
