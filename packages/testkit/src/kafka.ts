@@ -11,8 +11,12 @@ export interface KafkaEndpoint {
   stop(): Promise<void>;
 }
 
-/** Image used when a Docker engine answers; KRaft, the same major line as the local broker. */
-const kafkaImage = "apache/kafka:3.9.1";
+/**
+ * Image used when a Docker engine answers. @testcontainers/kafka drives Confluent's images
+ * (its KRaft start-up script is theirs); Confluent Platform 7.9 ships Apache Kafka 3.9, the same
+ * line as the local broker.
+ */
+const kafkaImage = "confluentinc/cp-kafka:7.9.0";
 
 /**
  * Returns a real Kafka broker for tests: `KAFKA_BROKERS` first, then a testcontainer when a
