@@ -1,5 +1,6 @@
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
+import { type Context, context as otelContext, trace } from "@opentelemetry/api";
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -11,8 +12,10 @@ import {
 } from "@grpc/grpc-js";
 import { Code, codeFromWire } from "./code.js";
 import { RpcError } from "./rpc-error.js";
+import { endRpcSpan, rpcAttributes, startClientSpan } from "./rpc-span.js";
 import { createMethodDefinition } from "./service-definition.js";
 import { decodeStatusDetails } from "./status-details.js";
+import { injectTraceContext } from "./trace-context.js";
 
 /** Per-client settings of {@link createClient}. */
 export interface ClientOptions {
@@ -86,11 +89,14 @@ export function createClient<S extends DescService>(
     options.credentials ?? grpcCredentials.createInsecure(),
     options.channelOptions ?? {},
   );
-  const metadataFor = (settings: CallSettings): Metadata => {
+  // The call's trace context goes in after the caller's own metadata: the CLIENT span is the
+  // parent the server must see, whatever `traceparent` the caller copied from elsewhere.
+  const metadataFor = (settings: CallSettings, traced: Context): Metadata => {
     const metadata = new Metadata();
     for (const [key, value] of Object.entries(settings.metadata ?? {})) {
       metadata.set(key, value);
     }
+    injectTraceContext(traced, metadata);
     if (options.bearerToken !== undefined) {
       metadata.set("authorization", `Bearer ${options.bearerToken}`);
     }
@@ -113,20 +119,24 @@ export function createClient<S extends DescService>(
               reject(new RpcError("cancelled before start", Code.Cancelled));
               return;
             }
+            const span = startClientSpan(method, address, otelContext.active());
             const cancel = (): void => call.cancel();
             const call = channel.makeUnaryRequest(
               definition.path,
               definition.requestSerialize,
               definition.responseDeserialize,
               create(input, request as never),
-              metadataFor(settings),
+              metadataFor(settings, trace.setSpan(otelContext.active(), span)),
               callOptionsFor(settings),
               (error, response) => {
                 settings.signal?.removeEventListener("abort", cancel);
                 if (error === null) {
+                  endRpcSpan(span, "client", 0);
                   resolve(response);
                 } else {
-                  reject(toRpcError(error));
+                  const failure = toRpcError(error);
+                  endRpcSpan(span, "client", failure.code, failure.message);
+                  reject(failure);
                 }
               },
             );
@@ -134,17 +144,20 @@ export function createClient<S extends DescService>(
           });
         break;
       case "server_streaming":
-        client[method.localName] = (request: object, settings: CallSettings = {}) =>
-          (async function* () {
+        client[method.localName] = (request: object, settings: CallSettings = {}) => {
+          // The caller's context when it asked for the stream, not when it first pulls from it.
+          const parent = otelContext.active();
+          return (async function* () {
             if (settings.signal?.aborted === true) {
               throw new RpcError("cancelled before start", Code.Cancelled);
             }
+            const span = startClientSpan(method, address, parent);
             const call = channel.makeServerStreamRequest(
               definition.path,
               definition.requestSerialize,
               definition.responseDeserialize,
               create(input, request as never),
-              metadataFor(settings),
+              metadataFor(settings, trace.setSpan(parent, span)),
               callOptionsFor(settings),
             );
             const cancel = (): void => call.cancel();
@@ -155,19 +168,26 @@ export function createClient<S extends DescService>(
                 yield message as unknown;
               }
               ended = true;
+              endRpcSpan(span, "client", 0);
             } catch (error) {
               ended = true;
-              throw toRpcError(error);
+              const failure = toRpcError(error);
+              endRpcSpan(span, "client", failure.code, failure.message);
+              throw failure;
             } finally {
               settings.signal?.removeEventListener("abort", cancel);
               if (!ended) {
                 // The consumer stopped early: tell the server, and absorb the CANCELLED
-                // status grpc-js then reports on a stream nobody reads any more.
+                // status grpc-js then reports on a stream nobody reads any more. The span
+                // records CANCELLED without an error status: stopping was the caller's choice.
                 call.on("error", () => {});
                 call.cancel();
+                span.setAttribute(rpcAttributes.grpcStatusCode, Code.Cancelled);
+                span.end();
               }
             }
           })();
+        };
         break;
       case "client_streaming":
       case "bidi_streaming":

@@ -1,4 +1,5 @@
 import type { Metadata, status } from "@grpc/grpc-js";
+import { isInfrastructureError } from "@tributary/infrastructure-error";
 import { Code } from "./code.js";
 import { type DomainError, type DomainErrorMapping, DomainFailure } from "./domain-error-mapping.js";
 import type { RpcLogger } from "./logger.js";
@@ -12,6 +13,7 @@ export interface FailureStatus {
 }
 
 const GENERIC_INTERNAL = "internal error";
+const GENERIC_UNAVAILABLE = "service unavailable, retry later";
 
 /**
  * Turns a domain error into its status through the service's mapping: code from the
@@ -39,8 +41,10 @@ export function domainErrorStatus<E extends DomainError>(
 
 /**
  * Turns anything a handler threw into a status: a {@link DomainFailure} through the
- * mapping, everything else INTERNAL with a generic message — the error itself (stack
- * included) goes to the log, never to the caller.
+ * mapping; an infrastructure outage (Postgres or Kafka unreachable, a dropped connection, a
+ * pool timeout — see `isInfrastructureError`) UNAVAILABLE, which callers retry with backoff;
+ * everything else INTERNAL. Both with a generic message — the error itself (stack included)
+ * goes to the log, never to the caller.
  */
 export function thrownStatus<E extends DomainError>(
   thrown: unknown,
@@ -51,16 +55,20 @@ export function thrownStatus<E extends DomainError>(
   if (thrown instanceof DomainFailure) {
     return domainErrorStatus(thrown.error as E, mapping, logger, method);
   }
+  if (isInfrastructureError(thrown)) {
+    logger.error("handler failed: a dependency is unavailable", { method, error: thrown });
+    return genericStatus(Code.Unavailable, GENERIC_UNAVAILABLE);
+  }
   logger.error("handler failed", { method, error: thrown });
   return internalStatus();
 }
 
 function internalStatus(): FailureStatus {
-  return {
-    code: wireStatus(Code.Internal),
-    details: GENERIC_INTERNAL,
-    metadata: statusDetailsTrailer(Code.Internal, GENERIC_INTERNAL, {}),
-  };
+  return genericStatus(Code.Internal, GENERIC_INTERNAL);
+}
+
+function genericStatus(code: Code, message: string): FailureStatus {
+  return { code: wireStatus(code), details: message, metadata: statusDetailsTrailer(code, message, {}) };
 }
 
 /** `Code` and grpc-js's `status` share their numbers; this is the one cast between them. */

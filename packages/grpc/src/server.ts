@@ -1,4 +1,5 @@
-import { create, type DescMessage, type DescMethod, type DescService, type Message } from "@bufbuild/protobuf";
+import { create, type DescMethod, type DescService, type Message } from "@bufbuild/protobuf";
+import { context as otelContext, trace } from "@opentelemetry/api";
 import {
   type sendUnaryData,
   Server,
@@ -12,12 +13,14 @@ import { HealthImplementation } from "grpc-health-check";
 import type { Result } from "@tributary/result";
 import { createAuthInterceptor, type MethodAccess, PUBLIC, type PrincipalStore } from "./auth-interceptor.js";
 import { createCallContext, type CallContext } from "./call-context.js";
-import type { DomainError, DomainErrorMapping } from "./domain-error-mapping.js";
-import { domainErrorStatus, thrownStatus } from "./error-status.js";
+import { type DomainError, type DomainErrorMapping, DomainFailure } from "./domain-error-mapping.js";
+import { domainErrorStatus, type FailureStatus, thrownStatus } from "./error-status.js";
 import { consoleLogger, type RpcLogger } from "./logger.js";
+import { endRpcSpan, startServerSpan } from "./rpc-span.js";
 import { createMethodDefinition, createServiceDefinition } from "./service-definition.js";
 import type { ServiceImplementation, ServiceOptions } from "./service-implementation.js";
 import { createTokenVerifier, type TokenTable } from "./token-table.js";
+import { extractTraceContext } from "./trace-context.js";
 
 /** The health states a service reports; `UNKNOWN` is what the health service says for an unregistered name. */
 export type ServingStatus = "SERVING" | "NOT_SERVING";
@@ -141,9 +144,9 @@ function adaptHandler<E extends DomainError>(
 ): UntypedServiceImplementation[string] {
   switch (method.methodKind) {
     case "unary":
-      return unaryHandler(method.output, handler as UnaryFn<E>, errors, principals, logger);
+      return unaryHandler(method, handler as UnaryFn<E>, errors, principals, logger);
     case "server_streaming":
-      return serverStreamingHandler(method.output, handler as StreamFn, errors, principals, logger);
+      return serverStreamingHandler(method, handler as StreamFn, errors, principals, logger);
     case "client_streaming":
     case "bidi_streaming":
       throw new Error(`${method.parent.typeName}.${method.name}: ${method.methodKind} is not supported`);
@@ -153,44 +156,74 @@ function adaptHandler<E extends DomainError>(
 type UnaryFn<E extends DomainError> = (request: Message, context: CallContext) => Promise<Result<object, E>>;
 type StreamFn = (request: Message, context: CallContext) => AsyncIterable<object>;
 
+/**
+ * The SERVER span of one call, child of the caller's span from the metadata, and the context the
+ * handler runs in (that span active), so everything it does continues the caller's trace.
+ */
+function serverTrace(method: DescMethod, call: ServerUnaryCall<Message, Message> | ServerWritableStream<Message, Message>) {
+  const parent = extractTraceContext(call.metadata);
+  const span = startServerSpan(method, parent);
+  return { span, active: trace.setSpan(parent, span) };
+}
+
+/** The status a call ended with when the client went away first (nothing is sent then). */
+function abortedCode(signal: AbortSignal): number {
+  const reason: unknown = signal.reason;
+  return typeof reason === "object" && reason !== null && typeof (reason as { code?: unknown }).code === "number"
+    ? (reason as { code: number }).code
+    : 1;
+}
+
 function unaryHandler<E extends DomainError>(
-  output: DescMessage,
+  method: DescMethod,
   handler: UnaryFn<E>,
   errors: DomainErrorMapping<E>,
   principals: PrincipalStore,
   logger: RpcLogger,
 ) {
+  const output = method.output;
   return (call: ServerUnaryCall<Message, Message>, callback: sendUnaryData<Message>): void => {
     const { context, release } = createCallContext(call, principals);
+    const { span, active } = serverTrace(method, call);
+    const fail = (failure: FailureStatus, thrown?: unknown): void => {
+      endRpcSpan(span, "server", failure.code, failure.details, thrown);
+      callback(failure);
+    };
     const respond = async (): Promise<void> => {
       try {
         const result = await handler(call.request, context);
         release();
         if (result.ok) {
-          callback(null, create(output, result.value as never));
+          const response = create(output, result.value as never);
+          endRpcSpan(span, "server", 0);
+          callback(null, response);
         } else {
-          callback(domainErrorStatus(result.error, errors, logger, context.method));
+          fail(domainErrorStatus(result.error, errors, logger, context.method));
         }
       } catch (thrown) {
         release();
-        if (!context.signal.aborted) {
-          callback(thrownStatus(thrown, errors, logger, context.method));
+        if (context.signal.aborted) {
+          endRpcSpan(span, "server", abortedCode(context.signal), "", thrown);
+        } else {
+          fail(thrownStatus(thrown, errors, logger, context.method), thrown instanceof DomainFailure ? undefined : thrown);
         }
       }
     };
-    void respond();
+    void otelContext.with(active, respond);
   };
 }
 
 function serverStreamingHandler<E extends DomainError>(
-  output: DescMessage,
+  method: DescMethod,
   handler: StreamFn,
   errors: DomainErrorMapping<E>,
   principals: PrincipalStore,
   logger: RpcLogger,
 ) {
+  const output = method.output;
   return (call: ServerWritableStream<Message, Message>): void => {
     const { context, release } = createCallContext(call, principals);
+    const { span, active } = serverTrace(method, call);
     const aborted = new Promise<"aborted">((resolve) => {
       context.signal.addEventListener("abort", () => resolve("aborted"), { once: true });
     });
@@ -213,14 +246,21 @@ function serverStreamingHandler<E extends DomainError>(
           }
         }
         release();
-        if (!context.signal.aborted) {
+        if (context.signal.aborted) {
+          endRpcSpan(span, "server", abortedCode(context.signal));
+        } else {
+          endRpcSpan(span, "server", 0);
           call.end();
         }
       } catch (thrown) {
         finished = true;
         release();
-        if (!context.signal.aborted) {
-          call.emit("error", thrownStatus(thrown, errors, logger, context.method));
+        if (context.signal.aborted) {
+          endRpcSpan(span, "server", abortedCode(context.signal), "", thrown);
+        } else {
+          const failure = thrownStatus(thrown, errors, logger, context.method);
+          endRpcSpan(span, "server", failure.code, failure.details, thrown);
+          call.emit("error", failure);
         }
       } finally {
         if (!finished && iterator?.return !== undefined) {
@@ -232,6 +272,6 @@ function serverStreamingHandler<E extends DomainError>(
         }
       }
     };
-    void pump();
+    void otelContext.with(active, pump);
   };
 }

@@ -11,6 +11,7 @@ import {
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
+import { otlpEndpoints } from "./otlp-endpoints.js";
 
 /** How a service starts its telemetry; `env` is read only here, passed in by `main.ts`. */
 export interface StartTelemetryOptions {
@@ -18,8 +19,10 @@ export interface StartTelemetryOptions {
   readonly serviceName: string;
   readonly serviceVersion?: string;
   /**
-   * The process environment (only `OTEL_EXPORTER_OTLP_ENDPOINT` is read: when it is set, spans
-   * and metrics go to that collector over OTLP/protobuf; otherwise nothing leaves the process).
+   * The process environment. `OTEL_EXPORTER_OTLP_ENDPOINT` (or the `…_TRACES_ENDPOINT` /
+   * `…_METRICS_ENDPOINT` pair) is read from here: when set, spans and metrics go to that
+   * collector over OTLP/HTTP protobuf; otherwise nothing leaves the process. Other `OTEL_*`
+   * exporter settings (headers, timeout, compression) are read by the exporters from `process.env`.
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Extra span exporters, exported span by span (tests pass an `InMemorySpanExporter`). */
@@ -53,19 +56,20 @@ export async function startTelemetry(options: StartTelemetryOptions): Promise<Te
     [ATTR_SERVICE_NAME]: options.serviceName,
     ...(options.serviceVersion === undefined ? {} : { [ATTR_SERVICE_VERSION]: options.serviceVersion }),
   });
-  const endpoint = env["OTEL_EXPORTER_OTLP_ENDPOINT"];
-  const otlp = endpoint !== undefined && endpoint.trim() !== "";
+  const otlp = otlpEndpoints(env);
 
   const spanProcessors: SpanProcessor[] = (options.spanExporters ?? []).map(
     (exporter) => new SimpleSpanProcessor({ exporter }),
   );
   const metricReaders: MetricReader[] = [...(options.metricReaders ?? [])];
-  if (otlp) {
+  if (otlp !== undefined) {
     // Loaded only when used: the exporters pull in protobuf encoders a silent service never needs.
     const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-proto");
     const { OTLPMetricExporter } = await import("@opentelemetry/exporter-metrics-otlp-proto");
-    spanProcessors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }));
-    metricReaders.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() }));
+    spanProcessors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: otlp.tracesUrl }) }));
+    metricReaders.push(
+      new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter({ url: otlp.metricsUrl }) }),
+    );
   }
 
   const tracerProvider = new TracerProvider({ resource, spanProcessors });

@@ -1,12 +1,18 @@
 /**
  * The order service's composition root and the only place that reads `process.env`:
- * `ORDER_DATABASE_URL`, `KAFKA_BROKERS`, `ORDER_GRPC_ADDRESS`, `ORDER_AUTH_TOKENS`
- * (see README.md). Stops cleanly on SIGINT / SIGTERM.
+ * `ORDER_DATABASE_URL`, `KAFKA_BROKERS`, `ORDER_GRPC_ADDRESS`, `ORDER_AUTH_TOKENS`, and
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` for telemetry (see README.md). Run it with the ESM loader hook
+ * (`--import @tributary/telemetry/register`). Stops cleanly on SIGINT / SIGTERM.
  */
-import { parseAuthTokens } from "./adapters/grpc/auth-tokens.js";
-import { startOrderService } from "./order-service.js";
+import { startTelemetry } from "@tributary/telemetry";
 
 const env = process.env;
+// Telemetry first: the global tracer/meter providers and propagators must exist before any
+// module creates instruments or handles a call, hence the dynamic imports below.
+const telemetry = await startTelemetry({ serviceName: "order", env });
+const { parseAuthTokens } = await import("./adapters/grpc/auth-tokens.js");
+const { startOrderService } = await import("./order-service.js");
+
 const service = await startOrderService({
   databaseUrl: env["ORDER_DATABASE_URL"] ?? "postgresql://postgres@127.0.0.1:5432/tributary_order",
   kafkaBrokers: (env["KAFKA_BROKERS"] ?? "127.0.0.1:9092")
@@ -23,13 +29,17 @@ const stop = (signal: string): void => {
   if (stopping) return;
   stopping = true;
   console.log(`order service: ${signal}, stopping`);
-  void service.stop().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
+  // The service first (its last spans end), then telemetry, which flushes them to the collector.
+  void service
+    .stop()
+    .then(() => telemetry.shutdown())
+    .then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
 };
 process.once("SIGINT", () => stop("SIGINT"));
 process.once("SIGTERM", () => stop("SIGTERM"));

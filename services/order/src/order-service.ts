@@ -1,7 +1,8 @@
 import { ordersInboundTopic, ordersTopic, paymentsTopic } from "@tributary/contracts";
 import { OrderService } from "@tributary/contracts/order/v1/order_service";
 import { ensureTopics, startOutboxRelay, type IdempotentConsumer, type OutboxRelay } from "@tributary/events";
-import { createServer, type RpcServer, type TokenTable } from "@tributary/grpc";
+import { createServer, type RpcLogger, type RpcServer, type TokenTable } from "@tributary/grpc";
+import { createLogger, type Logger } from "@tributary/telemetry";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { v7 as uuidv7 } from "uuid";
@@ -30,6 +31,8 @@ export interface OrderServiceConfig {
   readonly clock?: () => Date;
   /** The order id generator; UUIDv7 unless told. */
   readonly newOrderId?: () => string;
+  /** Where operational errors go (JSON lines with trace ids); a pino logger on stdout unless told. */
+  readonly logger?: Logger;
 }
 
 /** A running order service. */
@@ -53,7 +56,18 @@ function hostOf(address: string): string {
  * `main.ts` calls it with the environment's settings; tests call it with port 0.
  */
 export async function startOrderService(config: OrderServiceConfig): Promise<RunningOrderService> {
+  const logger = config.logger ?? createLogger({ serviceName: ORDER_PRODUCER });
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.poolSize ?? 10 });
+  // An idle pooled connection that Postgres drops (restart, failover, pg_terminate_backend) is
+  // reported here; without a listener the pool's "error" event would crash the process. The pool
+  // discards that connection and opens a new one on the next checkout.
+  pool.on("error", (error) => {
+    logger.warn({ err: error }, "order service: an idle database connection failed");
+  });
+  // The gRPC adapter's failures (INTERNAL, UNAVAILABLE) go to the same logger, with the trace ids.
+  const rpcLogger: RpcLogger = {
+    error: (message, { error, ...fields }) => logger.error({ ...fields, err: error }, message),
+  };
   const kafka = new Kafka({ clientId: ORDER_PRODUCER, brokers: [...config.kafkaBrokers], logLevel: logLevel.WARN });
   const deps: OrderDeps = {
     store: createPgOrderStore(),
@@ -82,7 +96,7 @@ export async function startOrderService(config: OrderServiceConfig): Promise<Run
     stoppers.push(() => intake.stop());
     const payments: IdempotentConsumer = await startPaymentsConsumer({ kafka, pool, deps });
     stoppers.push(() => payments.stop());
-    const rpc: RpcServer = createServer({ tokens: config.tokens });
+    const rpc: RpcServer = createServer({ tokens: config.tokens, logger: rpcLogger });
     rpc.addService(OrderService, createOrderServiceHandlers(pool, deps, createOrderBatcher(pool, deps)), {
       access: orderServiceAccess,
       errors: orderErrorCodes,
