@@ -4,8 +4,9 @@
  * Kafka meanwhile) against a bare grpc-js unary handler measured in the same run with the same
  * request and response sizes, the same client and the same concurrency. Then events per second
  * through the Kafka intake (OrderPlaced → order stored + OrderAccepted), against a bare kafkajs
- * consumer reading the same messages. Last stdout line: one JSON object with `ratio`
- * (CreateOrder / bare handler; goal ≥ 0.3).
+ * consumer reading the same messages. Last stdout line:
+ * `{"bench":"order-create","subject":{…,"intake":{…}},"baseline":{…,"rawConsume":{…}},"ratio":…,"goal":0.3}`,
+ * `ratio` = CreateOrder / bare handler (medians of the alternating rounds); `intakeRatio` beside it.
  *
  * Infra: `KAFKA_BROKERS` and `ORDER_DATABASE_URL` when set (the database must be migrated or
  * migratable), otherwise the testkit's broker and a fresh `tributary_order_bench` database on the
@@ -81,8 +82,14 @@ function cannedResponse(request: CreateOrderRequest) {
   });
 }
 
+/** One side's round: calls per second, and this process's CPU time per call (client and server share it). */
+interface DriveResult {
+  readonly perSecond: number;
+  readonly cpuMsPerCall: number;
+}
+
 /** Sends `count` CreateOrder calls with `concurrency` in flight through one raw grpc-js client. */
-async function drive(address: string, merchantId: string, count: number, offset: number): Promise<number> {
+async function drive(address: string, merchantId: string, count: number, offset: number): Promise<DriveResult> {
   const definition = createServiceDefinition(OrderService);
   const method = definition["createOrder"]!;
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
@@ -90,6 +97,7 @@ async function drive(address: string, merchantId: string, count: number, offset:
   metadata.set("authorization", `Bearer ${token}`);
   let next = 0;
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   const worker = async (): Promise<void> => {
     while (next < count) {
       const i = next++;
@@ -108,8 +116,9 @@ async function drive(address: string, merchantId: string, count: number, offset:
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   client.close();
-  return count / seconds;
+  return { perSecond: count / seconds, cpuMsPerCall: (cpu.user + cpu.system) / 1000 / count };
 }
 
 /** A grpc-js server whose CreateOrder answers a canned order at once: the raw baseline. */
@@ -169,8 +178,8 @@ async function main(): Promise<void> {
   const bareServer = await startBareServer();
   const pool = new pg.Pool({ connectionString: dbUrl, max: 2 });
   const merchant = `bench-rpc-${runId}`;
-  const bareRates: number[] = [];
-  const createRates: number[] = [];
+  const bareRounds: DriveResult[] = [];
+  const createRounds: DriveResult[] = [];
   let intakeRate: number;
   let rawConsumeRate: number;
   try {
@@ -182,8 +191,8 @@ async function main(): Promise<void> {
     await drive(bareServer.address, `bench-bare-${runId}`, warmup, 2_000_000);
     const perRound = Math.ceil(requests / rounds);
     for (let round = 0; round < rounds; round += 1) {
-      bareRates.push(await drive(bareServer.address, `bench-bare-${runId}`, perRound, round * perRound));
-      createRates.push(await drive(service.address, merchant, perRound, round * perRound));
+      bareRounds.push(await drive(bareServer.address, `bench-bare-${runId}`, perRound, round * perRound));
+      createRounds.push(await drive(service.address, merchant, perRound, round * perRound));
     }
     await waitForCount(pool, merchant, perRound * rounds + warmup);
 
@@ -260,26 +269,44 @@ async function main(): Promise<void> {
     await kafkaEndpoint.stop();
     await cleanup();
   }
-  const createRate = median(createRates);
-  const bare = median(bareRates);
+  const createRate = median(createRounds.map((r) => r.perSecond));
+  const bareRate = median(bareRounds.map((r) => r.perSecond));
+  const cpuMs = (rounds: readonly DriveResult[]) => Number(median(rounds.map((r) => r.cpuMsPerCall)).toFixed(3));
   const result = {
-    benchmark: "order-create",
-    ratio: Number((createRate / bare).toFixed(3)),
+    bench: "order-create",
+    subject: {
+      name: "CreateOrder over gRPC: auth, validation, one transaction with the order, its lines and OrderAccepted in the outbox",
+      perSecond: Math.round(createRate),
+      roundPerSecond: createRounds.map((r) => Math.round(r.perSecond)),
+      cpuMsPerCall: cpuMs(createRounds),
+      requests,
+      rounds,
+      concurrency,
+      intake: {
+        name: "OrderPlaced on orders.inbound.v1 → order stored + OrderAccepted (idempotent consumer, handleBatch)",
+        eventsPerSecond: Math.round(intakeRate),
+        events,
+      },
+    },
+    baseline: {
+      name: "bare grpc-js unary handler answering a canned order of the same size",
+      perSecond: Math.round(bareRate),
+      roundPerSecond: bareRounds.map((r) => Math.round(r.perSecond)),
+      cpuMsPerCall: cpuMs(bareRounds),
+      requests,
+      rounds,
+      concurrency,
+      rawConsume: { name: "kafkajs eachMessage, same messages, no decode, no database", eventsPerSecond: Math.round(rawConsumeRate), events },
+    },
+    ratio: Number((createRate / bareRate).toFixed(3)),
     goal: 0.3,
-    createOrderPerSecond: Math.round(createRate),
-    bareUnaryPerSecond: Math.round(bare),
-    requests,
-    rounds,
-    roundRatios: createRates.map((rate, i) => Number((rate / bareRates[i]!).toFixed(3))),
-    roundCreatePerSecond: createRates.map(Math.round),
-    roundBarePerSecond: bareRates.map(Math.round),
-    concurrency,
-    intakeEventsPerSecond: Math.round(intakeRate),
-    rawConsumePerSecond: Math.round(rawConsumeRate),
+    roundRatios: createRounds.map((r, i) => Number((r.perSecond / (bareRounds[i]?.perSecond ?? Number.NaN)).toFixed(3))),
     intakeRatio: Number((intakeRate / rawConsumeRate).toFixed(3)),
-    events,
   };
-  console.log(`CreateOrder ${result.createOrderPerSecond}/s vs bare grpc-js ${result.bareUnaryPerSecond}/s; intake ${result.intakeEventsPerSecond} events/s vs raw consume ${result.rawConsumePerSecond}/s`);
+  console.error(
+    `CreateOrder ${result.subject.perSecond}/s vs bare grpc-js ${result.baseline.perSecond}/s; ` +
+      `intake ${result.subject.intake.eventsPerSecond} events/s vs raw consume ${result.baseline.rawConsume.eventsPerSecond}/s`,
+  );
   console.log(JSON.stringify(result));
 }
 

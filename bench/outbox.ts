@@ -120,6 +120,7 @@ try {
       baseline: { name: "kafkajs idempotent sendBatch acks=all", rounds, messages: messageCount, messageBytes, batchSize, ms: Math.round(baselineMs), msgPerSec: baselineRate },
       // The median of the per-round ratios: each round pairs the two under the same machine load.
       ratio: Number(median(subjectRounds.map((ms, i) => (baselineRounds[i] ?? 0) / ms)).toFixed(3)),
+      goal: 0.7,
     }),
   );
 } finally {

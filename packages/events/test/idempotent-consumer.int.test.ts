@@ -138,6 +138,49 @@ describe("idempotent consumer", () => {
     expect(rows[0]?.n).toBe(2);
   });
 
+  it("applies only the new events of a redelivered batch, still as one batch", async () => {
+    const topic = newTestTopic("mixed");
+    await createTestTopic(kafka, topic, 1);
+    const groupId = `mixed-${randomUUID()}`;
+    const seen = [cancellation("order-m", 1), cancellation("order-m", 2)];
+    const batchHandler = (calls: string[][]) =>
+      startIdempotentConsumer({
+        kafka,
+        pool,
+        groupId,
+        topic,
+        maxAttempts: 3,
+        retryBackoffMs: 50,
+        handleBatch: async (events, tx) => {
+          calls.push(events.map((e) => e.eventId));
+          for (const event of events) await recordEffect(groupId, event, tx);
+        },
+      });
+    await produce(topic, seen);
+    let consumer = await batchHandler([]);
+    try {
+      await caughtUp(groupId, topic);
+    } finally {
+      await consumer.stop();
+    }
+    // Rewind, and add new events behind the applied ones: the next batch mixes both kinds.
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.setOffsets({ groupId, topic: topic.name, partitions: [{ partition: 0, offset: "0" }] });
+    await admin.disconnect();
+    const fresh = [cancellation("order-m", 3), cancellation("order-m", 4)];
+    await produce(topic, fresh);
+    const calls: string[][] = [];
+    consumer = await batchHandler(calls);
+    try {
+      await caughtUp(groupId, topic);
+    } finally {
+      await consumer.stop();
+    }
+    expect(calls).toEqual([fresh.map((m) => m.eventId)]);
+    expect((await effects(pool, groupId)).map((e) => e.event_id)).toEqual([...seen, ...fresh].map((m) => m.eventId));
+  });
+
   it("retries a transient failure with backoff and applies the event once", async () => {
     const topic = newTestTopic("transient");
     await createTestTopic(kafka, topic, 1);

@@ -77,6 +77,35 @@ describe("OrderPlaced intake on orders.inbound.v1", () => {
     expect(outbox.rows.map((r) => r.event_type)).toEqual(["tributary.order.v1.OrderRejected"]);
   });
 
+  it("decides each event of a run on its own: a bad one is rejected alone, a repeat has one effect", async () => {
+    const merchant = uniqueMerchant("run");
+    const bad = validOrder(merchant, "ref-2");
+    bad.channel = 0;
+    // Published together, so the intake sees them in one fetch (usually one transaction).
+    const eventIds = await Promise.all([
+      env.publish("orders.inbound.v1", `${merchant}/ref-1`, OrderPlacedSchema, validOrder(merchant, "ref-1")),
+      env.publish("orders.inbound.v1", `${merchant}/ref-2`, OrderPlacedSchema, bad),
+      env.publish("orders.inbound.v1", `${merchant}/ref-1`, OrderPlacedSchema, validOrder(merchant, "ref-1")),
+      env.publish("orders.inbound.v1", `${merchant}/ref-3`, OrderPlacedSchema, validOrder(merchant, "ref-3")),
+    ]);
+    for (const eventId of eventIds) await processed(eventId);
+    const stored = await env.pool.query("SELECT order_id, merchant_order_ref FROM orders WHERE merchant_id = $1 ORDER BY merchant_order_ref", [
+      merchant,
+    ]);
+    expect(stored.rows.map((r) => r.merchant_order_ref)).toEqual(["ref-1", "ref-3"]);
+    const outbox = await env.pool.query(
+      `SELECT event_type, message_key FROM outbox
+        WHERE message_key = ANY($1::text[]) OR message_key LIKE $2 ORDER BY event_type, message_key`,
+      [stored.rows.map((r) => r.order_id as string), `${merchant}/%`],
+    );
+    expect(outbox.rows.map((r) => r.event_type)).toEqual([
+      "tributary.order.v1.OrderAccepted",
+      "tributary.order.v1.OrderAccepted",
+      "tributary.order.v1.OrderRejected",
+    ]);
+    expect(outbox.rows[2]?.message_key).toBe(`${merchant}/ref-2`);
+  });
+
   it("refuses a total that does not match the lines, naming total.amount_minor", async () => {
     const merchant = uniqueMerchant("reject-total");
     const bad = validOrder(merchant, "ref-total");

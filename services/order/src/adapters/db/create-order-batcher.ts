@@ -8,7 +8,11 @@ import { inTransaction } from "./in-transaction.js";
 export interface CreateOrderBatcherOptions {
   /** Most creates committed in one transaction; 64 unless told. */
   readonly maxBatchSize?: number;
-  /** Most batch transactions open at once; 4 unless told. */
+  /**
+   * Most batch transactions open at once; 2 unless told. Two keep the database busy (one batch
+   * commits while the next runs) and let calls pile up into larger batches; more in flight only
+   * split the same calls into smaller batches, each paying BEGIN, two statements and COMMIT.
+   */
   readonly maxInFlight?: number;
 }
 
@@ -37,7 +41,7 @@ export function createOrderBatcher(
   options: CreateOrderBatcherOptions = {},
 ): CreateOrderBatcher {
   const maxBatchSize = options.maxBatchSize ?? 64;
-  const maxInFlight = options.maxInFlight ?? 4;
+  const maxInFlight = options.maxInFlight ?? 2;
   const queue: Pending[] = [];
   let inFlight = 0;
 

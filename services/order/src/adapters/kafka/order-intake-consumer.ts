@@ -2,7 +2,7 @@ import { ordersInboundTopic } from "@tributary/contracts";
 import { startIdempotentConsumer, type IdempotentConsumer } from "@tributary/events";
 import type { Kafka } from "kafkajs";
 import type { Pool } from "pg";
-import { acceptPlacedOrder } from "../../app/accept-placed-order.js";
+import { acceptPlacedOrders } from "../../app/accept-placed-order.js";
 import type { OrderDeps } from "../../app/ports.js";
 import { toPlaceOrderInput } from "../proto/order-messages.js";
 
@@ -12,8 +12,12 @@ export const ORDER_INTAKE_GROUP = "order-intake";
 /**
  * Consumes `OrderPlaced` from `orders.inbound.v1` through the same use case as `CreateOrder`:
  * a valid order → `OrderAccepted`, an invalid one → `OrderRejected` with the reasons, both via
- * the outbox in the transaction that records the event in the inbox. Undecodable messages are
- * dead-lettered by the idempotent consumer before they reach this handler.
+ * the outbox in the transaction that records the events in the inbox. It takes the consumer's
+ * batch path: a run of events shares one transaction (one inbox insert, one order insert and one
+ * outbox append for the accepted ones), yet each event is still decided on its own. If the run's transaction fails
+ * anyway, the consumer retries its events one at a time, so a poisoned event is dead-lettered
+ * alone. Undecodable messages are dead-lettered by the idempotent consumer before they reach
+ * this handler.
  */
 export function startOrderIntakeConsumer(options: {
   readonly kafka: Kafka;
@@ -26,8 +30,12 @@ export function startOrderIntakeConsumer(options: {
     pool: options.pool,
     groupId: options.groupId ?? ORDER_INTAKE_GROUP,
     topic: ordersInboundTopic,
-    handle: async (event, tx) => {
-      await acceptPlacedOrder(options.deps, tx, toPlaceOrderInput(event.message));
+    handleBatch: async (events, tx) => {
+      await acceptPlacedOrders(
+        options.deps,
+        tx,
+        events.map((event) => toPlaceOrderInput(event.message)),
+      );
     },
   });
 }
