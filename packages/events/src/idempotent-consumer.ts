@@ -17,7 +17,7 @@ import { deadLetterHeaderNames } from "./dead-letter-headers.js";
 import { kafkaHeadersToRecord, parseEnvelope } from "./envelope-headers.js";
 import { createIdempotentProducer } from "./idempotent-producer.js";
 import { messagingAttributes } from "./messaging-attributes.js";
-import { isInfrastructureError } from "./is-infrastructure-error.js";
+import { isInfrastructureError } from "@tributary/infrastructure-error";
 import { isNonRetryableError } from "./non-retryable-error.js";
 import { sleep } from "./sleep.js";
 
