@@ -1,5 +1,5 @@
 import { toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
+import { context, propagation, SpanKind, trace, type Context } from "@opentelemetry/api";
 import { findTopicMessage, type TopicDefinition } from "@tributary/contracts";
 import type { PoolClient } from "pg";
 import { envelopeHeaders, protobufContentType } from "./envelope-headers.js";
@@ -19,6 +19,11 @@ type OutboxEventOf<S extends DescMessage> = S extends DescMessage
       /** Set it to make an append idempotent (a retried request appends the same event id). */
       readonly eventId?: string;
       readonly occurredAt?: Date;
+      /**
+       * The trace this event continues, when it is not the active one: a batch that commits
+       * several callers' work at once gives each event its own caller's context.
+       */
+      readonly traceContext?: Context;
     }
   : never;
 
@@ -62,6 +67,7 @@ export async function appendToOutbox<T extends TopicDefinition>(
       throw new Error(`${schema.typeName} is not a message type of topic ${topic.name}`);
     }
     const eventId = event.eventId ?? newEventId();
+    const parent = event.traceContext ?? context.active();
     const span = tracer.startSpan(`create ${topic.name}`, {
       kind: SpanKind.PRODUCER,
       attributes: {
@@ -72,7 +78,7 @@ export async function appendToOutbox<T extends TopicDefinition>(
         [messagingAttributes.messageId]: eventId,
         [messagingAttributes.kafkaMessageKey]: event.key,
       },
-    });
+    }, parent);
     const headers = envelopeHeaders({
       eventId,
       eventType: schema.typeName,
@@ -81,7 +87,7 @@ export async function appendToOutbox<T extends TopicDefinition>(
       occurredAt: event.occurredAt ?? new Date(),
       contentType: protobufContentType,
     });
-    propagation.inject(trace.setSpan(context.active(), span), headers);
+    propagation.inject(trace.setSpan(parent, span), headers);
     span.end();
     ids.push(eventId);
     topics.push(topic.name);

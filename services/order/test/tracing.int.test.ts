@@ -93,4 +93,30 @@ describe("one trace per order", () => {
     expect(delivered.get(orderId)).toBe(traceparent);
     expect(trace.getActiveSpan()).toBeUndefined();
   });
+
+  it("keeps each caller's trace when concurrent creates are committed in one batch", async () => {
+    const merchant = uniqueMerchant("trace-batch");
+    const callers = Array.from({ length: 24 }, (_, index) => `ref-batch-${index}`);
+    // Concurrent calls, each under its own root span: the batcher commits several together.
+    const created = await Promise.all(
+      callers.map((ref) =>
+        telemetry.tracer.startActiveSpan(`checkout ${ref}`, async (root) => {
+          try {
+            const response = await env.writer.createOrder(validOrder(merchant, ref));
+            return { orderId: response.order!.orderId, traceId: root.spanContext().traceId };
+          } finally {
+            root.end();
+          }
+        }),
+      ),
+    );
+    expect(new Set(created.map((c) => c.traceId)).size).toBe(callers.length);
+    const { rows } = await env.pool.query<{ message_key: string; headers: Record<string, string> }>(
+      `SELECT "message_key", "headers" FROM "outbox" WHERE "message_key" = ANY($1) AND "event_type" = 'tributary.order.v1.OrderAccepted'`,
+      [created.map((c) => c.orderId)],
+    );
+    expect(rows).toHaveLength(callers.length);
+    const traceOf = new Map(rows.map((row) => [row.message_key, row.headers["traceparent"]?.split("-")[1]]));
+    for (const { orderId, traceId } of created) expect(traceOf.get(orderId)).toBe(traceId);
+  });
 });

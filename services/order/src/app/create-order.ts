@@ -7,7 +7,7 @@ import type { InvalidOrderError, OrderConflictError } from "../domain/order-erro
 import type { OrderEvent } from "../domain/order-event.js";
 import type { PlaceOrderInput } from "../domain/place-order-input.js";
 import { validatePlaceOrder } from "../domain/validate-place-order.js";
-import { merchantRefKey, type OrderChange, type OrderDeps, type Tx } from "./ports.js";
+import { merchantRefKey, type OrderChange, type OrderDeps, type TraceContext, type Tx } from "./ports.js";
 
 /** A create that succeeded: the order, and whether this call made it or found it. */
 export interface CreateOrderOutcome {
@@ -60,6 +60,7 @@ export async function createOrders(
   deps: OrderDeps,
   tx: Tx,
   inputs: readonly PlaceOrderInput[],
+  traceContexts: readonly (TraceContext | undefined)[] = [],
 ): Promise<CreateOrderResult[]> {
   const results: (CreateOrderResult | undefined)[] = inputs.map(() => undefined);
   const placed: { index: number; draft: OrderDraft; change: OrderChange }[] = [];
@@ -70,7 +71,12 @@ export async function createOrders(
       return;
     }
     const { order, events } = placeOrder(deps, validated.value);
-    placed.push({ index, draft: validated.value, change: { order, events } });
+    const traceContext = traceContexts[index];
+    placed.push({
+      index,
+      draft: validated.value,
+      change: traceContext === undefined ? { order, events } : { order, events, traceContext },
+    });
   });
   if (placed.length > 0) {
     const inserted = await deps.store.insertManyIfAbsent(

@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 import type { Pool, PoolClient } from "pg";
 import type { FieldViolation } from "../domain/order-error.js";
 import type { Order, OrderStatus } from "../domain/order.js";
@@ -79,7 +80,15 @@ export interface OrderOutbox {
 export interface OrderChange {
   readonly order: Order;
   readonly events: readonly OrderEvent[];
+  /**
+   * The trace of the request that caused the change, when several requests' changes are written
+   * together (group commit); the active trace otherwise. Opaque here: only the outbox reads it.
+   */
+  readonly traceContext?: TraceContext;
 }
+
+/** A request's trace context, carried through the app layer without being looked into. */
+export type TraceContext = Context;
 
 /** What every use case needs: storage, the outbox, a clock and an order id generator. */
 export interface OrderDeps {

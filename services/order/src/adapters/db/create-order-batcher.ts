@@ -1,3 +1,4 @@
+import { context, type Context } from "@opentelemetry/api";
 import type { Pool } from "pg";
 import { createOrder, createOrders, type CreateOrderResult } from "../../app/create-order.js";
 import type { OrderDeps } from "../../app/ports.js";
@@ -23,6 +24,8 @@ export interface CreateOrderBatcher {
 
 interface Pending {
   readonly input: PlaceOrderInput;
+  /** The caller's trace: its OrderAccepted continues it, whichever batch carries it. */
+  readonly traceContext: Context;
   readonly resolve: (result: CreateOrderResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -47,7 +50,9 @@ export function createOrderBatcher(
 
   const runAlone = async (pending: Pending): Promise<void> => {
     try {
-      pending.resolve(await inTransaction(pool, (tx) => createOrder(deps, tx, pending.input)));
+      pending.resolve(
+        await context.with(pending.traceContext, () => inTransaction(pool, (tx) => createOrder(deps, tx, pending.input))),
+      );
     } catch (error) {
       pending.reject(error);
     }
@@ -65,6 +70,7 @@ export function createOrderBatcher(
           deps,
           tx,
           batch.map((pending) => pending.input),
+          batch.map((pending) => pending.traceContext),
         ),
       );
     } catch {
@@ -88,7 +94,7 @@ export function createOrderBatcher(
   return {
     create(input) {
       return new Promise<CreateOrderResult>((resolve, reject) => {
-        queue.push({ input, resolve, reject });
+        queue.push({ input, traceContext: context.active(), resolve, reject });
         pump();
       });
     },

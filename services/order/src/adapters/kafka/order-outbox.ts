@@ -75,7 +75,13 @@ function toOutboxEvent(order: Order, event: OrderEvent): OrdersEvent | undefined
 export function createOrderOutbox(): OrderOutbox {
   return {
     async appendEvents(tx: Tx, changes: readonly OrderChange[]): Promise<void> {
-      const outgoing = changes.flatMap(({ order, events }) => events.flatMap((event) => toOutboxEvent(order, event) ?? []));
+      const outgoing = changes.flatMap(({ order, events, traceContext }) =>
+        events.flatMap((event) => {
+          const outboxEvent = toOutboxEvent(order, event);
+          if (outboxEvent === undefined) return [];
+          return traceContext === undefined ? [outboxEvent] : [{ ...outboxEvent, traceContext }];
+        }),
+      );
       if (outgoing.length > 0) await appendToOutbox(tx, ORDER_PRODUCER, ordersTopic, outgoing);
     },
     async appendRejected(tx: Tx, rejection: OrderRejection): Promise<void> {
