@@ -22,6 +22,11 @@ function amountOf(field: string, amount: ProtoMoney | undefined): Money {
   return money(amount.amountMinor, currency.value);
 }
 
+/** A failure as the order keeps it: our reason code, with the provider's words when it gave any. */
+function failureReason(reasonCode: string, providerMessage: string): string {
+  return providerMessage === "" ? reasonCode : `${reasonCode}: ${providerMessage}`;
+}
+
 /** The order a payment event is about and what it says, or `undefined` for events we ignore. */
 export function paymentOutcomeOf(
   message: TopicMessage<typeof paymentsTopic>,
@@ -40,7 +45,7 @@ export function paymentOutcomeOf(
         outcome: {
           type: "record_payment_failed",
           paymentId: message.paymentId,
-          reason: message.providerMessage === "" ? message.reasonCode : `${message.reasonCode}: ${message.providerMessage}`,
+          reason: failureReason(message.reasonCode, message.providerMessage),
         },
       };
     case "tributary.payment.v1.PaymentRefunded":
@@ -54,7 +59,7 @@ export function paymentOutcomeOf(
         outcome: {
           type: "record_refund_failed",
           refundRef: message.refundRef,
-          reason: message.providerMessage === "" ? message.reasonCode : `${message.reasonCode}: ${message.providerMessage}`,
+          reason: failureReason(message.reasonCode, message.providerMessage),
         },
       };
     default:
