@@ -24,12 +24,9 @@ export function testKafka(clientId = "events-test"): Kafka {
   return new Kafka({ clientId, brokers: testKafkaBrokers(), logLevel: logLevel.NOTHING });
 }
 
-/**
- * The events test database: `tributary_events_test_<pid>` from the global setup, or the database in
- * `EVENTS_TEST_DATABASE_URL` (already migrated) when an engineer wants one nobody else recreates.
- */
+/** The events test database of this run: `tributary_events_test_<pid>` from the global setup. */
 export function eventsDatabaseUrl(): string {
-  return process.env["EVENTS_TEST_DATABASE_URL"] ?? testDatabaseUrl("tributary_events");
+  return testDatabaseUrl("tributary_events");
 }
 
 export function testPool(): pg.Pool {
