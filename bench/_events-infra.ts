@@ -8,7 +8,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { defineTopic } from "@tributary/contracts";
 import { OrderCancelledSchema } from "@tributary/contracts/order/v1/order_events";
 import { envelopeHeaders, newEventId, protobufContentType } from "@tributary/events";
-import { applyMigrations, databaseUrl, dropDatabase, ensureDatabase } from "@tributary/local-postgres";
+import { databaseUrl, dropDatabase, ensureDatabase, findServiceDatabases, migrateServiceDatabase } from "@tributary/local-postgres";
 import { kafka as testKafka, postgres as testPostgres } from "@tributary/testkit";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
@@ -23,7 +23,7 @@ export const rounds = Number.parseInt(process.env["BENCH_ROUNDS"] ?? "5", 10);
 export const keyCount = 1_000;
 export const runId = newEventId().slice(-12);
 
-const migrationsDir = fileURLToPath(new URL("../packages/events/prisma/migrations", import.meta.url));
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
 export interface EventsBenchInfra {
   readonly kafka: Kafka;
@@ -42,7 +42,9 @@ export async function startInfra(): Promise<EventsBenchInfra> {
     await dropDatabase(server.serverUrl, "tributary_events_bench");
     await ensureDatabase(server.serverUrl, "tributary_events_bench");
     url = databaseUrl(server.serverUrl, "tributary_events_bench");
-    await applyMigrations(url, migrationsDir);
+    const events = (await findServiceDatabases(repoRoot)).find((service) => service.packageName === "@tributary/events");
+    if (events === undefined) throw new Error("the events package declares no database");
+    await migrateServiceDatabase(url, events);
   }
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   pool.on("error", () => undefined);

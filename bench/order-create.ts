@@ -28,7 +28,7 @@ import {
 } from "@tributary/contracts/order/v1/order_service";
 import { ensureTopics, envelopeHeaders, newEventId, protobufContentType } from "@tributary/events";
 import { createServiceDefinition } from "@tributary/grpc";
-import { applyMigrations, databaseUrl, dropDatabase, ensureDatabase } from "@tributary/local-postgres";
+import { databaseUrl, dropDatabase, ensureDatabase, findServiceDatabases, migrateServiceDatabase } from "@tributary/local-postgres";
 import { startOrderService } from "@tributary/order";
 import { kafka as testKafka, postgres as testPostgres } from "@tributary/testkit";
 import { Kafka, logLevel } from "kafkajs";
@@ -40,7 +40,7 @@ const events = Number.parseInt(process.env["BENCH_EVENTS"] ?? "2000", 10);
 const rounds = Number.parseInt(process.env["BENCH_ROUNDS"] ?? "3", 10);
 const warmup = Math.min(1500, Math.floor(requests / 2));
 const token = "bench-token";
-const migrationsDir = fileURLToPath(new URL("../services/order/prisma/migrations", import.meta.url));
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
 const runId = newEventId().slice(-12);
 
@@ -166,7 +166,9 @@ async function main(): Promise<void> {
     dbUrl = databaseUrl(server.serverUrl, "tributary_order_bench");
     cleanup = () => server.stop();
   }
-  await applyMigrations(dbUrl, migrationsDir);
+  const orderDatabase = (await findServiceDatabases(repoRoot)).find((service) => service.packageName === "@tributary/order");
+  if (orderDatabase === undefined) throw new Error("the order service declares no database");
+  await migrateServiceDatabase(dbUrl, orderDatabase);
 
   const service = await startOrderService({
     databaseUrl: dbUrl,

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { readMigrationFiles } from "./migration-files.js";
 
@@ -17,6 +16,29 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`;
+
+/**
+ * The history of migrations that come from a shared package (e.g. the events package's outbox and
+ * inbox) rather than from the service's own folder. It lives beside `_prisma_migrations`, not in it,
+ * so that Prisma's own `migrate status` on the service's folder never sees migrations it does not
+ * know; the shape is Prisma's plus the `source` package name.
+ */
+const createSharedMigrationsTable = `
+CREATE TABLE IF NOT EXISTS "_shared_migrations" (
+    "source"                VARCHAR(255) NOT NULL,
+    "migration_name"        VARCHAR(255) NOT NULL,
+    "checksum"              VARCHAR(64) NOT NULL,
+    "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "finished_at"           TIMESTAMPTZ,
+    PRIMARY KEY ("source", "migration_name")
+)`;
+
+/** Where {@link applyMigrations} records what it applied. */
+export type MigrationHistory =
+  /** The service's own folder: Prisma's `_prisma_migrations`, exactly as `prisma migrate deploy` keeps it. */
+  | { readonly kind: "prisma" }
+  /** A shared package's folder (its package name as `source`), in `_shared_migrations`. */
+  | { readonly kind: "shared"; readonly source: string };
 
 /** Any key for `pg_advisory_xact_lock`; two appliers on one database take turns. */
 const migrationLockKey = 72_707_369;
@@ -48,14 +70,19 @@ export class MigrationError extends Error {
  * transaction together with its `_prisma_migrations` row, so a failed migration leaves nothing
  * behind; an applied migration whose file has since changed is refused, never re-run.
  */
-export async function applyMigrations(databaseUrl: string, migrationsDir: string): Promise<MigrationReport> {
+export async function applyMigrations(
+  databaseUrl: string,
+  migrationsDir: string,
+  history: MigrationHistory = { kind: "prisma" },
+): Promise<MigrationReport> {
   const migrations = await readMigrationFiles(migrationsDir);
+  const ledger = historyStatements(history);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     await client.query("BEGIN");
     await client.query("SELECT pg_advisory_xact_lock($1)", [migrationLockKey]);
-    await client.query(createPrismaMigrationsTable);
+    await client.query(ledger.create);
     await client.query("COMMIT");
 
     const applied: string[] = [];
@@ -63,11 +90,10 @@ export async function applyMigrations(databaseUrl: string, migrationsDir: string
     for (const migration of migrations) {
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock($1)", [migrationLockKey]);
-      const existing = await client.query<{ checksum: string; finished_at: Date | null; rolled_back_at: Date | null }>(
-        `SELECT checksum, finished_at, rolled_back_at FROM "_prisma_migrations"
-          WHERE migration_name = $1 AND rolled_back_at IS NULL`,
-        [migration.name],
-      );
+      const existing = await client.query<{ checksum: string; finished_at: Date | null }>(ledger.select, [
+        ...ledger.scope,
+        migration.name,
+      ]);
       const row = existing.rows[0];
       if (row !== undefined) {
         await client.query("ROLLBACK");
@@ -75,7 +101,7 @@ export async function applyMigrations(databaseUrl: string, migrationsDir: string
           throw new MigrationError(
             "migration_failed_previously",
             `${migration.name} is recorded as started but never finished in ${describe(databaseUrl)}; ` +
-              `fix the database by hand, then mark it rolled back (UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = '${migration.name}')`,
+              `fix the database by hand, then ${ledger.markRolledBack(migration.name)}`,
           );
         }
         if (row.checksum !== migration.checksum) {
@@ -90,11 +116,7 @@ export async function applyMigrations(databaseUrl: string, migrationsDir: string
       }
       try {
         await client.query(migration.sql);
-        await client.query(
-          `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
-           VALUES ($1, $2, $3, now(), now(), 1)`,
-          [randomUUID(), migration.checksum, migration.name],
-        );
+        await client.query(ledger.insert, [...ledger.scope, migration.checksum, migration.name]);
         await client.query("COMMIT");
       } catch (cause) {
         await client.query("ROLLBACK").catch(() => undefined);
@@ -110,6 +132,40 @@ export async function applyMigrations(databaseUrl: string, migrationsDir: string
     return { applied, alreadyApplied };
   } finally {
     await client.end();
+  }
+}
+
+interface HistoryStatements {
+  readonly create: string;
+  /** Parameters that come before the migration's own ($1 = source for shared histories). */
+  readonly scope: readonly string[];
+  readonly select: string;
+  readonly insert: string;
+  markRolledBack(name: string): string;
+}
+
+function historyStatements(history: MigrationHistory): HistoryStatements {
+  switch (history.kind) {
+    case "prisma":
+      return {
+        create: createPrismaMigrationsTable,
+        scope: [],
+        select: `SELECT checksum, finished_at FROM "_prisma_migrations" WHERE migration_name = $1 AND rolled_back_at IS NULL`,
+        insert: `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
+                 VALUES (gen_random_uuid()::text, $1, $2, now(), now(), 1)`,
+        markRolledBack: (name) =>
+          `mark it rolled back (UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = '${name}')`,
+      };
+    case "shared":
+      return {
+        create: createSharedMigrationsTable,
+        scope: [history.source],
+        select: `SELECT checksum, finished_at FROM "_shared_migrations" WHERE source = $1 AND migration_name = $2`,
+        insert: `INSERT INTO "_shared_migrations" (source, checksum, migration_name, started_at, finished_at)
+                 VALUES ($1, $2, $3, now(), now())`,
+        markRolledBack: (name) =>
+          `delete its history row (DELETE FROM "_shared_migrations" WHERE source = '${history.source}' AND migration_name = '${name}')`,
+      };
   }
 }
 

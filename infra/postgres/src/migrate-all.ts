@@ -1,5 +1,6 @@
-import { applyMigrations, type MigrationReport } from "./apply-migrations.js";
+import type { MigrationReport } from "./apply-migrations.js";
 import { databaseUrl, dropDatabase, ensureDatabase } from "./ensure-database.js";
+import { migrateServiceDatabase } from "./migrate-service-database.js";
 import { findServiceDatabases, type ServiceDatabase } from "./service-databases.js";
 
 /** Options of {@link migrateAll}. */
@@ -26,7 +27,7 @@ export interface DatabaseMigrated extends MigrationReport {
 
 /**
  * Creates every service's database (one per service, as DESIGN.md asks) and applies its Prisma
- * migrations. Idempotent: a second run creates nothing and applies nothing.
+ * migrations and the shared tables it uses. Idempotent: a second run creates nothing and applies nothing.
  */
 export async function migrateAll(options: MigrateAllOptions): Promise<DatabaseMigrated[]> {
   const services = (await findServiceDatabases(options.repoRoot)).filter(
@@ -38,7 +39,7 @@ export async function migrateAll(options: MigrateAllOptions): Promise<DatabaseMi
     if (options.recreate === true) await dropDatabase(options.serverUrl, database);
     const created = await ensureDatabase(options.serverUrl, database);
     const url = databaseUrl(options.serverUrl, database);
-    const report = await applyMigrations(url, service.migrationsDir);
+    const report = await migrateServiceDatabase(url, service);
     results.push({ service, database, url, created, ...report });
   }
   return results;

@@ -49,14 +49,18 @@ const compatibleTypes: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
- * Compares a migrated database with the Prisma schema it is supposed to implement: every model
+ * Compares a migrated database with the Prisma schema(s) it is supposed to implement: every model
  * has its table, every scalar field its column with a compatible type and the same nullability,
  * and no table or column exists that the schema does not know. Prisma's `migrate diff` would do
  * this with the native schema engine, which cannot be downloaded here; the schema is read with
  * Prisma's own parser (`@prisma/prisma-schema-wasm`), so the schema side is exactly Prisma's.
  */
-export async function checkSchemaDrift(databaseUrl: string, schemaPath: string): Promise<DriftProblem[]> {
-  const models = await readPrismaModels(schemaPath);
+export async function checkSchemaDrift(
+  databaseUrl: string,
+  schemaPaths: string | readonly string[],
+): Promise<DriftProblem[]> {
+  // A service database carries its own schema plus the shared tables it uses (each its own file).
+  const models = (await Promise.all([schemaPaths].flat().map((path) => readPrismaModels(path)))).flat();
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   let columns: ColumnRow[];
@@ -65,7 +69,7 @@ export async function checkSchemaDrift(databaseUrl: string, schemaPath: string):
       `SELECT c.table_name, c.column_name, c.is_nullable, c.data_type
          FROM information_schema.columns c
          JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
-        WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' AND c.table_name <> '_prisma_migrations'`,
+        WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' AND c.table_name NOT IN ('_prisma_migrations', '_shared_migrations')`,
     );
     columns = result.rows;
   } finally {

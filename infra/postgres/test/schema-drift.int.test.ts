@@ -23,7 +23,8 @@ describe("every service's migrations implement its schema.prisma", async () => {
   });
 
   it.each(services.map((service) => [service.packageName, service] as const))("%s has no drift", async (_name, service) => {
-    expect(await checkSchemaDrift(testDatabaseUrl(service.database), service.schemaPath)).toEqual([]);
+    const schemas = [service.schemaPath, ...service.sharedTables.map((tables) => tables.schemaPath)];
+    expect(await checkSchemaDrift(testDatabaseUrl(service.database), schemas)).toEqual([]);
   });
 });
 

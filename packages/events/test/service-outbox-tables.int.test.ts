@@ -1,6 +1,6 @@
 /**
- * Every service pastes `sql/outbox-inbox.sql` into its own first migration. The schema-drift test
- * checks the tables against each `schema.prisma`; this checks what Prisma cannot model: that the
+ * Every service database gets the outbox and inbox from the events package's shared-tables folder.
+ * The schema-drift test checks the tables against the shared schema; this checks what Prisma cannot model: that the
  * service's migrated outbox wakes the relay on commit (the NOTIFY trigger), and that its inbox
  * refuses a second row for the same event.
  */

@@ -1,9 +1,14 @@
--- Transactional outbox and idempotent-consumer inbox of @tributary/events.
--- Each service pastes this text into one of its own Prisma migrations (see the package README).
+-- Transactional outbox and idempotent-consumer inbox of @tributary/events: the one copy of this
+-- DDL. infra/postgres applies this folder to every service database whose package.json says
+-- "usesSharedTables": ["@tributary/events"], tracked in "_shared_migrations"; a change to these
+-- tables is a new folder here, never an edit, and reaches every service database at its next migrate.
+--
+-- IF NOT EXISTS / OR REPLACE because the order service's first migration (20261124143000_init)
+-- predates this folder and created the same tables itself; on its databases this adopts them.
 
 -- Events written in the same transaction as the state change; the relay publishes them in `id`
 -- order and stamps `published_at` once Kafka has acknowledged them.
-CREATE TABLE "outbox" (
+CREATE TABLE IF NOT EXISTS "outbox" (
   "id"           BIGSERIAL PRIMARY KEY,
   "event_id"     UUID NOT NULL UNIQUE,
   "topic"        TEXT NOT NULL,
@@ -14,22 +19,23 @@ CREATE TABLE "outbox" (
   "created_at"   TIMESTAMPTZ NOT NULL DEFAULT now(),
   "published_at" TIMESTAMPTZ
 );
-CREATE INDEX "outbox_unpublished_idx" ON "outbox" ("id") WHERE "published_at" IS NULL;
+CREATE INDEX IF NOT EXISTS "outbox_unpublished_idx" ON "outbox" ("id") WHERE "published_at" IS NULL;
 
 -- Wakes the relay (LISTEN outbox) when a transaction that appended events commits; NOTIFY is
 -- delivered only on commit, and one statement-level trigger sends one notification per INSERT.
-CREATE FUNCTION "outbox_notify"() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION "outbox_notify"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_notify('outbox', '');
   RETURN NULL;
 END;
 $$;
+DROP TRIGGER IF EXISTS "outbox_notify_after_insert" ON "outbox";
 CREATE TRIGGER "outbox_notify_after_insert"
   AFTER INSERT ON "outbox" FOR EACH STATEMENT EXECUTE FUNCTION "outbox_notify"();
 
 -- One row per (consumer group, event) the service has applied; a second delivery finds it and
 -- is skipped. Written in the same transaction as the handler's effect.
-CREATE TABLE "inbox" (
+CREATE TABLE IF NOT EXISTS "inbox" (
   "consumer_group" TEXT NOT NULL,
   "event_id"       UUID NOT NULL,
   "topic"          TEXT NOT NULL,
@@ -38,16 +44,3 @@ CREATE TABLE "inbox" (
   "processed_at"   TIMESTAMPTZ NOT NULL DEFAULT now(),
   PRIMARY KEY ("consumer_group", "event_id")
 );
-
--- Test-only effect table for the package's own integration tests and benchmarks. It has no
--- unique constraint on purpose: a doubled delivery would show up as a second row.
-CREATE TABLE "test_effect" (
-  "id"             BIGSERIAL PRIMARY KEY,
-  "consumer_group" TEXT NOT NULL,
-  "event_id"       UUID NOT NULL,
-  "message_key"    TEXT NOT NULL,
-  "event_type"     TEXT NOT NULL,
-  "note"           TEXT NOT NULL DEFAULT '',
-  "created_at"     TIMESTAMPTZ NOT NULL DEFAULT now()
-);
-CREATE INDEX "test_effect_event_idx" ON "test_effect" ("event_id");
