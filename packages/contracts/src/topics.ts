@@ -1,4 +1,5 @@
 import {
+  CaptureRefundRequestedSchema,
   OrderAcceptedSchema,
   OrderCancelledSchema,
   OrderPaidSchema,
@@ -37,6 +38,7 @@ export const ordersTopic = defineTopic("orders.v1", [
   OrderPaymentFailedSchema,
   OrderCancelledSchema,
   OrderRefundRequestedSchema,
+  CaptureRefundRequestedSchema,
 ]);
 
 /** Payment-routing's events. Key: order id, so one order's payment events stay ordered. */
