@@ -63,7 +63,7 @@ export async function startInfra(): Promise<EventsBenchInfra> {
 
 /** A benchmark topic (carrying `OrderCancelled`), unique per run. */
 export function benchTopic(label: string) {
-  return defineTopic(`bench.${label}.${runId}`, [OrderCancelledSchema]);
+  return defineTopic(`bench.${label}.${runId}`, [OrderCancelledSchema], { partitions, replicationFactor: 3, minInsyncReplicas: 2 });
 }
 
 /** An `OrderCancelled` whose protobuf encoding is exactly `messageBytes` long. */

@@ -1,7 +1,7 @@
 // `npm run bench -- NAME` runs bench/NAME.ts with tsx. Each benchmark measures a raw baseline and
 // our path in the same run and prints, as its last stdout line, one JSON object with `ratio`.
 import { existsSync, readdirSync } from "node:fs";
-import { ensureInstalled, fail, repoRoot, run } from "./ensure-installed.mjs";
+import { ensureReady, fail, repoRoot, runTypeScript } from "./ensure-installed.mjs";
 
 const name = process.argv[2];
 const available = readdirSync(`${repoRoot}/bench`)
@@ -10,5 +10,5 @@ const available = readdirSync(`${repoRoot}/bench`)
 if (name === undefined || !existsSync(`${repoRoot}/bench/${name}.ts`)) {
   fail(`usage: npm run bench -- NAME, where NAME is one of: ${available.join(", ") || "(none yet)"}`);
 }
-ensureInstalled();
-run("npx", ["tsx", "--conditions=source", `bench/${name}.ts`, ...process.argv.slice(3)]);
+await ensureReady();
+await runTypeScript(`bench/${name}.ts`, process.argv.slice(3));

@@ -8,8 +8,8 @@ const releases = readdirSync(`${repoRoot}/proto/releases`)
   .sort((a, b) => compareVersions(version(a), version(b)));
 const latest = releases.at(-1);
 if (latest === undefined) fail("no released contracts image in proto/releases/");
-run("npx", ["buf", "lint"]);
-run("npx", ["buf", "breaking", "--against", `proto/releases/${latest}`]);
+await run("npx", ["buf", "lint"]);
+await run("npx", ["buf", "breaking", "--against", `proto/releases/${latest}`]);
 console.log(`contracts: lint clean, no breaking change against ${latest}`);
 
 function version(name) {

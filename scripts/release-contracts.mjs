@@ -7,6 +7,6 @@ const version = process.argv[2];
 if (version === undefined || !/^\d+\.\d+\.\d+$/.test(version)) fail("usage: node scripts/release-contracts.mjs X.Y.Z");
 const out = `proto/releases/contracts-${version}.binpb`;
 if (existsSync(out)) fail(`${out} exists already: releases are immutable`);
-run("node", ["scripts/check-contracts.mjs"]);
-run("npx", ["buf", "build", "-o", out]);
+await run("node", ["scripts/check-contracts.mjs"]);
+await run("npx", ["buf", "build", "-o", out]);
 console.log(`released ${out}`);

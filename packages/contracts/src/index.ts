@@ -3,7 +3,7 @@
  * module under its own subpath (`@tributary/contracts/order/v1/order_events` and so on).
  */
 export { defineTopic, findTopicMessage } from "./topic.js";
-export type { TopicDefinition, TopicMessage } from "./topic.js";
+export type { TopicDefinition, TopicMessage, TopicProvisioning } from "./topic.js";
 export {
   allTopics,
   ordersInboundTopic,

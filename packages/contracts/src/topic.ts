@@ -12,17 +12,37 @@ export interface TopicDefinition<Messages extends readonly DescMessage[] = reado
   readonly deadLetterName: string;
   /** The message types allowed on the topic. */
   readonly messages: Messages;
+  /** How the topic is created: declared here, never left to broker defaults. */
+  readonly provisioning: TopicProvisioning;
+}
+
+/**
+ * How many partitions and replicas a topic gets. Partitions bound a consumer group's parallelism
+ * (DESIGN.md "Scale") and can only grow, so they are chosen per topic; replication 3 with
+ * `min.insync.replicas` 2 lets one broker of three die without losing an acknowledged event.
+ */
+export interface TopicProvisioning {
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly minInsyncReplicas: number;
 }
 
 /** The decoded message union of a topic. */
 export type TopicMessage<T extends TopicDefinition> = MessageShape<T["messages"][number]>;
 
-/** Declares a topic with the message types it carries. */
+/** Declares a topic with the message types it carries and how it is provisioned. */
 export function defineTopic<const Messages extends readonly DescMessage[]>(
   name: string,
   messages: Messages,
+  provisioning: TopicProvisioning,
 ): TopicDefinition<Messages> {
-  return { name, deadLetterName: `${name}.dlq`, messages };
+  if (!Number.isInteger(provisioning.partitions) || provisioning.partitions < 1) {
+    throw new Error(`topic ${name}: partitions must be a whole number ≥ 1`);
+  }
+  if (provisioning.minInsyncReplicas < 1 || provisioning.minInsyncReplicas > provisioning.replicationFactor) {
+    throw new Error(`topic ${name}: min.insync.replicas must be between 1 and the replication factor`);
+  }
+  return { name, deadLetterName: `${name}.dlq`, messages, provisioning };
 }
 
 /** Finds the schema of a message type on a topic by its protobuf full name, if allowed there. */

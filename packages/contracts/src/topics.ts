@@ -25,10 +25,21 @@ import {
   SettlementBatchReconciledSchema,
 } from "./gen/tributary/settlement/v1/settlement_events_pb.js";
 import { StatementAvailableSchema } from "./gen/tributary/statement/v1/statement_events_pb.js";
-import { defineTopic } from "./topic.js";
+import { defineTopic, type TopicProvisioning } from "./topic.js";
+
+/**
+ * Replication 3 / min ISR 2 everywhere: one broker of three may die without losing an
+ * acknowledged event. Partition counts follow each topic's expected volume and the consumer
+ * instances it should feed (they can be raised later, never lowered, and raising one moves keys).
+ */
+const replicated = { replicationFactor: 3, minInsyncReplicas: 2 } as const;
+/** Order and payment traffic: every payment passes here; 12 partitions feed up to 12 instances. */
+const highVolume: TopicProvisioning = { partitions: 12, ...replicated };
+/** Per-batch and per-bill traffic: a few hundred events a day per provider. */
+const lowVolume: TopicProvisioning = { partitions: 3, ...replicated };
 
 /** Upstream systems publish orders here. Key: `merchant_id/merchant_order_ref`. */
-export const ordersInboundTopic = defineTopic("orders.inbound.v1", [OrderPlacedSchema]);
+export const ordersInboundTopic = defineTopic("orders.inbound.v1", [OrderPlacedSchema], highVolume);
 
 /** The order service's events. Key: order id. */
 export const ordersTopic = defineTopic("orders.v1", [
@@ -39,7 +50,7 @@ export const ordersTopic = defineTopic("orders.v1", [
   OrderCancelledSchema,
   OrderRefundRequestedSchema,
   CaptureRefundRequestedSchema,
-]);
+], highVolume);
 
 /** Payment-routing's events. Key: order id, so one order's payment events stay ordered. */
 export const paymentsTopic = defineTopic("payments.v1", [
@@ -48,23 +59,23 @@ export const paymentsTopic = defineTopic("payments.v1", [
   PaymentFailedSchema,
   PaymentRefundedSchema,
   RefundFailedSchema,
-]);
+], highVolume);
 
 /** Settlement batch events. Key: batch id. */
 export const settlementTopic = defineTopic("settlement.v1", [
   SettlementBatchClosedSchema,
   SettlementBatchReconciledSchema,
   SettlementBatchHeldSchema,
-]);
+], lowVolume);
 
 /** A provider's daily bill can be fetched. Key: `provider/bill_date`. */
-export const statementsTopic = defineTopic("statements.v1", [StatementAvailableSchema]);
+export const statementsTopic = defineTopic("statements.v1", [StatementAvailableSchema], lowVolume);
 
 /** Reconciliation results. Key: `provider/bill_date`. */
 export const reconciliationTopic = defineTopic("reconciliation.v1", [
   ReconciliationCompletedSchema,
   DiscrepancyFoundSchema,
-]);
+], lowVolume);
 
 /** Every topic of DESIGN.md's table, for tools that create topics or list dead letters. */
 export const allTopics = [

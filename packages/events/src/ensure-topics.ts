@@ -1,38 +1,65 @@
 import type { TopicDefinition } from "@tributary/contracts";
 import type { Kafka } from "kafkajs";
 
-/** Partition and replication settings for {@link ensureTopics}. */
+/** Options of {@link ensureTopics}. */
 export interface EnsureTopicsOptions {
-  /** Partitions of each topic (its dead-letter topic gets the same); broker default unless told. */
+  /**
+   * Overrides every topic's declared partition count: for tests and benchmarks that need a
+   * known small number. Services never pass it.
+   */
   readonly numPartitions?: number;
-  /** Replication factor; broker default unless told. */
-  readonly replicationFactor?: number;
+  /** Told when a cluster has fewer brokers than a topic's declared replication factor. */
+  readonly onReducedReplication?: (topic: string, declared: number, used: number) => void;
+}
+
+/** What {@link ensureTopics} created. */
+export interface EnsureTopicsReport {
+  /** Topics created now (each `<topic>` and `<topic>.dlq` that did not exist). */
+  readonly created: readonly string[];
+  /** The replication factor topics were created with (the declared one, or the broker count if smaller). */
+  readonly replicationFactor: number | undefined;
 }
 
 /**
- * Creates each topic and its `<topic>.dlq` if they do not exist yet. Producers here never rely
- * on broker auto-creation (which would pick the partition count by accident), so a service
- * calls this at start-up, and tests call it before producing.
+ * Creates each topic and its `<topic>.dlq` if they do not exist yet, with the partitions,
+ * replication factor and `min.insync.replicas` its {@link TopicDefinition} declares — never the
+ * broker's defaults (which would pick the partition count by accident). On a cluster with fewer
+ * brokers than declared (the single local broker of development and tests) the replication
+ * factor and min ISR are lowered to the broker count and `onReducedReplication` is told; a
+ * three-broker cluster gets exactly what is declared. A dead-letter topic is provisioned like its
+ * topic. Services call this at start-up (the service kit does), tests before producing.
  */
 export async function ensureTopics(
   kafka: Kafka,
   topics: readonly TopicDefinition[],
   options: EnsureTopicsOptions = {},
-): Promise<void> {
+): Promise<EnsureTopicsReport> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const names = topics.flatMap((t) => [t.name, t.deadLetterName]).filter((name) => !existing.has(name));
-    if (names.length === 0) return;
+    const missing = topics.flatMap((topic) =>
+      [topic.name, topic.deadLetterName].filter((name) => !existing.has(name)).map((name) => ({ name, topic })),
+    );
+    if (missing.length === 0) return { created: [], replicationFactor: undefined };
+    const brokerCount = (await admin.describeCluster()).brokers.length;
+    let replicationFactor: number | undefined;
     await admin.createTopics({
       waitForLeaders: true,
-      topics: names.map((topic) => ({
-        topic,
-        ...(options.numPartitions === undefined ? {} : { numPartitions: options.numPartitions }),
-        ...(options.replicationFactor === undefined ? {} : { replicationFactor: options.replicationFactor }),
-      })),
+      topics: missing.map(({ name, topic }) => {
+        const declared = topic.provisioning;
+        const replicas = Math.min(declared.replicationFactor, brokerCount);
+        if (replicas < declared.replicationFactor) options.onReducedReplication?.(name, declared.replicationFactor, replicas);
+        replicationFactor = replicas;
+        return {
+          topic: name,
+          numPartitions: options.numPartitions ?? declared.partitions,
+          replicationFactor: replicas,
+          configEntries: [{ name: "min.insync.replicas", value: String(Math.min(declared.minInsyncReplicas, replicas)) }],
+        };
+      }),
     });
+    return { created: missing.map(({ name }) => name), replicationFactor };
   } finally {
     await admin.disconnect();
   }

@@ -28,5 +28,5 @@ export { listDeadLetters, replayDeadLetters } from "./dead-letters.js";
 export type { DeadLetter, ReplayDeadLettersOptions } from "./dead-letters.js";
 export { createIdempotentProducer } from "./idempotent-producer.js";
 export { ensureTopics } from "./ensure-topics.js";
-export type { EnsureTopicsOptions } from "./ensure-topics.js";
+export type { EnsureTopicsOptions, EnsureTopicsReport } from "./ensure-topics.js";
 export { newEventId } from "./new-event-id.js";

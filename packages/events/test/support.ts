@@ -16,7 +16,11 @@ process.env["KAFKAJS_NO_PARTITIONER_WARNING"] = "1";
 
 /** A topic made for one test, carrying two order event types. */
 export function newTestTopic(label: string) {
-  return defineTopic(`events-test.${label}.${randomUUID().slice(0, 8)}`, [OrderCancelledSchema, OrderPaymentFailedSchema]);
+  return defineTopic(`events-test.${label}.${randomUUID().slice(0, 8)}`, [OrderCancelledSchema, OrderPaymentFailedSchema], {
+    partitions: 3,
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+  });
 }
 export type TestTopic = ReturnType<typeof newTestTopic>;
 
