@@ -61,6 +61,8 @@ export function kafkaVersionInfo(version: string): KafkaVersionInfo {
         loggingJvmFlag: log4j2Flag,
         hasShareCoordinator: true,
       };
+    // Not x.y.z at all, or a line we have no logging profile for.
+    case undefined:
     default:
       throw new LocalKafkaError(
         "unsupported_version",

@@ -232,6 +232,8 @@ export function unionpayRoutes(ctx: SandboxContext, options: UnionpayOptions): R
         return consume(fields);
       case "04":
         return refund(fields);
+      // A missing txnType is validated like any other the sandbox does not play.
+      case undefined:
       default:
         return validate(fields, []) ?? respond(fields, "10");
     }
