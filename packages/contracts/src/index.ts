@@ -1,7 +1,18 @@
 /**
- * The contracts' TypeScript surface: the topic registry here, and every generated protobuf
- * module under its own subpath (`@tributary/contracts/order/v1/order_events` and so on).
+ * The contracts' TypeScript surface: the topic registry and the provider identifier table here,
+ * and every generated protobuf module under its own subpath
+ * (`@tributary/contracts/order/v1/order_events` and so on).
  */
+export {
+  isProviderId,
+  PROVIDER_IDS,
+  providerIdFromProto,
+  providerIdFromSandboxName,
+  providerIdToProto,
+  PROVIDERS,
+  sandboxProviderName,
+} from "./providers.js";
+export type { ProviderId, ProviderSpellings, SandboxProviderName } from "./providers.js";
 export { defineTopic, findTopicMessage } from "./topic.js";
 export type { TopicDefinition, TopicMessage, TopicProvisioning } from "./topic.js";
 export {
