@@ -1,3 +1,4 @@
+import { PROVIDER_IDS, type ProviderId } from "@tributary/contracts";
 import type { Money } from "@tributary/money";
 
 /**
@@ -22,11 +23,14 @@ export const CHANNELS = ["app", "web", "mini_program"] as const;
 /** One of {@link CHANNELS}. */
 export type Channel = (typeof CHANNELS)[number];
 
-/** The rails a buyer may prefer; routing may still choose another. */
-export const PAYMENT_PROVIDERS = ["alipay", "wechat_pay", "unionpay", "jd_pay", "ecny"] as const;
+/**
+ * The rails a buyer may prefer; routing may still choose another. They are the contracts' one
+ * provider set, which the `payment_provider` database enum spells the same way.
+ */
+export const PAYMENT_PROVIDERS = PROVIDER_IDS;
 
 /** One of {@link PAYMENT_PROVIDERS}. */
-export type PaymentProvider = (typeof PAYMENT_PROVIDERS)[number];
+export type PaymentProvider = ProviderId;
 
 /** One validated line of an order: what was bought and at what unit price. */
 export interface OrderLine {

@@ -1,5 +1,6 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { providerIdFromProto, providerIdToProto } from "@tributary/contracts";
 import { type Money as ProtoMoney, MoneySchema } from "@tributary/contracts/common/v1/money";
 import { Channel as ProtoChannel, Provider as ProtoProvider } from "@tributary/contracts/common/v1/provider";
 import {
@@ -46,42 +47,13 @@ export function channelToProto(channel: Channel): ProtoChannel {
 
 /** Proto provider → our name; `""` when unset (no preference), `unknown(n)` otherwise. */
 export function providerName(provider: ProtoProvider): string {
-  switch (provider) {
-    case ProtoProvider.UNSPECIFIED:
-      return "";
-    case ProtoProvider.ALIPAY:
-      return "alipay";
-    case ProtoProvider.WECHAT_PAY:
-      return "wechat_pay";
-    case ProtoProvider.UNIONPAY:
-      return "unionpay";
-    case ProtoProvider.JD_PAY:
-      return "jd_pay";
-    case ProtoProvider.ECNY:
-      return "ecny";
-    default:
-      return `unknown(${String(provider)})`;
-  }
+  if (provider === ProtoProvider.UNSPECIFIED) return "";
+  return providerIdFromProto(provider) ?? `unknown(${String(provider)})`;
 }
 
 /** Our provider → proto; UNSPECIFIED for no preference. */
 export function providerToProto(provider: PaymentProvider | undefined): ProtoProvider {
-  switch (provider) {
-    case undefined:
-      return ProtoProvider.UNSPECIFIED;
-    case "alipay":
-      return ProtoProvider.ALIPAY;
-    case "wechat_pay":
-      return ProtoProvider.WECHAT_PAY;
-    case "unionpay":
-      return ProtoProvider.UNIONPAY;
-    case "jd_pay":
-      return ProtoProvider.JD_PAY;
-    case "ecny":
-      return ProtoProvider.ECNY;
-    default:
-      return assertNever(provider, "provider");
-  }
+  return provider === undefined ? ProtoProvider.UNSPECIFIED : providerIdToProto(provider);
 }
 
 /** Proto order status → our name; `""` for UNSPECIFIED, `unknown(n)` otherwise. */
