@@ -1,6 +1,7 @@
 import { toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { context, propagation, SpanKind, trace, type Context } from "@opentelemetry/api";
 import { findTopicMessage, type TopicDefinition } from "@tributary/contracts";
+import { createHash } from "node:crypto";
 import type { PoolClient } from "pg";
 import { envelopeHeaders, protobufContentType } from "./envelope-headers.js";
 import { messagingAttributes } from "./messaging-attributes.js";
@@ -41,11 +42,42 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::jso
 ORDER BY n`;
 
 /**
+ * The first key of the two-int advisory locks that serialise appends per topic and key ('outb' in
+ * ASCII). The two-int form lives in a different lock space from the relay's one-bigint leader
+ * lock, so the two can never collide.
+ */
+export const outboxKeyLockClass = 0x6f757462;
+
+/**
+ * The second advisory-lock key of one topic and message key: the first 32 bits of their SHA-256,
+ * as a signed int4. Computed here rather than with Postgres' `hashtext` so every caller of this
+ * library, whatever its server version, locks the same number for the same key. A collision only
+ * makes two unrelated keys wait for each other; it never breaks order.
+ */
+export function outboxKeyLockId(topic: string, key: string): number {
+  return createHash("sha256").update(topic).update("\0").update(key).digest().readInt32BE(0);
+}
+
+// unnest keeps the array's order, so the locks are taken in ascending order and two transactions
+// appending overlapping sets of keys in one call each cannot deadlock.
+const lockOutboxKeys = `SELECT pg_advisory_xact_lock($1::int, k) FROM unnest($2::int[]) AS u(k)`;
+
+/**
  * Appends events to the service's `outbox` table inside the caller's transaction `tx`, so they
  * are published if and only if the state change they describe commits. One multi-row INSERT per
  * call; the statement trigger NOTIFYs the relay on commit. Each event gets a `create` span (OTel
  * messaging conventions) whose context is stored in the row's headers as `traceparent`, so the
  * trace continues across the outbox to every consumer. Returns the event ids in order.
+ *
+ * Per-key order is enforced here, not left to the caller: before the INSERT it takes a
+ * transaction-scoped advisory lock per (topic, key), held until `tx` commits or rolls back. A
+ * second transaction appending for the same key waits at that lock until the first has ended, so
+ * its rows get their BIGSERIAL ids only after the first's rows were committed: for one key, `id`
+ * order is commit order, which is the order the relay publishes in. (Without the lock a
+ * transaction that drew a lower id could commit after one that drew a higher id.) The lock costs
+ * one round trip per call and serialises concurrent writers of one key, which per-key order needs
+ * anyway. A transaction that calls this twice with keys in opposite order to another transaction
+ * can deadlock; Postgres aborts one of them (SQLSTATE 40P01) and its caller retries.
  */
 export async function appendToOutbox<T extends TopicDefinition>(
   tx: PoolClient,
@@ -96,6 +128,9 @@ export async function appendToOutbox<T extends TopicDefinition>(
     payloads.push(Buffer.from(toBinary(schema, event.message)));
     headerTexts.push(JSON.stringify(headers));
   }
+  const lockIds = [...new Set(keys.map((key) => outboxKeyLockId(topic.name, key)))].sort((a, b) => a - b);
+  // The locks come before the INSERT: the ids (nextval) must be drawn while the key is locked.
+  await tx.query(lockOutboxKeys, [outboxKeyLockClass, lockIds]);
   await tx.query(insertOutboxRows, [ids, topics, keys, types, payloads, headerTexts]);
   return ids;
 }
