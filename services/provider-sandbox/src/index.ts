@@ -13,7 +13,7 @@ export type { LatencyDistribution } from "./core/latency.js";
 export type { ProviderFaults } from "./core/faults.js";
 export type { BillDiscrepancy } from "./core/bill-discrepancies.js";
 export type { DeliveryRecord } from "./core/notification-dispatcher.js";
-export type { PaymentRecord, ProviderId, RefundRecord } from "./core/store.js";
+export type { PaymentRecord, RefundRecord, SandboxProviderName } from "./core/store.js";
 export { FEE_SCHEDULES } from "./config/fee-schedules.js";
 export { shanghaiDay, shanghaiDayBounds } from "./core/shanghai-time.js";
 

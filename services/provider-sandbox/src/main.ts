@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { startSandbox } from "./sandbox.js";
 import type { ProviderFaults } from "./core/faults.js";
-import type { ProviderId } from "./core/store.js";
+import type { SandboxProviderName } from "./core/store.js";
 
 /**
  * Standalone entry point (`npm start -w @tributary/provider-sandbox`). The only place that reads
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     ...(env["SANDBOX_HOST"] === undefined ? {} : { host: env["SANDBOX_HOST"] }),
     ...(env["SANDBOX_SEED"] === undefined ? {} : { seed: env["SANDBOX_SEED"] }),
     ...(env["SANDBOX_KEYS_DIR"] === undefined ? {} : { keysDir: env["SANDBOX_KEYS_DIR"] }),
-    ...(env["SANDBOX_FAULTS"] === undefined ? {} : { faults: JSON.parse(env["SANDBOX_FAULTS"]) as Partial<Record<ProviderId, ProviderFaults>> }),
+    ...(env["SANDBOX_FAULTS"] === undefined ? {} : { faults: JSON.parse(env["SANDBOX_FAULTS"]) as Partial<Record<SandboxProviderName, ProviderFaults>> }),
     ...(env["SANDBOX_BUYER"] === undefined ? {} : { buyer: JSON.parse(env["SANDBOX_BUYER"]) as object }),
   });
   console.log(JSON.stringify({ event: "provider_sandbox_started", url: sandbox.url, port: sandbox.port, health: `${sandbox.url}/health` }));

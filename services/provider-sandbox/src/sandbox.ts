@@ -12,7 +12,7 @@ import { NotificationDispatcher, type DeliveryRecord } from "./core/notification
 import { createPrng, type Prng } from "./core/prng.js";
 import { PaymentEngine, type SandboxContext, type SandboxTiming } from "./core/sandbox-context.js";
 import { Scheduler } from "./core/scheduler.js";
-import { PROVIDER_IDS, TransactionStore, type PaymentRecord, type ProviderId } from "./core/store.js";
+import { SANDBOX_PROVIDER_NAMES, TransactionStore, type PaymentRecord, type SandboxProviderName } from "./core/store.js";
 import { alipayRoutes } from "./providers/alipay/alipay-gateway.js";
 import { hmacJsonRoutes } from "./providers/hmac-json/hmac-json-api.js";
 import { unionpayRoutes } from "./providers/unionpay/unionpay-gateway.js";
@@ -31,10 +31,10 @@ export interface SandboxOptions {
   readonly keysDir?: string;
   readonly clock?: Clock;
   readonly buyer?: Partial<BuyerBehaviour>;
-  readonly faults?: Partial<Record<ProviderId, ProviderFaults>>;
+  readonly faults?: Partial<Record<SandboxProviderName, ProviderFaults>>;
   readonly timing?: Partial<SandboxTiming>;
-  readonly feeSchedules?: Partial<Record<ProviderId, FeeSchedule>>;
-  readonly discrepancies?: Partial<Record<ProviderId, readonly BillDiscrepancy[]>>;
+  readonly feeSchedules?: Partial<Record<SandboxProviderName, FeeSchedule>>;
+  readonly discrepancies?: Partial<Record<SandboxProviderName, readonly BillDiscrepancy[]>>;
   readonly wechat?: { readonly billColumns?: WechatBillColumns };
   /** UnionPay adjustments (差错) to report in the ZME file of their day. */
   readonly unionpay?: { readonly adjustments?: readonly UnionpayAdjustment[] };
@@ -84,9 +84,9 @@ export interface RunningSandbox {
   /** Every notification attempt so far. */
   deliveries(): readonly DeliveryRecord[];
   /** What the sandbox processed for one provider (the truth a bill must match). */
-  transactions(provider: ProviderId): readonly PaymentRecord[];
+  transactions(provider: SandboxProviderName): readonly PaymentRecord[];
   /** Makes the buyer of an order pay now; false when it is no longer payable. */
-  pay(provider: ProviderId, outTradeNo: string): boolean;
+  pay(provider: SandboxProviderName, outTradeNo: string): boolean;
   stop(): Promise<void>;
 }
 
@@ -104,9 +104,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   const keys: SandboxKeys = loadOrCreateKeys(options.keysDir ?? DEFAULT_KEYS_DIR);
   const clock = options.clock ?? systemClock;
   const root = createPrng(options.seed ?? 1);
-  const prngs = new Map<ProviderId, Prng>(PROVIDER_IDS.map((p) => [p, root.fork(p)]));
-  const injectors = new Map<ProviderId, FaultInjector>(
-    PROVIDER_IDS.map((p) => [p, new FaultInjector(options.faults?.[p] ?? {}, root.fork(`faults:${p}`))]),
+  const prngs = new Map<SandboxProviderName, Prng>(SANDBOX_PROVIDER_NAMES.map((p) => [p, root.fork(p)]));
+  const injectors = new Map<SandboxProviderName, FaultInjector>(
+    SANDBOX_PROVIDER_NAMES.map((p) => [p, new FaultInjector(options.faults?.[p] ?? {}, root.fork(`faults:${p}`))]),
   );
   const scheduler = new Scheduler(onError);
   const store = new TransactionStore();
@@ -126,7 +126,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     engine,
   };
   engine.bind(context);
-  const discrepancies = (p: ProviderId): readonly BillDiscrepancy[] => options.discrepancies?.[p] ?? [];
+  const discrepancies = (p: SandboxProviderName): readonly BillDiscrepancy[] => options.discrepancies?.[p] ?? [];
 
   const json = (status: number, payload: unknown): SandboxResponse => ({
     status,
@@ -134,19 +134,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     body: JSON.stringify(payload, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
   });
   const controlRoutes: Route[] = [
-    { method: "GET", pattern: /^\/health$/, handler: () => json(200, { status: "ok", providers: PROVIDER_IDS }) },
+    { method: "GET", pattern: /^\/health$/, handler: () => json(200, { status: "ok", providers: SANDBOX_PROVIDER_NAMES }) },
     { method: "GET", pattern: /^\/_sandbox\/keys$/, handler: () => json(200, publicKeys(keys)) },
     { method: "GET", pattern: /^\/_sandbox\/deliveries$/, handler: () => json(200, context.notifier.deliveries()) },
     {
       method: "GET",
       pattern: /^\/_sandbox\/transactions\/(\w+)$/,
-      handler: (_r, [provider]) => json(200, store.list(provider as ProviderId)),
+      handler: (_r, [provider]) => json(200, store.list(provider as SandboxProviderName)),
     },
     {
       method: "POST",
       pattern: /^\/_sandbox\/buyer\/pay$/,
       handler: (request) => {
-        const body = JSON.parse(request.bodyText || "{}") as { provider?: ProviderId; outTradeNo?: string };
+        const body = JSON.parse(request.bodyText || "{}") as { provider?: SandboxProviderName; outTradeNo?: string };
         const payment = store.byOutTrade(body.provider ?? "alipay", body.outTradeNo ?? "");
         return json(200, { paid: payment !== undefined && engine.pay(payment) });
       },

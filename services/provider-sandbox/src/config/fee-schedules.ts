@@ -1,5 +1,5 @@
 import type { FeeSchedule } from "@tributary/money";
-import type { ProviderId } from "../core/store.js";
+import type { SandboxProviderName } from "../core/store.js";
 
 /**
  * Contract data: the fee each simulated provider charges the merchant. No official rate table
@@ -14,7 +14,7 @@ import type { ProviderId } from "../core/store.js";
  * - JD Pay 0.60%, half_up.
  * - e-CNY: merchants pay no fee to the operating institutions.
  */
-export const FEE_SCHEDULES: Readonly<Record<ProviderId, FeeSchedule>> = {
+export const FEE_SCHEDULES: Readonly<Record<SandboxProviderName, FeeSchedule>> = {
   wechat: { ratePpm: 6000n, fixedMinor: 0n, rounding: "half_up" },
   alipay: { ratePpm: 6000n, fixedMinor: 0n, rounding: "half_up" },
   unionpay: { ratePpm: 3800n, fixedMinor: 0n, rounding: "half_up" },

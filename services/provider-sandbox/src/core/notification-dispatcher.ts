@@ -1,7 +1,7 @@
 import type { Clock } from "./clock.js";
 import type { NotifyPlan } from "./faults.js";
 import type { Scheduler } from "./scheduler.js";
-import type { ProviderId } from "./store.js";
+import type { SandboxProviderName } from "./store.js";
 
 /** One HTTP request a provider sends to the merchant. */
 export interface OutgoingRequest {
@@ -11,7 +11,7 @@ export interface OutgoingRequest {
 
 /** A notification to deliver, with the provider's own acknowledgement rule and retry schedule. */
 export interface NotificationSpec {
-  readonly provider: ProviderId;
+  readonly provider: SandboxProviderName;
   /** What it announces, in the provider's words (TRADE_SUCCESS, TRANSACTION.SUCCESS, …). */
   readonly event: string;
   readonly outTradeNo: string;
@@ -28,7 +28,7 @@ export interface NotificationSpec {
 
 /** One attempt, as recorded for tests and the control API. */
 export interface DeliveryRecord {
-  readonly provider: ProviderId;
+  readonly provider: SandboxProviderName;
   readonly event: string;
   readonly outTradeNo: string;
   readonly attempt: number;

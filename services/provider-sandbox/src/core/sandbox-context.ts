@@ -8,7 +8,7 @@ import type { NotificationDispatcher } from "./notification-dispatcher.js";
 import { acceptRefund, markClosed, markPaid, markRefundSucceeded, type RefundRefusal } from "./payment-lifecycle.js";
 import type { Prng } from "./prng.js";
 import type { Scheduler } from "./scheduler.js";
-import type { PaymentRecord, ProviderId, RefundRecord, TransactionStore } from "./store.js";
+import type { PaymentRecord, SandboxProviderName, RefundRecord, TransactionStore } from "./store.js";
 
 /** What a provider module does when a payment or refund it owns changes state. */
 export interface ProviderHooks {
@@ -28,7 +28,7 @@ export interface SandboxTiming {
    */
   readonly billReadyAfterMs: number;
   /** Overrides the provider's real notification retry schedule (useful in tests). */
-  readonly notifyScheduleMs: Partial<Record<ProviderId, readonly number[]>>;
+  readonly notifyScheduleMs: Partial<Record<SandboxProviderName, readonly number[]>>;
 }
 
 /** Everything a provider module needs; built once per sandbox. */
@@ -39,9 +39,9 @@ export interface SandboxContext {
   readonly notifier: NotificationDispatcher;
   readonly keys: SandboxKeys;
   readonly timing: SandboxTiming;
-  readonly feeSchedules: Readonly<Record<ProviderId, FeeSchedule>>;
-  prng(provider: ProviderId): Prng;
-  faults(provider: ProviderId): FaultInjector;
+  readonly feeSchedules: Readonly<Record<SandboxProviderName, FeeSchedule>>;
+  prng(provider: SandboxProviderName): Prng;
+  faults(provider: SandboxProviderName): FaultInjector;
   /** The sandbox's own base URL (for download links). */
   baseUrl(): string;
   readonly engine: PaymentEngine;
@@ -53,7 +53,7 @@ export interface SandboxContext {
  * it can notify the merchant in its own format.
  */
 export class PaymentEngine {
-  private readonly hooks = new Map<ProviderId, ProviderHooks>();
+  private readonly hooks = new Map<SandboxProviderName, ProviderHooks>();
   private context: SandboxContext | undefined;
 
   constructor(private buyer: BuyerBehaviour) {}
@@ -64,7 +64,7 @@ export class PaymentEngine {
   }
 
   /** Registers a provider's hooks. */
-  register(provider: ProviderId, hooks: ProviderHooks): void {
+  register(provider: SandboxProviderName, hooks: ProviderHooks): void {
     this.hooks.set(provider, hooks);
   }
 

@@ -3,17 +3,20 @@
  * APIs write here, the buyer simulator moves payments along, and the bill writers read from here,
  * so a bill can only ever contain what the sandbox really did.
  */
-export type ProviderId = "alipay" | "wechat" | "unionpay" | "jdpay" | "ecny";
+import { PROVIDER_IDS, sandboxProviderName, type SandboxProviderName } from "@tributary/contracts";
 
-/** Every provider the sandbox plays, in a fixed order. */
-export const PROVIDER_IDS: readonly ProviderId[] = ["alipay", "wechat", "unionpay", "jdpay", "ecny"];
+/** The sandbox's short name for a provider (`wechat`, `jdpay`, …), from the contracts' provider table. */
+export type { SandboxProviderName };
+
+/** Every provider the sandbox plays, by its short name, in the contracts' fixed order. */
+export const SANDBOX_PROVIDER_NAMES: readonly SandboxProviderName[] = PROVIDER_IDS.map(sandboxProviderName);
 
 /** The life of a payment as the provider sees it. */
 export type PaymentStatus = "pending" | "paid" | "closed";
 
 /** One payment order as the provider stores it. */
 export interface PaymentRecord {
-  readonly provider: ProviderId;
+  readonly provider: SandboxProviderName;
   readonly outTradeNo: string;
   /** The provider's own id: Alipay trade_no, WeChat transaction_id, UnionPay queryId, … */
   readonly providerTradeNo: string;
@@ -94,18 +97,18 @@ export class TransactionStore {
   }
 
   /** Looks a payment up by the merchant's order number. */
-  byOutTrade(provider: ProviderId, outTradeNo: string): PaymentRecord | undefined {
+  byOutTrade(provider: SandboxProviderName, outTradeNo: string): PaymentRecord | undefined {
     return this.byOutTradeNo.get(`${provider}:${outTradeNo}`);
   }
 
   /** Looks a payment up by the provider's own id. */
-  byProviderTrade(provider: ProviderId, providerTradeNo: string): PaymentRecord | undefined {
+  byProviderTrade(provider: SandboxProviderName, providerTradeNo: string): PaymentRecord | undefined {
     return this.byProviderTradeNo.get(`${provider}:${providerTradeNo}`);
   }
 
   /** Finds a refund (and its payment) by the merchant's refund number. */
   refundByOutRefundNo(
-    provider: ProviderId,
+    provider: SandboxProviderName,
     outRefundNo: string,
   ): { payment: PaymentRecord; refund: RefundRecord } | undefined {
     for (const payment of this.byOutTradeNo.values()) {
@@ -117,7 +120,7 @@ export class TransactionStore {
   }
 
   /** All payments of one provider, in creation order. */
-  list(provider: ProviderId): PaymentRecord[] {
+  list(provider: SandboxProviderName): PaymentRecord[] {
     return [...this.byOutTradeNo.values()].filter((p) => p.provider === provider);
   }
 }

@@ -3,13 +3,13 @@
 import { FEE_SCHEDULES } from "../../src/config/fee-schedules.js";
 import { acceptRefund, markPaid, markRefundSucceeded } from "../../src/core/payment-lifecycle.js";
 import { createPrng } from "../../src/core/prng.js";
-import type { PaymentRecord, ProviderId } from "../../src/core/store.js";
+import type { PaymentRecord, SandboxProviderName } from "../../src/core/store.js";
 
 export const DAY = "2026-11-23";
 export const DAY_START = Date.parse("2026-11-22T16:00:00Z");
 export const DAY_END = DAY_START + 86_400_000;
 
-export function seededDay(provider: ProviderId, seed: number, count = 30): PaymentRecord[] {
+export function seededDay(provider: SandboxProviderName, seed: number, count = 30): PaymentRecord[] {
   const prng = createPrng(seed);
   const out: PaymentRecord[] = [];
   const schedule = FEE_SCHEDULES[provider];

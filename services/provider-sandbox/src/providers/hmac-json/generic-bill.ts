@@ -1,7 +1,7 @@
 import { collectBillEntries } from "../../core/bill-entries.js";
 import type { BillDiscrepancy } from "../../core/bill-discrepancies.js";
 import { formatShanghai } from "../../core/shanghai-time.js";
-import type { PaymentRecord, ProviderId } from "../../core/store.js";
+import type { PaymentRecord, SandboxProviderName } from "../../core/store.js";
 
 /** The columns of our own JD Pay / e-CNY bill CSV (see the README). */
 export const GENERIC_BILL_HEADER: readonly string[] = [
@@ -15,7 +15,7 @@ export const GENERIC_BILL_HEADER: readonly string[] = [
  * negative), and a `#totals` trailer whose sums equal the rows.
  */
 export function writeGenericBill(input: {
-  provider: ProviderId;
+  provider: SandboxProviderName;
   merchantId: string;
   day: string;
   payments: readonly PaymentRecord[];

@@ -4,7 +4,7 @@ import type { BillDiscrepancy } from "../../core/bill-discrepancies.js";
 import { header, type Route, type SandboxRequest, type SandboxResponse } from "../../core/http-router.js";
 import type { SandboxContext } from "../../core/sandbox-context.js";
 import { formatShanghai, shanghaiDayBounds } from "../../core/shanghai-time.js";
-import { pendingPayment, refundedMinor, type PaymentRecord, type ProviderId, type RefundRecord } from "../../core/store.js";
+import { pendingPayment, refundedMinor, type PaymentRecord, type SandboxProviderName, type RefundRecord } from "../../core/store.js";
 import { writeGenericBill } from "./generic-bill.js";
 import { hmacRequestMessage, hmacResponseMessage, hmacSign, hmacVerify } from "./hmac-signature.js";
 
@@ -23,7 +23,7 @@ const iso = (ms: number): string => `${formatShanghai(ms, "yyyy-MM-ddTHH:mm:ss.S
  * signed requests, responses and notifications, amounts as strings of integer fen, errors as
  * `{error: {code, message}}` with an HTTP status. Documented in the README.
  */
-export function hmacJsonRoutes(ctx: SandboxContext, provider: Extract<ProviderId, "jdpay" | "ecny">, options: HmacJsonOptions): Route[] {
+export function hmacJsonRoutes(ctx: SandboxContext, provider: Extract<SandboxProviderName, "jdpay" | "ecny">, options: HmacJsonOptions): Route[] {
   const creds = ctx.keys[provider];
   const prng = ctx.prng(provider);
   const faults = ctx.faults(provider);
