@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     databaseUrl: dbUrl,
     kafkaBrokers: kafkaEndpoint.brokers,
     grpcAddress: "127.0.0.1:0",
-    tokens: { [token]: { principal: "bench", scopes: ["orders:write", "orders:read"] } },
+    tokens: { [token]: { id: "bench", scopes: ["orders:write", "orders:read"], grants: { merchants: "all" } } },
     poolSize: Number.parseInt(process.env["BENCH_POOL"] ?? "16", 10),
   });
   const bareServer = await startBareServer();

@@ -6,7 +6,8 @@ import {
   ServerListenerBuilder,
   status,
 } from "@grpc/grpc-js";
-import { parseBearer, type Principal, type TokenVerifier } from "./token-table.js";
+import type { Principal } from "./principal.js";
+import { parseBearer, type TokenVerifier } from "./token-table.js";
 
 /** Marks a method as callable without a token (the health service, for instance). */
 export const PUBLIC = "public";

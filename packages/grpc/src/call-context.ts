@@ -2,7 +2,7 @@ import type { Metadata, ServerUnaryCall, ServerWritableStream } from "@grpc/grpc
 import type { PrincipalStore } from "./auth-interceptor.js";
 import { Code } from "./code.js";
 import { RpcError } from "./rpc-error.js";
-import type { Principal } from "./token-table.js";
+import type { Principal } from "./principal.js";
 
 /**
  * What a handler knows about the call besides its request. `signal` aborts when the
@@ -17,7 +17,10 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** The request metadata, without the `authorization` header. */
   readonly metadata: Metadata;
-  /** The authenticated caller; `undefined` only on a method declared public. */
+  /**
+   * The authenticated caller: id, scopes and the tenants it may act for (check what a call
+   * touches with `mayActFor`); `undefined` only on a method declared public.
+   */
   readonly principal: Principal | undefined;
 }
 

@@ -1,13 +1,24 @@
 /**
  * @tributary/grpc — serve and call protobuf-es (v2) service descriptors over grpc-js,
- * with bearer-token scopes, deadlines, health, and one domain-error → status mapping.
+ * with bearer-token scopes and tenant grants, deadlines, health, and one domain-error → status mapping.
  * Everything public is listed here; other modules are internal.
  */
 export { Code } from "./code.js";
 export { RpcError, type FieldViolation, type RpcErrorDetails } from "./rpc-error.js";
 export { type DomainError, type DomainErrorMapping, DomainFailure } from "./domain-error-mapping.js";
 export { PUBLIC, type MethodAccess } from "./auth-interceptor.js";
-export type { Principal, TokenTable } from "./token-table.js";
+export {
+  grantCovers,
+  grantOf,
+  mayActFor,
+  TENANT_DIMENSIONS,
+  type Grants,
+  type Principal,
+  type TenantDimension,
+  type TenantGrant,
+} from "./principal.js";
+export type { TokenTable } from "./token-table.js";
+export { parseTokenTable, type MalformedTokenTableError } from "./parse-token-table.js";
 export type { CallContext } from "./call-context.js";
 export type { RpcLogger } from "./logger.js";
 export type {

@@ -3,13 +3,13 @@ import { createTokenVerifier, parseBearer } from "./token-table.js";
 
 describe("createTokenVerifier", () => {
   const verify = createTokenVerifier({
-    "token-a": { principal: "a", scopes: ["x"] },
-    "token-b": { principal: "b", scopes: [] },
+    "token-a": { id: "a", scopes: ["x"], grants: {} },
+    "token-b": { id: "b", scopes: [], grants: {} },
   });
 
   it("finds the principal of a known token", () => {
-    expect(verify("token-a")?.principal).toBe("a");
-    expect(verify("token-b")?.principal).toBe("b");
+    expect(verify("token-a")?.id).toBe("a");
+    expect(verify("token-b")?.id).toBe("b");
   });
 
   it("rejects unknown tokens, prefixes and extensions of known ones", () => {

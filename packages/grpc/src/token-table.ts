@@ -1,15 +1,10 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-
-/** Who a caller is once its bearer token checks out, and what it may do. */
-export interface Principal {
-  readonly principal: string;
-  readonly scopes: readonly string[];
-}
+import type { Principal } from "./principal.js";
 
 /**
- * The server's bearer-token table, `token → principal and scopes`, as configuration
- * hands it over. It is a plain record so the composition root can build it from
- * secrets; {@link createTokenVerifier} is what the server actually consults.
+ * The server's bearer-token table, `token → principal, scopes and grants`, as configuration
+ * hands it over. It is a plain record so the composition root can build it from secrets (or
+ * read a setting with `parseTokenTable`); {@link createTokenVerifier} is what the server consults.
  */
 export type TokenTable = Readonly<Record<string, Principal>>;
 

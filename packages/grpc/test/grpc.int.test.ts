@@ -71,8 +71,8 @@ describe("@tributary/grpc over loopback", () => {
   beforeAll(async () => {
     server = createServer({
       tokens: {
-        [READER_TOKEN]: { principal: "svc-reader", scopes: ["echo:read"] },
-        [STRANGER_TOKEN]: { principal: "svc-stranger", scopes: ["ledger:read"] },
+        [READER_TOKEN]: { id: "svc-reader", scopes: ["echo:read"], grants: {} },
+        [STRANGER_TOKEN]: { id: "svc-stranger", scopes: ["ledger:read"], grants: {} },
       },
       logger,
     });
@@ -101,12 +101,12 @@ describe("@tributary/grpc over loopback", () => {
               throw error;
             }
           }
-          return ok({ text: request.text, principal: context.principal?.principal ?? "" });
+          return ok({ text: request.text, principal: context.principal?.id ?? "" });
         },
         async *echoStream(request, context) {
           try {
             for (let index = 0; request.count === 0 || index < request.count; index += 1) {
-              yield { text: request.text, principal: context.principal?.principal ?? "", index };
+              yield { text: request.text, principal: context.principal?.id ?? "", index };
               if (request.text === "refuse") {
                 throw new DomainFailure<EchoError>({ code: "echo_refused" });
               }

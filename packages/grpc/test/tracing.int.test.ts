@@ -20,7 +20,7 @@ const seen: { spanId: string | undefined; traceparent: unknown }[] = [];
 beforeAll(async () => {
   telemetry = await startTelemetry({ serviceName: "grpc-trace-test", spanExporters: [spans] });
   server = createServer({
-    tokens: { [TOKEN]: { principal: "tracer", scopes: ["echo:read"] } },
+    tokens: { [TOKEN]: { id: "tracer", scopes: ["echo:read"], grants: {} } },
     logger: { error: () => {} },
   });
   server.addService(

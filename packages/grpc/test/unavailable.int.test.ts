@@ -25,7 +25,7 @@ async function closedLocalPort(): Promise<number> {
 beforeAll(async () => {
   closedPort = await closedLocalPort();
   server = createServer({
-    tokens: { [TOKEN]: { principal: "caller", scopes: ["echo:read"] } },
+    tokens: { [TOKEN]: { id: "caller", scopes: ["echo:read"], grants: {} } },
     logger: { error: (message) => logged.push(message) },
   });
   server.addService(

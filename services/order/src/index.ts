@@ -5,9 +5,8 @@
  */
 export { startOrderService } from "./order-service.js";
 export type { OrderServiceConfig, RunningOrderService } from "./order-service.js";
-export { parseAuthTokens } from "./adapters/grpc/auth-tokens.js";
 export { ORDERS_READ, ORDERS_WRITE, orderServiceAccess } from "./adapters/grpc/order-service-access.js";
-export { orderErrorCodes } from "./adapters/grpc/order-error-codes.js";
+export { orderErrorCodes, type OrderServiceError } from "./adapters/grpc/order-error-codes.js";
 export { ORDER_INTAKE_GROUP } from "./adapters/kafka/order-intake-consumer.js";
 export { ORDER_PAYMENTS_GROUP } from "./adapters/kafka/payments-consumer.js";
 export { ORDER_PRODUCER } from "./adapters/kafka/order-outbox.js";

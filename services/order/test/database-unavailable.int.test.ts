@@ -8,7 +8,9 @@ import { describe, expect, it } from "vitest";
 import { startOrderService } from "../src/order-service.js";
 import { rpcError, uniqueMerchant, validOrder, writerToken } from "./order-test-env.js";
 
-const tokens = { [writerToken]: { principal: "shop-upstream", scopes: ["orders:write", "orders:read"] as const } } as const;
+const tokens = {
+  [writerToken]: { id: "shop-upstream", scopes: ["orders:write", "orders:read"], grants: { merchants: "all" } },
+} as const;
 // The service logs every failed connection; the test only needs the outcome.
 const quietLogger = createLogger({ serviceName: "order-unavailable-test", level: "silent" });
 

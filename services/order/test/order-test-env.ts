@@ -8,7 +8,7 @@ import { findTopicMessage, ordersTopic, type TopicDefinition } from "@tributary/
 import { OrderService } from "@tributary/contracts/order/v1/order_service";
 import { Channel, Provider } from "@tributary/contracts/common/v1/provider";
 import { envelopeHeaders, kafkaHeadersToRecord, newEventId, protobufContentType } from "@tributary/events";
-import { closeClient, createClient, RpcError, type RpcClient } from "@tributary/grpc";
+import { closeClient, createClient, RpcError, type RpcClient, type TokenTable } from "@tributary/grpc";
 import { testDatabaseUrl, testKafkaBrokers } from "@tributary/testkit/vitest";
 import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
 import pg from "pg";
@@ -96,8 +96,12 @@ export interface OrderTestEnv {
   stop(): Promise<void>;
 }
 
-/** Starts the service and the watchers against the integration project's broker and database. */
-export async function startOrderTestEnv(): Promise<OrderTestEnv> {
+/**
+ * Starts the service and the watchers against the integration project's broker and database.
+ * The writer, reader and outsider tokens act for every merchant; `extraTokens` adds more (tokens
+ * bound to a few merchants, for instance).
+ */
+export async function startOrderTestEnv(extraTokens: TokenTable = {}): Promise<OrderTestEnv> {
   const brokers = testKafkaBrokers();
   const databaseUrl = testDatabaseUrl("tributary_order");
   const service = await startOrderService({
@@ -105,9 +109,10 @@ export async function startOrderTestEnv(): Promise<OrderTestEnv> {
     kafkaBrokers: brokers,
     grpcAddress: "127.0.0.1:0",
     tokens: {
-      [writerToken]: { principal: "shop-upstream", scopes: ["orders:write", "orders:read"] },
-      [readerToken]: { principal: "finance-dashboard", scopes: ["orders:read"] },
-      [outsiderToken]: { principal: "settlement", scopes: ["settlement:read"] },
+      [writerToken]: { id: "shop-upstream", scopes: ["orders:write", "orders:read"], grants: { merchants: "all" } },
+      [readerToken]: { id: "finance-dashboard", scopes: ["orders:read"], grants: { merchants: "all" } },
+      [outsiderToken]: { id: "settlement", scopes: ["settlement:read"], grants: { merchants: "all" } },
+      ...extraTokens,
     },
   });
   const kafka = new Kafka({ clientId: "order-tests", brokers: [...brokers], logLevel: logLevel.NOTHING });
