@@ -2,7 +2,7 @@ import type { Context } from "@opentelemetry/api";
 import type { Pool, PoolClient } from "pg";
 import type { FieldViolation } from "../domain/order-error.js";
 import type { Order, OrderStatus } from "../domain/order.js";
-import type { OrderEvent } from "../domain/order-event.js";
+import type { CaptureRefundRequestedEvent, OrderEvent } from "../domain/order-event.js";
 
 /** A connection inside an open transaction: every write of one use case goes through one. */
 export type Tx = PoolClient;
@@ -53,8 +53,20 @@ export interface OrderStore {
   findByMerchantRefs(db: Reader, refs: readonly MerchantRef[]): Promise<ReadonlyMap<string, Order>>;
   /** One order by id; `forUpdate` locks its row until the transaction ends. */
   load(db: Reader, orderId: string, options: { readonly forUpdate: boolean }): Promise<Order | undefined>;
-  /** Writes the order after `events` (which `decide` produced and `evolve` applied). */
+  /**
+   * Writes the order after `events` (which `decide` produced and `evolve` applied), including the
+   * unowned captures they record; a payment id already recorded (for any order) fails the write.
+   */
   save(tx: Tx, order: Order, events: readonly OrderEvent[]): Promise<void>;
+  /**
+   * Records captures that name no existing order, each unless its payment id is already recorded;
+   * returns the ones it recorded. The payment id is the key, so concurrent deliveries of one
+   * capture serialise on it and exactly one of them records it.
+   */
+  insertUnownedCapturesIfAbsent(
+    tx: Tx,
+    events: readonly CaptureRefundRequestedEvent[],
+  ): Promise<readonly CaptureRefundRequestedEvent[]>;
   /** One page of a merchant's orders, newest first. */
   list(db: Reader, query: OrderListQuery): Promise<Order[]>;
 }
@@ -74,6 +86,8 @@ export interface OrderRejection {
 export interface OrderOutbox {
   appendEvents(tx: Tx, changes: readonly OrderChange[]): Promise<void>;
   appendRejected(tx: Tx, rejection: OrderRejection): Promise<void>;
+  /** `CaptureRefundRequested` for captures that name no existing order (keyed by the named id). */
+  appendUnownedCaptures(tx: Tx, events: readonly CaptureRefundRequestedEvent[]): Promise<void>;
 }
 
 /** One order after a decision, and the events that led there. */

@@ -2,7 +2,15 @@ import { money } from "@tributary/money";
 import { describe, expect, it } from "vitest";
 import { decide } from "./decide.js";
 import { evolveAll } from "./evolve.js";
-import { noOrder, type Order, type OrderDraft, type OrderState, type OrderStatus } from "./order.js";
+import {
+  captureRefundRef,
+  noOrder,
+  type Order,
+  type OrderDraft,
+  type OrderState,
+  type OrderStatus,
+  type UnownedCaptureReason,
+} from "./order.js";
 import type { OrderCommand } from "./order-command.js";
 import type { OrderEvent } from "./order-event.js";
 
@@ -53,10 +61,21 @@ const histories: Record<OrderStatus, OrderEvent[]> = {
   refunded: [accepted, paid, refundRequested(4498n)],
 };
 
+const capture = (paymentId: string, amountMinor = 4498n): Extract<OrderCommand, { type: "record_payment_captured" }> => ({
+  type: "record_payment_captured",
+  orderId,
+  paymentId,
+  merchantId: "m-1",
+  provider: "wechat_pay",
+  providerTransactionId: `wx-${paymentId}`,
+  amount: cny(amountMinor),
+  at: t1,
+});
+
 const commands: Record<string, OrderCommand> = {
   place: { type: "place_order", orderId, draft, at: t1 },
-  captureSame: { type: "record_payment_captured", paymentId: "pay-1", amount: cny(4498n), at: t1 },
-  captureOther: { type: "record_payment_captured", paymentId: "pay-2", amount: cny(4498n), at: t1 },
+  captureSame: capture("pay-1"),
+  captureOther: capture("pay-2"),
   fail: { type: "record_payment_failed", paymentId: "pay-1", reason: "timed_out", at: t1 },
   cancel: { type: "cancel_order", reason: "buyer asked", at: t1 },
   refund: { type: "request_refund", refundRef: "r9", amount: cny(100n), reason: "damaged", at: t1 },
@@ -81,7 +100,7 @@ const matrix: Record<OrderStatus, Record<keyof typeof commands, Outcome>> = {
   paid: {
     place: "error:order_already_exists",
     captureSame: "nothing",
-    captureOther: "error:illegal_transition",
+    captureOther: "capture_refund_requested",
     fail: "error:illegal_transition",
     cancel: "error:illegal_transition",
     refund: "order_refund_requested",
@@ -90,8 +109,8 @@ const matrix: Record<OrderStatus, Record<keyof typeof commands, Outcome>> = {
   },
   payment_failed: {
     place: "error:order_already_exists",
-    captureSame: "error:illegal_transition",
-    captureOther: "error:illegal_transition",
+    captureSame: "capture_refund_requested",
+    captureOther: "capture_refund_requested",
     fail: "nothing",
     cancel: "error:illegal_transition",
     refund: "error:illegal_transition",
@@ -100,8 +119,8 @@ const matrix: Record<OrderStatus, Record<keyof typeof commands, Outcome>> = {
   },
   cancelled: {
     place: "error:order_already_exists",
-    captureSame: "error:illegal_transition",
-    captureOther: "error:illegal_transition",
+    captureSame: "capture_refund_requested",
+    captureOther: "capture_refund_requested",
     fail: "nothing",
     cancel: "nothing",
     refund: "error:illegal_transition",
@@ -111,7 +130,7 @@ const matrix: Record<OrderStatus, Record<keyof typeof commands, Outcome>> = {
   partially_refunded: {
     place: "error:order_already_exists",
     captureSame: "nothing",
-    captureOther: "error:illegal_transition",
+    captureOther: "capture_refund_requested",
     fail: "error:illegal_transition",
     cancel: "error:illegal_transition",
     refund: "order_refund_requested",
@@ -121,7 +140,7 @@ const matrix: Record<OrderStatus, Record<keyof typeof commands, Outcome>> = {
   refunded: {
     place: "error:order_already_exists",
     captureSame: "nothing",
-    captureOther: "error:illegal_transition",
+    captureOther: "capture_refund_requested",
     fail: "error:illegal_transition",
     cancel: "error:illegal_transition",
     refund: "error:refund_exceeds_remaining",
@@ -152,7 +171,7 @@ describe("decide: every status × every command", () => {
   });
 
   it("gives every refusal a reason naming the status", () => {
-    const decision = decide(given(accepted, cancelled), commands["captureSame"]!);
+    const decision = decide(given(accepted, cancelled), commands["refund"]!);
     expect(decision.ok).toBe(false);
     if (!decision.ok) {
       expect(decision.error.code).toBe("illegal_transition");
@@ -160,11 +179,96 @@ describe("decide: every status × every command", () => {
     }
   });
 
-  it("refuses anything but place_order before the order exists", () => {
+  it("refuses anything but place_order (and a capture, which must be refunded) before the order exists", () => {
+    const allowed: Record<string, Outcome> = {
+      place: "order_accepted",
+      captureSame: "capture_refund_requested",
+      captureOther: "capture_refund_requested",
+    };
     for (const [name, command] of Object.entries(commands)) {
       const outcome = outcomeOf(noOrder, command);
-      expect(outcome, name).toBe(name === "place" ? "order_accepted" : "error:order_not_found");
+      expect(outcome, name).toBe(allowed[name] ?? "error:order_not_found");
     }
+  });
+});
+
+describe("a capture no order owns is handed back for a refund, once per payment id", () => {
+  const ownerless: [OrderStatus | "none", string, UnownedCaptureReason, string][] = [
+    ["cancelled", "pay-1", "order_cancelled", "was cancelled (changed mind)"],
+    ["cancelled", "pay-2", "order_cancelled", "was cancelled"],
+    ["payment_failed", "pay-1", "order_payment_failed", "its payment pay-1 failed (declined)"],
+    ["payment_failed", "pay-2", "order_payment_failed", "failed"],
+    ["paid", "pay-2", "already_paid_by_other_payment", "already paid by payment pay-1"],
+    ["partially_refunded", "pay-2", "already_paid_by_other_payment", "already paid by payment pay-1"],
+    ["refunded", "pay-2", "already_paid_by_other_payment", "already paid by payment pay-1"],
+    ["none", "pay-2", "order_unknown", `no order ${orderId} exists`],
+  ];
+
+  it.each(ownerless)("given %s, when %s is captured, then its refund is requested (%s)", (status, paymentId, reason, words) => {
+    const state: OrderState = status === "none" ? noOrder : given(...histories[status]);
+    const before = structuredClone(state);
+    const decision = decide(state, capture(paymentId, 4000n));
+    expect(state).toEqual(before);
+    expect(decision.ok).toBe(true);
+    if (!decision.ok) return;
+    expect(decision.value).toEqual([
+      {
+        type: "capture_refund_requested",
+        orderId,
+        capture: {
+          paymentId,
+          merchantId: "m-1",
+          provider: "wechat_pay",
+          providerTransactionId: `wx-${paymentId}`,
+          amount: cny(4000n),
+          reason,
+          refundRef: `capture-refund:${paymentId}`,
+          description: expect.stringContaining(words) as string,
+        },
+        at: t1,
+      },
+    ]);
+
+    // Then the order itself is untouched (status, paid, payment, updatedAt) and keeps the record …
+    const after = evolveAll(state, decision.value);
+    if (after.status === "none" || state.status === "none") {
+      expect(after).toBe(noOrder);
+      return;
+    }
+    const { unownedCaptures, ...rest } = after;
+    const { unownedCaptures: none, ...restBefore } = state;
+    expect(none).toEqual([]);
+    expect(rest).toEqual(restBefore);
+    expect(unownedCaptures.map((c) => c.paymentId)).toEqual([paymentId]);
+    // … so a redelivery, or a re-send under a new event id at another time, requests nothing more,
+    expect(outcomeOf(after, capture(paymentId, 4000n))).toBe("nothing");
+    expect(outcomeOf(after, { ...capture(paymentId, 4000n), at: new Date("2026-11-25T00:00:00Z") })).toBe("nothing");
+    // and the same payment id with another amount is a contradiction, not a second refund.
+    expect(outcomeOf(after, capture(paymentId, 4498n))).toBe("error:illegal_transition");
+  });
+
+  it("keeps a paid order paid by its first payment while a second one is refunded", () => {
+    const state = given(accepted, paid);
+    const decision = decide(state, commands["captureOther"]!);
+    if (!decision.ok) throw new Error(decision.error.message);
+    const after = given(accepted, paid, ...decision.value);
+    expect(after).toMatchObject({ status: "paid", paymentId: "pay-1", paid: cny(4498n), refunded: cny(0n) });
+    // The surplus capture takes no share of what the merchant may refund from the order.
+    expect(outcomeOf(after, { type: "request_refund", refundRef: "x", amount: cny(4499n), reason: "", at: t1 })).toBe(
+      "error:refund_exceeds_remaining",
+    );
+  });
+
+  it("derives the refund reference from the payment id alone", () => {
+    expect(captureRefundRef("pay-7")).toBe("capture-refund:pay-7");
+    const a = decide(given(accepted, cancelled), capture("pay-7"));
+    const b = decide(noOrder, { ...capture("pay-7", 1n), at: t0 });
+    const refs = [a, b].map((d) => (d.ok && d.value[0]?.type === "capture_refund_requested" ? d.value[0].capture.refundRef : "?"));
+    expect(refs).toEqual(["capture-refund:pay-7", "capture-refund:pay-7"]);
+  });
+
+  it("still refuses a capture of the wrong amount for an order that waits for payment", () => {
+    expect(outcomeOf(given(accepted), capture("pay-2", 4000n))).toBe("error:illegal_transition");
   });
 });
 

@@ -1,9 +1,9 @@
 import { equals, subtract, type Money } from "@tributary/money";
 import { assertNever, err, ok, type Result } from "@tributary/result";
-import type { Order, OrderState } from "./order.js";
+import { captureRefundRef, type Order, type OrderState, type UnownedCaptureReason } from "./order.js";
 import type { OrderCommand } from "./order-command.js";
 import type { IllegalTransitionError, OrderError } from "./order-error.js";
-import type { OrderEvent } from "./order-event.js";
+import type { CaptureRefundRequestedEvent, OrderEvent } from "./order-event.js";
 
 /** What {@link decide} may refuse with; a subset of {@link OrderError}. */
 export type DecideError = Extract<
@@ -44,13 +44,29 @@ function formatMoney(amount: Money): string {
  * refund request with the same reference), so replays change nothing.
  *
  * placed → accepted → paid | payment_failed | cancelled; paid → partially_refunded | refunded.
+ * A capture the order cannot take (cancelled, closed unpaid, paid by another payment, or no such
+ * order) is not refused: the money was taken, so it becomes `capture_refund_requested`.
  */
 export function decide(state: OrderState, command: OrderCommand): Decision {
   if (state.status === "none") {
-    if (command.type === "place_order") {
-      return ok([{ type: "order_accepted", orderId: command.orderId, draft: command.draft, at: command.at }]);
+    switch (command.type) {
+      case "place_order":
+        return ok([{ type: "order_accepted", orderId: command.orderId, draft: command.draft, at: command.at }]);
+      // Payment-routing pays only orders it saw accepted, and the order commits before its
+      // OrderAccepted is published, so a capture naming no order is not early: nobody owns it.
+      case "record_payment_captured":
+        return ok([
+          unownedCapture(command, "order_unknown", `no order ${command.orderId} exists`),
+        ]);
+      case "record_payment_failed":
+      case "cancel_order":
+      case "request_refund":
+      case "record_refund_completed":
+      case "record_refund_failed":
+        return err({ code: "order_not_found", message: `no such order (${command.type})`, orderId: "" });
+      default:
+        return assertNever(command, "order command");
     }
-    return err({ code: "order_not_found", message: `no such order (${command.type})`, orderId: "" });
   }
   const order = state;
   switch (command.type) {
@@ -77,12 +93,51 @@ export function decide(state: OrderState, command: OrderCommand): Decision {
   }
 }
 
-function decidePaymentCaptured(
-  order: Order,
-  command: Extract<OrderCommand, { type: "record_payment_captured" }>,
-): Decision {
+type CaptureCommand = Extract<OrderCommand, { type: "record_payment_captured" }>;
+
+/** The event that hands a capture nobody owns to payment-routing for a full refund. */
+function unownedCapture(command: CaptureCommand, reason: UnownedCaptureReason, description: string): CaptureRefundRequestedEvent {
+  return {
+    type: "capture_refund_requested",
+    orderId: command.orderId,
+    capture: {
+      paymentId: command.paymentId,
+      merchantId: command.merchantId,
+      provider: command.provider,
+      providerTransactionId: command.providerTransactionId,
+      amount: command.amount,
+      reason,
+      refundRef: captureRefundRef(command.paymentId),
+      description,
+    },
+    at: command.at,
+  };
+}
+
+/**
+ * A capture the order does not take: nothing if this payment is already recorded as unowned (a
+ * redelivery or a re-send under a new event id), otherwise its refund request.
+ */
+function refundUnowned(order: Order, command: CaptureCommand, reason: UnownedCaptureReason, description: string): Decision {
+  const previous = order.unownedCaptures.find((capture) => capture.paymentId === command.paymentId);
+  if (previous === undefined) {
+    return ok([unownedCapture(command, reason, description)]);
+  }
+  if (!equals(previous.amount, command.amount)) {
+    return illegal(
+      order,
+      command,
+      `payment ${command.paymentId} was already recorded as captured for ${formatMoney(previous.amount)}, not ${formatMoney(command.amount)}`,
+    );
+  }
+  return none;
+}
+
+function decidePaymentCaptured(order: Order, command: CaptureCommand): Decision {
   switch (order.status) {
     case "accepted":
+      // A wrong amount is a broken contract with payment-routing, not an ownerless capture: the
+      // order still waits for its payment, so a person decides (dead letter with the reason).
       if (!equals(command.amount, order.total)) {
         return illegal(
           order,
@@ -98,11 +153,26 @@ function decidePaymentCaptured(
     case "refunded":
       return order.paymentId === command.paymentId
         ? none
-        : illegal(order, command, `already paid by payment ${order.paymentId ?? "?"}; a second capture must be refunded`);
+        : refundUnowned(
+            order,
+            command,
+            "already_paid_by_other_payment",
+            `order ${order.orderId} is already paid by payment ${order.paymentId ?? "?"}`,
+          );
     case "payment_failed":
-      return illegal(order, command, "its payment already failed");
+      return refundUnowned(
+        order,
+        command,
+        "order_payment_failed",
+        `order ${order.orderId} is closed: its payment ${order.paymentId ?? "?"} failed (${order.paymentFailureReason ?? "no reason"})`,
+      );
     case "cancelled":
-      return illegal(order, command, "the order was cancelled; the captured payment must be refunded");
+      return refundUnowned(
+        order,
+        command,
+        "order_cancelled",
+        `order ${order.orderId} was cancelled (${order.cancelReason ?? "no reason"})`,
+      );
     default:
       return assertNever(order.status, "order status");
   }

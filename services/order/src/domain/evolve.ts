@@ -41,6 +41,7 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
         paymentFailureReason: undefined,
         cancelReason: undefined,
         refunds: [],
+        unownedCaptures: [],
         createdAt: event.at,
         updatedAt: event.at,
       };
@@ -92,6 +93,15 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
         updatedAt: event.at,
       };
       return { ...next, status: refundStatus(next) };
+    }
+    // The order does not take the capture: its status, amounts and updatedAt stay as they were.
+    // With no order at all (order_unknown) there is nothing to change.
+    case "capture_refund_requested": {
+      if (state.status === "none") return state;
+      if (state.unownedCaptures.some((capture) => capture.paymentId === event.capture.paymentId)) {
+        throw new Error(`capture of payment ${event.capture.paymentId} recorded twice on order ${state.orderId}`);
+      }
+      return { ...state, unownedCaptures: [...state.unownedCaptures, event.capture] };
     }
     default:
       return assertNever(event, "order event");

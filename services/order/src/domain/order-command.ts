@@ -1,5 +1,5 @@
 import type { Money } from "@tributary/money";
-import type { OrderDraft } from "./order.js";
+import type { OrderDraft, PaymentProvider } from "./order.js";
 
 /**
  * Everything that can be asked of an order. `at` is the caller's clock reading and `orderId` of
@@ -7,7 +7,17 @@ import type { OrderDraft } from "./order.js";
  */
 export type OrderCommand =
   | { readonly type: "place_order"; readonly orderId: string; readonly draft: OrderDraft; readonly at: Date }
-  | { readonly type: "record_payment_captured"; readonly paymentId: string; readonly amount: Money; readonly at: Date }
+  | {
+      readonly type: "record_payment_captured";
+      /** The order the capture names; it may not exist, and the money must still find an owner. */
+      readonly orderId: string;
+      readonly paymentId: string;
+      readonly merchantId: string;
+      readonly provider: PaymentProvider;
+      readonly providerTransactionId: string | undefined;
+      readonly amount: Money;
+      readonly at: Date;
+    }
   | { readonly type: "record_payment_failed"; readonly paymentId: string; readonly reason: string; readonly at: Date }
   | { readonly type: "cancel_order"; readonly reason: string; readonly at: Date }
   | {

@@ -1,10 +1,10 @@
 import type { Money } from "@tributary/money";
-import type { OrderDraft } from "./order.js";
+import type { OrderDraft, UnownedCapture } from "./order.js";
 
 /**
  * What happened to an order, as {@link decide} reports it and {@link evolve} applies it. The
- * first five have a public counterpart on `orders.v1`; the refund outcomes are internal
- * bookkeeping of what payment-routing reported.
+ * first five and `capture_refund_requested` have a public counterpart on `orders.v1`; the refund
+ * outcomes are internal bookkeeping of what payment-routing reported.
  */
 export type OrderEvent =
   | { readonly type: "order_accepted"; readonly orderId: string; readonly draft: OrderDraft; readonly at: Date }
@@ -44,7 +44,19 @@ export type OrderEvent =
       readonly amount: Money;
       readonly reason: string;
       readonly at: Date;
-    };
+    }
+  | CaptureRefundRequestedEvent;
+
+/**
+ * A capture arrived that the order does not take (or for an order id that names no order): it is
+ * recorded and its refund requested; the order's own state (status, paid) does not change.
+ */
+export interface CaptureRefundRequestedEvent {
+  readonly type: "capture_refund_requested";
+  readonly orderId: string;
+  readonly capture: UnownedCapture;
+  readonly at: Date;
+}
 
 /** The event names, for exhaustive switches outside the domain. */
 export type OrderEventType = OrderEvent["type"];

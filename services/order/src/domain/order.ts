@@ -72,6 +72,45 @@ export interface Refund {
   readonly requestedAt: Date;
 }
 
+/** Why a captured payment has no order to own it (the proto `UnownedCaptureReason`). */
+export const UNOWNED_CAPTURE_REASONS = [
+  "order_cancelled",
+  "order_payment_failed",
+  "already_paid_by_other_payment",
+  "order_unknown",
+] as const;
+
+/** One of {@link UNOWNED_CAPTURE_REASONS}. */
+export type UnownedCaptureReason = (typeof UNOWNED_CAPTURE_REASONS)[number];
+
+/**
+ * Money a provider captured for an order that does not take it (cancelled, closed unpaid, paid by
+ * another payment, or not an order at all). It never counts towards `paid`; it is recorded once
+ * per payment id and its full amount is refunded under `refundRef`, so it is never stranded.
+ */
+export interface UnownedCapture {
+  readonly paymentId: string;
+  readonly merchantId: string;
+  readonly provider: PaymentProvider;
+  /** The provider's transaction id of the capture, when the capture carried one. */
+  readonly providerTransactionId: string | undefined;
+  readonly amount: Money;
+  readonly reason: UnownedCaptureReason;
+  /** Derived from the payment id alone ({@link captureRefundRef}), so every retry names one refund. */
+  readonly refundRef: string;
+  /** What the order saw, in words for operators. */
+  readonly description: string;
+}
+
+/**
+ * The refund reference of an unowned capture: a function of the payment id alone, so the request
+ * is the same however often the capture is delivered or re-sent, and payment-routing's refund
+ * (idempotent per refund reference) happens at most once.
+ */
+export function captureRefundRef(paymentId: string): string {
+  return `capture-refund:${paymentId}`;
+}
+
 /**
  * An order as the service stores it. `paid` and `refunded` are in the order's currency;
  * `refunded` counts refunds requested and completed (not failed), so the next refund can never
@@ -86,6 +125,8 @@ export interface Order extends OrderDraft {
   readonly paymentFailureReason: string | undefined;
   readonly cancelReason: string | undefined;
   readonly refunds: readonly Refund[];
+  /** Captures this order did not take, each handed to payment-routing for a refund. */
+  readonly unownedCaptures: readonly UnownedCapture[];
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

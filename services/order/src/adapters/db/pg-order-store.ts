@@ -9,8 +9,10 @@ import type {
   PaymentProvider,
   Refund,
   RefundStatus,
+  UnownedCapture,
+  UnownedCaptureReason,
 } from "../../domain/order.js";
-import type { OrderEvent } from "../../domain/order-event.js";
+import type { CaptureRefundRequestedEvent, OrderEvent } from "../../domain/order-event.js";
 
 /** One row of the load query: the order's columns plus its lines and refunds as JSON. */
 interface OrderRow extends QueryResultRow {
@@ -35,6 +37,20 @@ interface OrderRow extends QueryResultRow {
   refunds:
     | { refund_ref: string; amount_minor: string; currency: string; reason: string; status: RefundStatus; requested_at: string }[]
     | null;
+  unowned_captures: UnownedCaptureJson[] | null;
+}
+
+/** One row of `unowned_captures` as JSON inside the load query. */
+interface UnownedCaptureJson {
+  payment_id: string;
+  merchant_id: string;
+  provider: PaymentProvider;
+  provider_transaction_id: string | null;
+  amount_minor: string;
+  currency: string;
+  reason: UnownedCaptureReason;
+  refund_ref: string;
+  description: string;
 }
 
 // bigint columns leave Postgres as text (inside JSON too), never as a JS number.
@@ -47,7 +63,13 @@ const selectOrder = `
     (SELECT json_agg(json_build_object(
         'refund_ref', r.refund_ref, 'amount_minor', r.amount_minor::text, 'currency', r.currency,
         'reason', r.reason, 'status', r.status, 'requested_at', r.requested_at) ORDER BY r.requested_at, r.refund_ref)
-       FROM order_refunds r WHERE r.order_id = o.order_id) AS refunds
+       FROM order_refunds r WHERE r.order_id = o.order_id) AS refunds,
+    (SELECT json_agg(json_build_object(
+        'payment_id', u.payment_id, 'merchant_id', u.merchant_id, 'provider', u.provider,
+        'provider_transaction_id', u.provider_transaction_id, 'amount_minor', u.amount_minor::text,
+        'currency', u.currency, 'reason', u.reason, 'refund_ref', u.refund_ref,
+        'description', u.description) ORDER BY u.recorded_at, u.payment_id)
+       FROM unowned_captures u WHERE u.order_id = o.order_id) AS unowned_captures
   FROM orders o`;
 
 function currencyOf(text: string): CurrencyCode {
@@ -76,6 +98,16 @@ function toOrder(row: OrderRow): Order {
     status: refund.status,
     requestedAt: new Date(refund.requested_at),
   }));
+  const unownedCaptures: UnownedCapture[] = (row.unowned_captures ?? []).map((capture) => ({
+    paymentId: capture.payment_id,
+    merchantId: capture.merchant_id,
+    provider: capture.provider,
+    providerTransactionId: capture.provider_transaction_id ?? undefined,
+    amount: storedMoney(capture.amount_minor, capture.currency),
+    reason: capture.reason,
+    refundRef: capture.refund_ref,
+    description: capture.description,
+  }));
   return {
     orderId: row.order_id,
     merchantId: row.merchant_id,
@@ -92,6 +124,7 @@ function toOrder(row: OrderRow): Order {
     paymentFailureReason: row.payment_failure_reason ?? undefined,
     cancelReason: row.cancel_reason ?? undefined,
     refunds,
+    unownedCaptures,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -169,6 +202,29 @@ const insertRefund = `
   INSERT INTO order_refunds (order_id, refund_ref, amount_minor, currency, reason, status, requested_at, updated_at)
   VALUES ($1, $2, $3, $4, $5, 'requested', $6, $6)`;
 
+// Keyed by payment id: a payment is refunded once, whichever order (or no order) it named.
+const insertUnownedCaptures = `
+  INSERT INTO unowned_captures (payment_id, order_id, merchant_id, provider, provider_transaction_id,
+    amount_minor, currency, reason, refund_ref, description, recorded_at)
+  SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::payment_provider[], $5::text[], $6::bigint[],
+                       $7::text[], $8::unowned_capture_reason[], $9::text[], $10::text[], $11::timestamptz[])`;
+
+function insertUnownedCapturesValues(events: readonly CaptureRefundRequestedEvent[]): unknown[] {
+  return [
+    events.map((e) => e.capture.paymentId),
+    events.map((e) => e.orderId),
+    events.map((e) => e.capture.merchantId),
+    events.map((e) => e.capture.provider),
+    events.map((e) => e.capture.providerTransactionId ?? null),
+    events.map((e) => e.capture.amount.amountMinor.toString()),
+    events.map((e) => e.capture.amount.currency),
+    events.map((e) => e.capture.reason),
+    events.map((e) => e.capture.refundRef),
+    events.map((e) => e.capture.description),
+    events.map((e) => e.at),
+  ];
+}
+
 const updateRefund = `UPDATE order_refunds SET status = $3, updated_at = $4 WHERE order_id = $1 AND refund_ref = $2`;
 
 function listQuery(query: OrderListQuery): { text: string; values: unknown[] } {
@@ -237,6 +293,10 @@ export function createPgOrderStore(): OrderStore {
     },
 
     async save(tx: Tx, order: Order, events: readonly OrderEvent[]): Promise<void> {
+      // Decided under the order's row lock, so a conflict here means another order already
+      // recorded this payment id: the insert fails rather than request a second refund.
+      const unowned = events.filter((event) => event.type === "capture_refund_requested");
+      if (unowned.length > 0) await tx.query(insertUnownedCaptures, insertUnownedCapturesValues(unowned));
       for (const event of events) {
         if (event.type === "order_refund_requested") {
           await tx.query(insertRefund, [
@@ -262,6 +322,19 @@ export function createPgOrderStore(): OrderStore {
         order.cancelReason ?? null,
         order.updatedAt,
       ]);
+    },
+
+    async insertUnownedCapturesIfAbsent(
+      tx: Tx,
+      events: readonly CaptureRefundRequestedEvent[],
+    ): Promise<readonly CaptureRefundRequestedEvent[]> {
+      if (events.length === 0) return [];
+      const result = await tx.query<{ payment_id: string }>(
+        `${insertUnownedCaptures} ON CONFLICT (payment_id) DO NOTHING RETURNING payment_id`,
+        insertUnownedCapturesValues(events),
+      );
+      const inserted = new Set(result.rows.map((row) => row.payment_id));
+      return events.filter((event) => inserted.delete(event.capture.paymentId));
     },
 
     async list(db: Reader, query: OrderListQuery): Promise<Order[]> {

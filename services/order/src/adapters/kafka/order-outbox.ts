@@ -1,24 +1,62 @@
 import { create } from "@bufbuild/protobuf";
 import { ordersTopic } from "@tributary/contracts";
 import {
+  CaptureRefundRequestedSchema,
   OrderAcceptedSchema,
   OrderCancelledSchema,
   OrderPaidSchema,
   OrderPaymentFailedSchema,
   OrderRefundRequestedSchema,
   OrderRejectedSchema,
+  UnownedCaptureReason as ProtoUnownedCaptureReason,
 } from "@tributary/contracts/order/v1/order_events";
 import { appendToOutbox, type OutboxEvent } from "@tributary/events";
 import { assertNever } from "@tributary/result";
 import type { OrderChange, OrderOutbox, OrderRejection, Tx } from "../../app/ports.js";
-import type { Order } from "../../domain/order.js";
-import type { OrderEvent } from "../../domain/order-event.js";
-import { moneyToProto, toOrderMessage } from "../proto/order-messages.js";
+import type { Order, UnownedCaptureReason } from "../../domain/order.js";
+import type { CaptureRefundRequestedEvent, OrderEvent } from "../../domain/order-event.js";
+import { moneyToProto, providerToProto, toOrderMessage } from "../proto/order-messages.js";
 
 /** The `producer` header of everything the order service publishes. */
 export const ORDER_PRODUCER = "order";
 
 type OrdersEvent = OutboxEvent<typeof ordersTopic>;
+
+function unownedCaptureReasonToProto(reason: UnownedCaptureReason): ProtoUnownedCaptureReason {
+  switch (reason) {
+    case "order_cancelled":
+      return ProtoUnownedCaptureReason.ORDER_CANCELLED;
+    case "order_payment_failed":
+      return ProtoUnownedCaptureReason.ORDER_PAYMENT_FAILED;
+    case "already_paid_by_other_payment":
+      return ProtoUnownedCaptureReason.ALREADY_PAID_BY_OTHER_PAYMENT;
+    case "order_unknown":
+      return ProtoUnownedCaptureReason.ORDER_UNKNOWN;
+    default:
+      return assertNever(reason, "unowned capture reason");
+  }
+}
+
+/** `CaptureRefundRequested`, keyed by the order id the capture named (as on `payments.v1`). */
+function captureRefundRequested(event: CaptureRefundRequestedEvent): OrdersEvent {
+  const { capture } = event;
+  return {
+    key: event.orderId,
+    schema: CaptureRefundRequestedSchema,
+    message: create(CaptureRefundRequestedSchema, {
+      orderId: event.orderId,
+      paymentId: capture.paymentId,
+      merchantId: capture.merchantId,
+      provider: providerToProto(capture.provider),
+      providerTransactionId: capture.providerTransactionId ?? "",
+      amount: moneyToProto(capture.amount),
+      reason: unownedCaptureReasonToProto(capture.reason),
+      refundRef: capture.refundRef,
+      description: capture.description,
+    }),
+    occurredAt: event.at,
+  };
+}
 
 function toOutboxEvent(order: Order, event: OrderEvent): OrdersEvent | undefined {
   const key = order.orderId;
@@ -58,6 +96,8 @@ function toOutboxEvent(order: Order, event: OrderEvent): OrdersEvent | undefined
         }),
         occurredAt: event.at,
       };
+    case "capture_refund_requested":
+      return captureRefundRequested(event);
     // Refund outcomes are payment-routing's own news on payments.v1; we only record them.
     case "order_refund_completed":
     case "order_refund_failed":
@@ -71,6 +111,7 @@ function toOutboxEvent(order: Order, event: OrderEvent): OrdersEvent | undefined
  * The {@link OrderOutbox} on `@tributary/events`: each public domain event becomes its
  * `orders.v1` message keyed by order id; `OrderRejected` (no order id exists) is keyed by
  * `merchant_id/merchant_order_ref`, the same key the upstream system used on `orders.inbound.v1`.
+ * `CaptureRefundRequested` of a capture naming no order is keyed by the id it named.
  */
 export function createOrderOutbox(): OrderOutbox {
   return {
@@ -96,6 +137,9 @@ export function createOrderOutbox(): OrderOutbox {
           }),
         },
       ]);
+    },
+    async appendUnownedCaptures(tx: Tx, events: readonly CaptureRefundRequestedEvent[]): Promise<void> {
+      if (events.length > 0) await appendToOutbox(tx, ORDER_PRODUCER, ordersTopic, events.map(captureRefundRequested));
     },
   };
 }

@@ -1,5 +1,6 @@
-import { paymentsTopic, type TopicMessage } from "@tributary/contracts";
+import { paymentsTopic, providerIdFromProto, type TopicMessage } from "@tributary/contracts";
 import type { Money as ProtoMoney } from "@tributary/contracts/common/v1/money";
+import { Provider as ProtoProvider } from "@tributary/contracts/common/v1/provider";
 import { NonRetryableError, startIdempotentConsumer, type IdempotentConsumer } from "@tributary/events";
 import { INT64_MAX, money, parseCurrencyCode, type Money } from "@tributary/money";
 import { assertNever } from "@tributary/result";
@@ -7,6 +8,7 @@ import type { Kafka } from "kafkajs";
 import type { Pool } from "pg";
 import type { OrderDeps } from "../../app/ports.js";
 import { recordPaymentOutcome, type PaymentOutcome } from "../../app/record-payment-outcome.js";
+import type { PaymentProvider } from "../../domain/order.js";
 import { isOrderId } from "../../domain/order-id.js";
 
 /** Consumer group of the order service on `payments.v1`. */
@@ -22,12 +24,42 @@ function amountOf(field: string, amount: ProtoMoney | undefined): Money {
   return money(amount.amountMinor, currency.value);
 }
 
+/**
+ * Refuses an event whose required fields are empty, naming every one of them: an empty string
+ * (or only blanks), an UNSPECIFIED enum, an absent message. Proto3 cannot tell "unset" from
+ * "empty", so without this an empty payment_id would compare equal to another empty one and
+ * look like "the same payment". `fields` maps proto field names to their values.
+ */
+export function requireFields(
+  eventName: string,
+  fields: Readonly<Record<string, string | number | object | undefined>>,
+): void {
+  const empty = Object.entries(fields)
+    .filter(([, value]) => value === undefined || value === 0 || (typeof value === "string" && value.trim() === ""))
+    .map(([name]) => name);
+  if (empty.length > 0) {
+    throw new NonRetryableError(`${eventName}: required field${empty.length > 1 ? "s" : ""} empty: ${empty.join(", ")}`);
+  }
+}
+
+/** The rail of a capture; {@link requireFields} has already refused UNSPECIFIED. */
+function providerOf(provider: ProtoProvider): PaymentProvider {
+  if (provider === ProtoProvider.UNSPECIFIED) throw new NonRetryableError("provider is missing");
+  const id = providerIdFromProto(provider);
+  if (id === undefined) throw new NonRetryableError(`provider ${String(provider)} is unknown`);
+  return id;
+}
+
 /** A failure as the order keeps it: our reason code, with the provider's words when it gave any. */
 function failureReason(reasonCode: string, providerMessage: string): string {
   return providerMessage === "" ? reasonCode : `${reasonCode}: ${providerMessage}`;
 }
 
-/** The order a payment event is about and what it says, or `undefined` for events we ignore. */
+/**
+ * The order a payment event is about and what it says, or `undefined` for events we ignore.
+ * Throws {@link NonRetryableError} (→ dead letter with the reason) for an event missing a required
+ * field or carrying a bad amount or provider.
+ */
 export function paymentOutcomeOf(
   message: TopicMessage<typeof paymentsTopic>,
 ): { orderId: string; outcome: PaymentOutcome } | undefined {
@@ -35,11 +67,31 @@ export function paymentOutcomeOf(
     case "tributary.payment.v1.PaymentRouted":
       return undefined;
     case "tributary.payment.v1.PaymentCaptured":
+      requireFields("PaymentCaptured", {
+        payment_id: message.paymentId,
+        order_id: message.orderId,
+        merchant_id: message.merchantId,
+        provider: message.provider,
+        amount: message.amount,
+      });
       return {
         orderId: message.orderId,
-        outcome: { type: "record_payment_captured", paymentId: message.paymentId, amount: amountOf("amount", message.amount) },
+        outcome: {
+          type: "record_payment_captured",
+          paymentId: message.paymentId,
+          merchantId: message.merchantId,
+          provider: providerOf(message.provider),
+          // Optional: a rail may confirm a capture before it hands out its own transaction id.
+          providerTransactionId: message.providerTransactionId === "" ? undefined : message.providerTransactionId,
+          amount: amountOf("amount", message.amount),
+        },
       };
     case "tributary.payment.v1.PaymentFailed":
+      requireFields("PaymentFailed", {
+        payment_id: message.paymentId,
+        order_id: message.orderId,
+        reason_code: message.reasonCode,
+      });
       return {
         orderId: message.orderId,
         outcome: {
@@ -49,11 +101,23 @@ export function paymentOutcomeOf(
         },
       };
     case "tributary.payment.v1.PaymentRefunded":
+      requireFields("PaymentRefunded", {
+        payment_id: message.paymentId,
+        order_id: message.orderId,
+        refund_ref: message.refundRef,
+        amount: message.amount,
+      });
       return {
         orderId: message.orderId,
         outcome: { type: "record_refund_completed", refundRef: message.refundRef, amount: amountOf("amount", message.amount) },
       };
     case "tributary.payment.v1.RefundFailed":
+      requireFields("RefundFailed", {
+        payment_id: message.paymentId,
+        order_id: message.orderId,
+        refund_ref: message.refundRef,
+        reason_code: message.reasonCode,
+      });
       return {
         orderId: message.orderId,
         outcome: {
@@ -69,9 +133,11 @@ export function paymentOutcomeOf(
 
 /**
  * Moves orders forward on `payments.v1`. Each event is applied once (inbox, same transaction);
- * an outcome already applied under another event id changes nothing; an outcome the lifecycle
- * refuses (a capture for a cancelled order, an unknown order) is dead-lettered with the reason,
- * never applied, so operations can act on it.
+ * an outcome already applied under another event id changes nothing. A capture no order takes (a
+ * cancelled, closed or already paid order, or no such order) is recorded and its refund requested
+ * with `CaptureRefundRequested`, never dead-lettered: the money was taken. An event with an empty
+ * required field, or an outcome the lifecycle refuses (a capture of the wrong amount, a refund
+ * outcome for no requested refund), is dead-lettered with the reason, never applied.
  */
 export function startPaymentsConsumer(options: {
   readonly kafka: Kafka;

@@ -1,0 +1,215 @@
+/**
+ * Money captured for an order that cannot take it — cancelled, closed unpaid, already paid by
+ * another payment, or no such order — is recorded once per payment id and handed to
+ * payment-routing for a refund as `CaptureRefundRequested` on `orders.v1`; never a dead letter.
+ * A capture missing a required field is the one that is dead-lettered, with the field named.
+ */
+import { Provider } from "@tributary/contracts/common/v1/provider";
+import { OrderStatus } from "@tributary/contracts/order/v1/order";
+import { UnownedCaptureReason, type CaptureRefundRequested } from "@tributary/contracts/order/v1/order_events";
+import { PaymentCapturedSchema, PaymentFailedSchema, PaymentRoutedSchema } from "@tributary/contracts/payment/v1/payment_events";
+import { newEventId } from "@tributary/events";
+import { v7 as uuidv7 } from "uuid";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, startOrderTestEnv, uniqueMerchant, validOrder, type OrderTestEnv } from "./order-test-env.js";
+
+let env: OrderTestEnv;
+
+beforeAll(async () => {
+  env = await startOrderTestEnv();
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+/** Waits until the payments consumer has handled (or dead-lettered) every earlier event of `orderId`. */
+async function paymentsCaughtUpTo(orderId: string): Promise<void> {
+  // PaymentRouted changes nothing but is recorded in the inbox; same key → same partition.
+  const marker = await env.publish("payments.v1", orderId, PaymentRoutedSchema, {
+    paymentId: `pay-marker-${newEventId()}`,
+    orderId,
+    merchantId: "marker",
+    provider: Provider.ALIPAY,
+    amount: { currency: "CNY", amountMinor: 1n },
+  });
+  await eventually(async () => {
+    const result = await env.pool.query("SELECT 1 FROM inbox WHERE consumer_group = 'order-payments' AND event_id = $1", [marker]);
+    return result.rowCount === 1 ? true : undefined;
+  }, "payments consumer to catch up");
+}
+
+function captured(orderId: string, merchantId: string, paymentId: string, amountMinor = 4498n) {
+  return {
+    paymentId,
+    orderId,
+    merchantId,
+    provider: Provider.WECHAT_PAY,
+    providerTransactionId: `wx-${paymentId}`,
+    amount: { currency: "CNY", amountMinor },
+    fee: { currency: "CNY", amountMinor: 27n },
+  };
+}
+
+async function outboxTypes(orderId: string): Promise<string[]> {
+  const result = await env.pool.query("SELECT event_type FROM outbox WHERE message_key = $1 ORDER BY id", [orderId]);
+  return result.rows.map((r) => (r.event_type as string).replace("tributary.order.v1.", ""));
+}
+
+async function unownedRows(orderId: string): Promise<{ payment_id: string; reason: string; refund_ref: string; amount_minor: string }[]> {
+  const result = await env.pool.query(
+    "SELECT payment_id, reason, refund_ref, amount_minor::text FROM unowned_captures WHERE order_id = $1 ORDER BY recorded_at",
+    [orderId],
+  );
+  return result.rows as { payment_id: string; reason: string; refund_ref: string; amount_minor: string }[];
+}
+
+/** Publishes a capture three times: once, redelivered under the same event id, re-sent under a new one. */
+async function captureThreeTimes(orderId: string, merchant: string, paymentId: string, amountMinor?: bigint): Promise<string[]> {
+  const message = captured(orderId, merchant, paymentId, amountMinor);
+  const first = await env.publish("payments.v1", orderId, PaymentCapturedSchema, message);
+  await env.publish("payments.v1", orderId, PaymentCapturedSchema, message, first);
+  const resent = await env.publish("payments.v1", orderId, PaymentCapturedSchema, message);
+  await paymentsCaughtUpTo(orderId);
+  return [first, resent];
+}
+
+/** The one CaptureRefundRequested published on orders.v1 for this payment (fails on none). */
+async function publishedRefundRequest(orderId: string, paymentId: string): Promise<CaptureRefundRequested> {
+  const record = await env.orders.waitFor(
+    (r) =>
+      r.key === orderId &&
+      r.headers["event-type"] === "tributary.order.v1.CaptureRefundRequested" &&
+      (r.message as CaptureRefundRequested | undefined)?.paymentId === paymentId,
+    `CaptureRefundRequested for ${paymentId} on orders.v1`,
+  );
+  return record.message as CaptureRefundRequested;
+}
+
+function expectNoDeadLetters(eventIds: readonly string[]): void {
+  expect(env.paymentDeadLetters.records.filter((r) => eventIds.includes(r.headers["event-id"] ?? ""))).toEqual([]);
+}
+
+describe("a captured payment no order owns is refunded, never stranded", () => {
+  it("requests the refund of a capture for a cancelled order exactly once, however often it arrives", async () => {
+    const merchant = uniqueMerchant("unowned-cancel");
+    const { order } = await env.writer.createOrder(validOrder(merchant, "ref-unowned-cancel"));
+    const orderId = order!.orderId;
+    await env.writer.cancelOrder({ orderId, reason: "buyer cancelled" });
+
+    const eventIds = await captureThreeTimes(orderId, merchant, "pay-c");
+
+    expect(await outboxTypes(orderId)).toEqual(["OrderAccepted", "OrderCancelled", "CaptureRefundRequested"]);
+    expect(await unownedRows(orderId)).toEqual([
+      { payment_id: "pay-c", reason: "order_cancelled", refund_ref: "capture-refund:pay-c", amount_minor: "4498" },
+    ]);
+    const request = await publishedRefundRequest(orderId, "pay-c");
+    expect(request).toMatchObject({
+      orderId,
+      paymentId: "pay-c",
+      merchantId: merchant,
+      provider: Provider.WECHAT_PAY,
+      providerTransactionId: "wx-pay-c",
+      amount: { currency: "CNY", amountMinor: 4498n },
+      reason: UnownedCaptureReason.ORDER_CANCELLED,
+      refundRef: "capture-refund:pay-c",
+    });
+    expect(request.description).toContain("cancelled");
+    expectNoDeadLetters(eventIds);
+
+    const got = await env.reader.getOrder({ orderId });
+    expect(got.order?.status).toBe(OrderStatus.CANCELLED);
+    expect(got.order?.paid?.amountMinor).toBe(0n);
+  });
+
+  it("refunds a second payment of an order already paid, which stays paid by the first", async () => {
+    const merchant = uniqueMerchant("unowned-paid");
+    const { order } = await env.writer.createOrder(validOrder(merchant, "ref-unowned-paid"));
+    const orderId = order!.orderId;
+    await env.publish("payments.v1", orderId, PaymentCapturedSchema, captured(orderId, merchant, "pay-first"));
+
+    const eventIds = await captureThreeTimes(orderId, merchant, "pay-second");
+
+    expect(await outboxTypes(orderId)).toEqual(["OrderAccepted", "OrderPaid", "CaptureRefundRequested"]);
+    expect(await unownedRows(orderId)).toEqual([
+      {
+        payment_id: "pay-second",
+        reason: "already_paid_by_other_payment",
+        refund_ref: "capture-refund:pay-second",
+        amount_minor: "4498",
+      },
+    ]);
+    const request = await publishedRefundRequest(orderId, "pay-second");
+    expect(request.reason).toBe(UnownedCaptureReason.ALREADY_PAID_BY_OTHER_PAYMENT);
+    expect(request.description).toContain("pay-first");
+    expectNoDeadLetters(eventIds);
+
+    const stored = await env.pool.query("SELECT status, payment_id, paid_minor::text FROM orders WHERE order_id = $1", [orderId]);
+    expect(stored.rows).toEqual([{ status: "paid", payment_id: "pay-first", paid_minor: "4498" }]);
+    // The first payment arriving again is still the no-op it always was.
+    await env.publish("payments.v1", orderId, PaymentCapturedSchema, captured(orderId, merchant, "pay-first"));
+    await paymentsCaughtUpTo(orderId);
+    expect(await outboxTypes(orderId)).toEqual(["OrderAccepted", "OrderPaid", "CaptureRefundRequested"]);
+  });
+
+  it("requests the refund of a late capture for an order whose payment failed", async () => {
+    const merchant = uniqueMerchant("unowned-failed");
+    const { order } = await env.writer.createOrder(validOrder(merchant, "ref-unowned-failed"));
+    const orderId = order!.orderId;
+    await env.publish("payments.v1", orderId, PaymentFailedSchema, {
+      paymentId: "pay-late",
+      orderId,
+      merchantId: merchant,
+      provider: Provider.ALIPAY,
+      reasonCode: "timed_out",
+    });
+    const eventIds = await captureThreeTimes(orderId, merchant, "pay-late");
+
+    expect(await outboxTypes(orderId)).toEqual(["OrderAccepted", "OrderPaymentFailed", "CaptureRefundRequested"]);
+    expect((await publishedRefundRequest(orderId, "pay-late")).reason).toBe(UnownedCaptureReason.ORDER_PAYMENT_FAILED);
+    expectNoDeadLetters(eventIds);
+    expect((await env.reader.getOrder({ orderId })).order?.status).toBe(OrderStatus.PAYMENT_FAILED);
+  });
+
+  it("records a capture for an order id that names no order and requests its refund once", async () => {
+    const merchant = uniqueMerchant("unowned-unknown");
+    const missing = uuidv7();
+    const eventIds = await captureThreeTimes(missing, merchant, "pay-nobody", 1234n);
+
+    expect(await outboxTypes(missing)).toEqual(["CaptureRefundRequested"]);
+    expect(await unownedRows(missing)).toEqual([
+      { payment_id: "pay-nobody", reason: "order_unknown", refund_ref: "capture-refund:pay-nobody", amount_minor: "1234" },
+    ]);
+    const request = await publishedRefundRequest(missing, "pay-nobody");
+    expect(request).toMatchObject({
+      orderId: missing,
+      merchantId: merchant,
+      reason: UnownedCaptureReason.ORDER_UNKNOWN,
+      amount: { currency: "CNY", amountMinor: 1234n },
+    });
+    expectNoDeadLetters(eventIds);
+    const orders = await env.pool.query("SELECT 1 FROM orders WHERE order_id = $1", [missing]);
+    expect(orders.rowCount).toBe(0);
+  });
+
+  it("dead-letters a capture with an empty payment_id, naming the field, and neither pays nor records anything", async () => {
+    // Two orders, so each dead letter is on its own key: one waiting for payment, one cancelled.
+    // Were an empty id accepted, the first would pay the order with payment "" and every later
+    // empty id would look like "the same payment"; the second would be refunded under "capture-refund:".
+    const merchant = uniqueMerchant("unowned-empty");
+    const open = (await env.writer.createOrder(validOrder(merchant, "ref-empty-open"))).order!.orderId;
+    const closed = (await env.writer.createOrder(validOrder(merchant, "ref-empty-closed"))).order!.orderId;
+    await env.writer.cancelOrder({ orderId: closed, reason: "buyer cancelled" });
+
+    for (const orderId of [open, closed]) {
+      const eventId = await env.publish("payments.v1", orderId, PaymentCapturedSchema, captured(orderId, merchant, ""));
+      const dead = await env.paymentDeadLetters.waitFor((r) => r.headers["event-id"] === eventId, "dead letter");
+      expect(dead.headers["dlq-reason"]).toContain("payment_id");
+    }
+
+    expect((await env.reader.getOrder({ orderId: open })).order?.status).toBe(OrderStatus.ACCEPTED);
+    expect(await outboxTypes(open)).toEqual(["OrderAccepted"]);
+    expect(await unownedRows(closed)).toEqual([]);
+    expect(await outboxTypes(closed)).toEqual(["OrderAccepted", "OrderCancelled"]);
+  });
+});
