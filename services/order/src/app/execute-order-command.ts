@@ -4,6 +4,7 @@ import { evolveAll } from "../domain/evolve.js";
 import type { Order } from "../domain/order.js";
 import type { OrderCommand } from "../domain/order-command.js";
 import type { OrderEvent } from "../domain/order-event.js";
+import { mayActForMerchant, orderNotFound, type MerchantAccess } from "./merchant-access.js";
 import type { OrderDeps, Tx } from "./ports.js";
 
 /** The order after a command, and the events it produced (none when it was already done). */
@@ -15,7 +16,9 @@ export interface CommandOutcome {
 /**
  * Load → decide → persist + outbox for a command on an existing order, in the caller's
  * transaction. The row is locked first, so two commands on one order apply one after the
- * other; a refused command writes nothing.
+ * other; a refused command writes nothing. For commands no caller sends on a merchant's behalf
+ * (payment outcomes from `payments.v1`); a caller's command goes through
+ * {@link executeMerchantCommand}.
  */
 export async function executeOrderCommand(
   deps: OrderDeps,
@@ -24,9 +27,35 @@ export async function executeOrderCommand(
   command: Exclude<OrderCommand, { type: "place_order" }>,
 ): Promise<Result<CommandOutcome, DecideError>> {
   const order = await deps.store.load(tx, orderId, { forUpdate: true });
-  if (order === undefined) {
-    return err({ code: "order_not_found", message: `order ${orderId} does not exist`, orderId });
+  return order === undefined ? err(orderNotFound(orderId)) : applyCommand(deps, tx, order, command);
+}
+
+/**
+ * {@link executeOrderCommand} for a caller acting for some merchants (CancelOrder,
+ * RequestRefund): an order of another merchant is `order_not_found`, exactly like a missing
+ * one, and is checked before `decide`, so not even its status leaks through an
+ * `illegal_transition`.
+ */
+export async function executeMerchantCommand(
+  deps: OrderDeps,
+  tx: Tx,
+  orderId: string,
+  command: Exclude<OrderCommand, { type: "place_order" }>,
+  access: MerchantAccess,
+): Promise<Result<CommandOutcome, DecideError>> {
+  const order = await deps.store.load(tx, orderId, { forUpdate: true });
+  if (order === undefined || !mayActForMerchant(access, order.merchantId)) {
+    return err(orderNotFound(orderId));
   }
+  return applyCommand(deps, tx, order, command);
+}
+
+async function applyCommand(
+  deps: OrderDeps,
+  tx: Tx,
+  order: Order,
+  command: Exclude<OrderCommand, { type: "place_order" }>,
+): Promise<Result<CommandOutcome, DecideError>> {
   const decision = decide(order, command);
   if (!decision.ok) {
     return decision;
@@ -36,7 +65,7 @@ export async function executeOrderCommand(
   }
   const next = evolveAll(order, decision.value);
   if (next.status === "none") {
-    throw new Error(`order ${orderId} vanished while applying ${command.type}`);
+    throw new Error(`order ${order.orderId} vanished while applying ${command.type}`);
   }
   await deps.store.save(tx, next, decision.value);
   await deps.outbox.appendEvents(tx, [{ order: next, events: decision.value }]);

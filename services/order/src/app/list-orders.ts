@@ -2,6 +2,7 @@ import { err, ok, type Result } from "@tributary/result";
 import { ORDER_STATUSES, type Order, type OrderStatus } from "../domain/order.js";
 import { isOrderId } from "../domain/order-id.js";
 import type { FieldViolation, InvalidRequestError } from "../domain/order-error.js";
+import { checkMerchantAccess, type MerchantAccess, type MerchantAccessDeniedError } from "./merchant-access.js";
 import type { ListCursor, OrderDeps, Reader } from "./ports.js";
 
 /** Page size when the caller asks for 0 (the proto default). */
@@ -54,12 +55,18 @@ export function decodePageToken(token: string): ListCursor | undefined {
   }
 }
 
-/** Lists a merchant's orders by status and creation time, newest first, with keyset paging. */
+/**
+ * Lists a merchant's orders by status and creation time, newest first, with keyset paging. The
+ * merchant is required for every caller (there is no "all my merchants" listing); a merchant
+ * outside `access` is `merchant_access_denied`, checked after the request is validated and
+ * before anything is read.
+ */
 export async function listOrders(
   deps: Pick<OrderDeps, "store">,
   db: Reader,
   input: ListOrdersInput,
-): Promise<Result<OrderPage, InvalidRequestError>> {
+  access: MerchantAccess,
+): Promise<Result<OrderPage, InvalidRequestError | MerchantAccessDeniedError>> {
   const violations: FieldViolation[] = [];
   if (input.merchantId.trim() === "") violations.push({ field: "merchant_id", description: "is required" });
   const statuses: OrderStatus[] = [];
@@ -79,6 +86,10 @@ export async function listOrders(
   }
   if (violations.length > 0) {
     return err({ code: "invalid_request", message: "the list request is invalid", fieldViolations: violations });
+  }
+  const permitted = checkMerchantAccess(access, input.merchantId);
+  if (!permitted.ok) {
+    return permitted;
   }
   const limit = input.pageSize === 0 ? DEFAULT_PAGE_SIZE : input.pageSize;
   const rows = await deps.store.list(db, {
