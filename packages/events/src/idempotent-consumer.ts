@@ -11,14 +11,29 @@ import {
 } from "@opentelemetry/api";
 import { findTopicMessage, type TopicDefinition, type TopicMessage } from "@tributary/contracts";
 import { createLogger, messagingMetrics, type Logger, type MessagingMetrics } from "@tributary/telemetry";
-import type { Kafka, KafkaMessage, Producer } from "kafkajs";
+import type { IHeaders, Kafka, Producer } from "kafkajs";
 import type { Pool, PoolClient } from "pg";
 import { deadLetterHeaderNames } from "./dead-letter-headers.js";
-import { kafkaHeadersToRecord, parseEnvelope } from "./envelope-headers.js";
+import { envelopeHeaderNames, kafkaHeadersToRecord, parseEnvelope } from "./envelope-headers.js";
 import { createIdempotentProducer } from "./idempotent-producer.js";
 import { messagingAttributes } from "./messaging-attributes.js";
-import { isInfrastructureError } from "@tributary/infrastructure-error";
+import { isInfrastructureError, isTransactionConflict } from "@tributary/infrastructure-error";
 import { isNonRetryableError } from "./non-retryable-error.js";
+import {
+  deleteParkedEvent,
+  deleteParkedKey,
+  lockParkedKeys,
+  lockReleasedKey,
+  nextParkedEvent,
+  parkEvents,
+  parkKey,
+  releasedKeys,
+  releaseKey,
+  type ParkedEventRow,
+  type ParkedKeyState,
+  type ParkedMessage,
+  type ParkingScope,
+} from "./parking.js";
 import { sleep } from "./sleep.js";
 
 /** One decoded event as a handler sees it. */
@@ -69,7 +84,11 @@ export interface ConsumerSettings<T extends TopicDefinition> {
   readonly pool: Pool;
   readonly groupId: string;
   readonly topic: T;
-  /** Attempts per message before it is dead-lettered; 5 unless told. */
+  /**
+   * Attempts per message before it is dead-lettered; 5 unless told. Transaction conflicts
+   * (serialization failure 40001, deadlock 40P01) are retried without counting, and outages are
+   * handed back to kafkajs: neither ever dead-letters an event.
+   */
   readonly maxAttempts?: number;
   /** First retry delay, doubled per attempt up to 5 s; 200 ms unless told. */
   readonly retryBackoffMs?: number;
@@ -84,27 +103,55 @@ export interface ConsumerSettings<T extends TopicDefinition> {
   readonly partitionsConsumedConcurrently?: number;
   /** Most bytes one fetch brings per partition (kafkajs' default, 1 MiB, unless told); a batch is at most this. */
   readonly maxBytesPerPartition?: number;
+  /**
+   * How often the consumer looks for parked keys whose dead letter was discarded by
+   * `discardDeadLetter` (another process) and applies their parked events; 1000 ms unless told.
+   * A replayed dead letter drains its key at once, without waiting for this.
+   */
+  readonly parkedPollIntervalMs?: number;
   readonly logger?: Logger;
   readonly metrics?: MessagingMetrics;
 }
 
 /** A running consumer. */
 export interface IdempotentConsumer {
-  /** Leaves the group after the chunk in flight; its resolved offsets are committed. */
+  /** Leaves the group after the chunk in flight (and the drain step in flight); its resolved offsets are committed. */
   stop(): Promise<void>;
+}
+
+/** What the consumer reads of a Kafka message: a live one, or a parked one read back from the database. */
+interface RawMessage {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers?: IHeaders | undefined;
+  readonly offset: string;
 }
 
 /** A message decoded against the topic registry, ready for its handler. */
 interface Decoded<T extends TopicDefinition> {
-  readonly raw: KafkaMessage;
+  readonly raw: RawMessage;
   readonly event: ConsumedEvent<T>;
 }
 
-/** A message that will not be handled, and why; it goes to the dead-letter topic. */
-interface Rejected {
-  readonly raw: KafkaMessage;
+/** The message an attempt is about, as a dead letter would describe it. */
+interface Subject {
+  readonly raw: RawMessage;
+  readonly partition: number;
+  /** The message's key; undefined when it has none (then there is no key to park). */
+  readonly key: string | undefined;
+  /** The envelope's event id if it had a valid one: the replay of this id releases the key. */
+  readonly eventId: string | undefined;
+}
+
+/** A message that will not be handled, and why; it goes to the dead-letter topic and parks its key. */
+interface Rejected extends Subject {
   readonly reason: string;
   readonly attempts: number;
+}
+
+/** A committed transaction's outcome: the keys whose replayed dead letter it applied (now draining). */
+interface Applied {
+  readonly released: readonly string[];
 }
 
 // The happy path: a chunk of events the inbox has never seen. A plain INSERT costs Postgres about
@@ -126,16 +173,29 @@ const uniqueViolation = "23505";
 
 const maxBackoffMs = 5_000;
 
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Envelope headers that must not only be present but non-empty (parseEnvelope checks the rest). */
+const nonEmptyHeaders = [envelopeHeaderNames.eventType, envelopeHeaderNames.schemaVersion, envelopeHeaderNames.producer] as const;
+
 /**
  * Starts an idempotent consumer of one topic. Each message is decoded by its `event-type`
  * header against the topic registry and applied by `handle` in a database transaction that also
  * inserts `(groupId, eventId)` into the inbox; a message whose event id is already there is
  * skipped, so redeliveries and replays have one effect. It consumes with `eachBatch`, heartbeats
  * between chunks and while backing off, and resolves offsets only after the transaction
- * committed or the dead letter was acknowledged. An undecodable message, a `NonRetryableError`,
- * or a message still failing after `maxAttempts` goes to `<topic>.dlq` with its original key,
- * bytes and headers plus the reason, group and attempt count, and the partition moves on.
- * Resolves once the consumer has joined its group.
+ * committed or the dead letter was acknowledged. An undecodable message (no key, a missing or
+ * empty envelope header, an unknown type, bad bytes), a `NonRetryableError`, or a message still
+ * failing after `maxAttempts` goes to `<topic>.dlq` with its original key, bytes and headers plus
+ * the reason, group and attempt count, and the partition moves on. Transaction conflicts (40001,
+ * 40P01) are retried without limit and outages handed back to kafkajs, never dead-lettered.
+ *
+ * Per-key order survives a dead letter: its key is parked (in `parked_key`, after the dead letter
+ * is acknowledged), and the key's later events are stored in `parked_event` in arrival order
+ * instead of being handled, while other keys flow. When the dead letter comes back (a replay) and
+ * applies, or is discarded with `discardDeadLetter`, the key drains: its parked events are applied
+ * in order, one per transaction, each through the inbox; a parked event that fails for good is
+ * dead-lettered and parks the key again behind itself. Resolves once the consumer has joined its group.
  */
 export async function startIdempotentConsumer<T extends TopicDefinition>(
   options: IdempotentConsumerOptions<T>,
@@ -147,10 +207,12 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
   const retryBackoffMs = options.retryBackoffMs ?? 200;
   const chunkSize = options.chunkSize ?? 2_000;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1_000;
+  const parkedPollIntervalMs = options.parkedPollIntervalMs ?? 1_000;
   const logger = options.logger ?? createLogger({ serviceName: options.groupId });
   const metrics = options.metrics ?? messagingMetrics();
   const tracer = trace.getTracer("@tributary/events");
   const topicName = options.topic.name;
+  const scope: ParkingScope = { consumerGroup: options.groupId, topic: topicName };
   const baseAttributes = {
     [messagingAttributes.system]: "kafka",
     [messagingAttributes.destinationName]: topicName,
@@ -169,29 +231,47 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
   await consumer.connect();
   await consumer.subscribe({ topic: topicName, fromBeginning: options.fromBeginning ?? true });
 
-  const decode = (partition: number, raw: KafkaMessage): Decoded<T> | Rejected => {
+  /**
+   * Decodes a message, checking every part of the envelope the consumer relies on: a key (the
+   * aggregate id that orders and parks events; an empty one is refused, not treated as one shared
+   * key), the envelope headers, a type this topic carries, and bytes that parse as that type.
+   */
+  const decode = (partition: number, raw: RawMessage): Decoded<T> | Rejected => {
     const headers = kafkaHeadersToRecord(raw.headers);
+    const key = raw.key === null || raw.key.length === 0 ? undefined : raw.key.toString("utf8");
+    const headerId = headers[envelopeHeaderNames.eventId] ?? "";
+    const rejected = (reason: string): Rejected => ({
+      raw,
+      partition,
+      key,
+      eventId: uuidPattern.test(headerId) ? headerId.toLowerCase() : undefined,
+      attempts: 1,
+      reason,
+    });
+    if (key === undefined) return rejected("missing_key: the message has no key (the aggregate id)");
     const envelope = parseEnvelope(headers);
     if (!envelope.ok) {
       const e = envelope.error;
-      return { raw, attempts: 1, reason: `${e.code}: ${e.header}${"value" in e ? ` = ${e.value}` : ""}` };
+      return rejected(`${e.code}: ${e.header}${"value" in e ? ` = ${e.value}` : ""}`);
     }
+    const empty = nonEmptyHeaders.find((name) => (headers[name] ?? "").trim() === "");
+    if (empty !== undefined) return rejected(`empty_header: ${empty}`);
     const schema: DescMessage | undefined = findTopicMessage(options.topic, envelope.value.eventType);
     if (schema === undefined) {
-      return { raw, attempts: 1, reason: `unknown_event_type: ${envelope.value.eventType} is not carried by ${topicName}` };
+      return rejected(`unknown_event_type: ${envelope.value.eventType} is not carried by ${topicName}`);
     }
     let message: TopicMessage<T>;
     try {
       message = fromBinary(schema, raw.value ?? new Uint8Array()) as TopicMessage<T>;
     } catch (error) {
-      return { raw, attempts: 1, reason: `undecodable: ${error instanceof Error ? error.message : String(error)}` };
+      return rejected(`undecodable: ${error instanceof Error ? error.message : String(error)}`);
     }
     return {
       raw,
       event: {
         eventId: envelope.value.eventId,
         eventType: envelope.value.eventType,
-        key: raw.key?.toString("utf8") ?? "",
+        key,
         topic: topicName,
         partition,
         offset: raw.offset,
@@ -297,27 +377,85 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
   };
 
   /**
-   * Applies a chunk in one transaction: "applied", "seen" (rolled back because some event was
-   * already in the inbox, only possible with `assumeNew`) or "failed" (rolled back, a handler or
-   * the database threw).
+   * Drops the messages the inbox has already applied (a redelivery of a parked key's earlier
+   * events): parking them would only make the drain skip them later.
+   */
+  const withoutApplied = async (tx: PoolClient, messages: readonly ParkedMessage[]): Promise<ParkedMessage[]> => {
+    const ids = messages.flatMap((m) => (m.eventId === undefined ? [] : [m.eventId]));
+    if (ids.length === 0) return [...messages];
+    const { rows } = await tx.query<{ event_id: string }>(
+      `SELECT "event_id" FROM "inbox" WHERE "consumer_group" = $1 AND "event_id" = ANY($2::uuid[])`,
+      [options.groupId, ids],
+    );
+    const applied = new Set(rows.map((row) => row.event_id));
+    return messages.filter((m) => m.eventId === undefined || !applied.has(m.eventId));
+  };
+
+  /**
+   * Applies events in the caller's transaction, keeping per-key order: it first locks the
+   * `parked_key` rows of the batch's keys (none on the happy path), then parks the events of parked
+   * or draining keys behind them, records the others in the inbox and handles the new ones. An
+   * event that is the replay of the dead letter that parked its key is handled, and releases the
+   * key (the later events of that key in this batch are parked behind the ones waiting already).
+   * `stage` says how far it got, so a unique violation of the inbox INSERT is told from others.
+   */
+  const applyEvents = async (
+    tx: PoolClient,
+    partition: number,
+    batch: readonly Decoded<T>[],
+    assumeNew: boolean,
+    stage: { inbox: boolean },
+  ): Promise<Applied> => {
+    const parked = await lockParkedKeys(tx, scope, batch.map((d) => d.event.key));
+    let toHandle: readonly Decoded<T>[] = batch;
+    const released: string[] = [];
+    if (parked.size > 0) {
+      const states = new Map<string, ParkedKeyState>(parked);
+      const handled: Decoded<T>[] = [];
+      const behind: ParkedMessage[] = [];
+      for (const decoded of batch) {
+        const state = states.get(decoded.event.key);
+        if (state === undefined) {
+          handled.push(decoded);
+        } else if (!state.released && state.deadLetterEventId === decoded.event.eventId) {
+          handled.push(decoded);
+          released.push(decoded.event.key);
+          states.set(decoded.event.key, { ...state, released: true });
+        } else {
+          behind.push(toParked(decoded.event.key, decoded.event.eventId, partition, decoded.raw));
+        }
+      }
+      await parkEvents(tx, scope, await withoutApplied(tx, behind));
+      toHandle = handled;
+    }
+    stage.inbox = true;
+    const fresh = toHandle.length === 0 ? [] : await recordInInbox(tx, partition, toHandle, assumeNew);
+    stage.inbox = false;
+    await runHandler(fresh, tx);
+    for (const key of released) await releaseKey(tx, scope, key, { kind: "replayed" });
+    return { released };
+  };
+
+  /**
+   * Applies a chunk in one transaction: applied (with the keys it released), "seen" (rolled back
+   * because some event was already in the inbox, only possible with `assumeNew`) or "failed"
+   * (rolled back, a handler or the database threw).
    */
   const tryTogether = async (
     partition: number,
     batch: readonly Decoded<T>[],
     assumeNew: boolean,
-  ): Promise<"applied" | "seen" | "failed"> => {
+  ): Promise<Applied | "seen" | "failed"> => {
     const tx = await options.pool.connect();
-    let recorded = false;
+    const stage = { inbox: false };
     try {
       await tx.query("BEGIN");
-      const fresh = await recordInInbox(tx, partition, batch, assumeNew);
-      recorded = true;
-      await runHandler(fresh, tx);
+      const applied = await applyEvents(tx, partition, batch, assumeNew, stage);
       await tx.query("COMMIT");
-      return "applied";
+      return applied;
     } catch (error) {
       await tx.query("ROLLBACK").catch(() => undefined);
-      if (assumeNew && !recorded && (error as { code?: unknown }).code === uniqueViolation) return "seen";
+      if (assumeNew && stage.inbox && (error as { code?: unknown }).code === uniqueViolation) return "seen";
       logger.warn({ err: error, topic: topicName, partition }, "consumer: chunk failed, applying one by one");
       return "failed";
     } finally {
@@ -325,40 +463,78 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     }
   };
 
-  /** Applies a chunk in one transaction; false (and rolled back) if any handler threw. */
-  const applyTogether = async (partition: number, batch: readonly Decoded<T>[]): Promise<boolean> => {
-    const outcome = await tryTogether(partition, batch, true);
-    if (outcome === "seen") return (await tryTogether(partition, batch, false)) === "applied";
-    return outcome === "applied";
+  /** Applies a chunk in one transaction; undefined (and rolled back) if any handler threw. */
+  const applyTogether = async (partition: number, batch: readonly Decoded<T>[]): Promise<Applied | undefined> => {
+    let outcome = await tryTogether(partition, batch, true);
+    if (outcome === "seen") outcome = await tryTogether(partition, batch, false);
+    return typeof outcome === "string" ? undefined : outcome;
   };
 
-  /** Applies one message with retries; returns a rejection when it must be dead-lettered. */
-  const applyAlone = async (
-    partition: number,
-    decoded: Decoded<T>,
+  /**
+   * Runs one event's transaction until it commits, with backoff between attempts: returns a
+   * rejection when it must be dead-lettered (a `NonRetryableError`, or `maxAttempts` counted
+   * failures). A transaction conflict (40001, 40P01) is retried without being counted: it says
+   * another transaction won a race, not that the event is bad. An outage is thrown.
+   * `subject` names the message of the last attempt (for a drain, the head it found).
+   */
+  const retryAlone = async <R extends object>(
+    subject: () => Subject | undefined,
     heartbeat: () => Promise<void>,
-  ): Promise<Rejected | undefined> => {
-    for (let attempt = 1; ; attempt += 1) {
-      const tx = await options.pool.connect();
+    attemptOnce: () => Promise<R>,
+  ): Promise<R | Rejected> => {
+    let attempt = 1;
+    let conflicts = 0;
+    for (;;) {
       let failure: unknown;
       try {
-        await tx.query("BEGIN");
-        await runHandler(await recordInInbox(tx, partition, [decoded], false), tx);
-        await tx.query("COMMIT");
-        return undefined;
+        return await attemptOnce();
       } catch (error) {
         failure = error;
-        await tx.query("ROLLBACK").catch(() => undefined);
-      } finally {
-        tx.release();
       }
       // The database is down, not the message bad: give the batch back to kafkajs unresolved.
       if (isInfrastructureError(failure)) throw failure;
+      const eventId = subject()?.eventId;
+      if (isTransactionConflict(failure)) {
+        conflicts += 1;
+        logger.warn({ err: failure, eventId, conflicts }, "consumer: transaction conflict, retrying");
+        await backoff(retryBackoffMs * 2 ** Math.min(conflicts - 1, 10), heartbeat);
+        continue;
+      }
       const reason = failure instanceof Error ? failure.message : String(failure);
-      if (isNonRetryableError(failure)) return { raw: decoded.raw, attempts: attempt, reason: `non_retryable: ${reason}` };
-      if (attempt >= maxAttempts) return { raw: decoded.raw, attempts: attempt, reason: `max_attempts_exceeded: ${reason}` };
-      logger.warn({ err: failure, eventId: decoded.event.eventId, attempt }, "consumer: handler failed, retrying");
+      const why = isNonRetryableError(failure) ? "non_retryable" : attempt >= maxAttempts ? "max_attempts_exceeded" : undefined;
+      if (why !== undefined) {
+        const failed = subject();
+        // Failing before it found its message (a drain's lock query): nothing to dead-letter.
+        if (failed === undefined) throw failure;
+        return { ...failed, attempts: attempt, reason: `${why}: ${reason}` };
+      }
+      logger.warn({ err: failure, eventId, attempt }, "consumer: handler failed, retrying");
       await backoff(retryBackoffMs * 2 ** (attempt - 1), heartbeat);
+      attempt += 1;
+    }
+  };
+
+  /** Applies one live message with retries; returns a rejection when it must be dead-lettered. */
+  const applyAlone = (partition: number, decoded: Decoded<T>, heartbeat: () => Promise<void>): Promise<Applied | Rejected> =>
+    retryAlone(
+      () => ({ raw: decoded.raw, partition, key: decoded.event.key, eventId: decoded.event.eventId }),
+      heartbeat,
+      () => inTransaction((tx) => applyEvents(tx, partition, [decoded], false, { inbox: false })),
+    );
+
+  /** Runs `work` in a transaction of its own; rolls back and rethrows if it throws. */
+  const inTransaction = async <R>(work: (tx: PoolClient) => Promise<R>): Promise<R> => {
+    const tx = await options.pool.connect();
+    try {
+      await tx.query("BEGIN");
+      const result = await work(tx);
+      await tx.query("COMMIT");
+      return result;
+    } catch (error) {
+      await tx.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      tx.release();
     }
   };
 
@@ -373,58 +549,209 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     }
   };
 
-  const deadLetter = async (partition: number, rejected: readonly Rejected[]): Promise<void> => {
-    if (rejected.length === 0) return;
-    const failedAt = new Date().toISOString();
+  const deadLetter = async (rejected: Rejected): Promise<void> => {
+    const r = rejected;
     await deadLetters.sendBatch({
       acks: -1,
       topicMessages: [
         {
           topic: options.topic.deadLetterName,
-          messages: rejected.map((r) => ({
-            key: r.raw.key,
-            value: r.raw.value,
-            headers: {
-              ...r.raw.headers,
-              [deadLetterHeaderNames.reason]: r.reason,
-              [deadLetterHeaderNames.consumerGroup]: options.groupId,
-              [deadLetterHeaderNames.attempts]: String(r.attempts),
-              [deadLetterHeaderNames.originalTopic]: topicName,
-              [deadLetterHeaderNames.originalPartition]: String(partition),
-              [deadLetterHeaderNames.originalOffset]: r.raw.offset,
-              [deadLetterHeaderNames.failedAt]: failedAt,
+          messages: [
+            {
+              key: r.raw.key,
+              value: r.raw.value,
+              headers: {
+                ...r.raw.headers,
+                [deadLetterHeaderNames.reason]: r.reason,
+                [deadLetterHeaderNames.consumerGroup]: options.groupId,
+                [deadLetterHeaderNames.attempts]: String(r.attempts),
+                [deadLetterHeaderNames.originalTopic]: topicName,
+                [deadLetterHeaderNames.originalPartition]: String(r.partition),
+                [deadLetterHeaderNames.originalOffset]: r.raw.offset,
+                [deadLetterHeaderNames.failedAt]: new Date().toISOString(),
+              },
             },
-          })),
+          ],
         },
       ],
     });
-    metrics.deadLettered.add(rejected.length, baseAttributes);
-    for (const r of rejected) {
-      logger.error({ topic: topicName, partition, offset: r.raw.offset, reason: r.reason }, "consumer: dead-lettered");
+    metrics.deadLettered.add(1, baseAttributes);
+    logger.error({ topic: topicName, partition: r.partition, offset: r.raw.offset, key: r.key, reason: r.reason }, "consumer: dead-lettered");
+  };
+
+  /**
+   * Dead-letters a live message and then parks its key (a message without a key parks nothing).
+   * The park commits after the dead letter is acknowledged and before the offset is resolved: a
+   * crash in between redelivers the message, which fails and is dead-lettered again (a duplicate
+   * letter, harmless to replay), so the key is never left flowing past a lost dead letter.
+   */
+  const deadLetterAndPark = async (rejected: Rejected): Promise<void> => {
+    await deadLetter(rejected);
+    const key = rejected.key;
+    if (key === undefined) return;
+    await inTransaction((tx) =>
+      parkKey(tx, scope, { key, eventId: rejected.eventId, partition: rejected.partition, offset: rejected.raw.offset, reason: rejected.reason }),
+    );
+  };
+
+  /**
+   * Handles a live message that could not be decoded: behind its key if the key is parked (it will
+   * be dead-lettered in its turn when the key drains, so order holds), else to the DLQ at once.
+   * The replay of the very dead letter that parks the key, still undecodable, is dead-lettered again.
+   */
+  const reject = async (rejected: Rejected): Promise<void> => {
+    const key = rejected.key;
+    if (key !== undefined) {
+      const queued = await inTransaction(async (tx) => {
+        const state = (await lockParkedKeys(tx, scope, [key])).get(key);
+        if (state === undefined || (!state.released && state.deadLetterEventId === rejected.eventId)) return false;
+        await parkEvents(tx, scope, [toParked(key, rejected.eventId, rejected.partition, rejected.raw)]);
+        return true;
+      });
+      if (queued) return;
+    }
+    await deadLetterAndPark(rejected);
+  };
+
+  /** Applies a run of decoded events of one partition: together, else one by one with retries. */
+  const applyRun = async (partition: number, run: readonly Decoded<T>[], heartbeat: () => Promise<void>): Promise<void> => {
+    if (run.length === 0) return;
+    const together = await applyTogether(partition, run);
+    if (together !== undefined) {
+      if (together.released.length > 0) drainer.kick();
+      return;
+    }
+    for (const one of run) {
+      const outcome = await applyAlone(partition, one, heartbeat);
+      if ("reason" in outcome) await deadLetterAndPark(outcome);
+      else if (outcome.released.length > 0) drainer.kick();
     }
   };
 
+  /**
+   * Processes a chunk in offset order. Runs of decodable events are applied together; a rejected
+   * message in between is dealt with at its place, so the events of its key before it apply and
+   * those after it find the key parked.
+   */
   const processChunk = async (
     partition: number,
-    messages: readonly KafkaMessage[],
+    messages: readonly RawMessage[],
     heartbeat: () => Promise<void>,
   ): Promise<void> => {
-    const decoded: Decoded<T>[] = [];
-    const rejected: Rejected[] = [];
+    let run: Decoded<T>[] = [];
     for (const raw of messages) {
       const result = decode(partition, raw);
-      if ("event" in result) decoded.push(result);
-      else rejected.push(result);
-    }
-    await deadLetter(partition, rejected);
-    if (decoded.length > 0 && !(await applyTogether(partition, decoded))) {
-      for (const one of decoded) {
-        const failed = await applyAlone(partition, one, heartbeat);
-        if (failed !== undefined) await deadLetter(partition, [failed]);
+      if ("event" in result) {
+        run.push(result);
+        continue;
       }
+      await applyRun(partition, run, heartbeat);
+      run = [];
+      await reject(result);
     }
+    await applyRun(partition, run, heartbeat);
     metrics.consumed.add(messages.length, baseAttributes);
   };
+
+  /** Set by `stop()`: no new drain pass or step starts. */
+  let stopping = false;
+
+  /** A parked event failed for good: dead-letter it, then park its key again behind it. */
+  const reparkBehind = async (rejected: Rejected, head: ParkedEventRow): Promise<void> => {
+    await deadLetter(rejected);
+    await inTransaction(async (tx) => {
+      await lockParkedKeys(tx, scope, [head.key]);
+      // Another drainer may have dealt with it meanwhile (its own dead letter is then the one).
+      if (!(await deleteParkedEvent(tx, head.id))) return;
+      await parkKey(tx, scope, { key: head.key, eventId: head.eventId, partition: head.partition, offset: head.offset, reason: rejected.reason });
+    });
+  };
+
+  /**
+   * Applies a released key's parked events in order, one transaction each: lock the key (skip it
+   * if another drainer holds it), apply the oldest parked event through the inbox and delete it;
+   * when none is left, delete the key so it flows again. Failures are retried as for a live event;
+   * one that fails for good is dead-lettered and parks the key again behind it.
+   */
+  const drainKey = async (key: string): Promise<void> => {
+    const current: { head?: ParkedEventRow | undefined } = {};
+    const rawOf = (head: ParkedEventRow): RawMessage => ({
+      key: Buffer.from(key, "utf8"),
+      value: head.value,
+      headers: head.headers,
+      offset: head.offset,
+    });
+    const step = () =>
+      inTransaction(async (tx) => {
+        current.head = undefined;
+        if (!(await lockReleasedKey(tx, scope, key))) return { kind: "done" } as const;
+        const head = await nextParkedEvent(tx, scope, key);
+        current.head = head;
+        if (head === undefined) {
+          await deleteParkedKey(tx, scope, key);
+          return { kind: "done" } as const;
+        }
+        const decoded = decode(head.partition, rawOf(head));
+        if (!("event" in decoded)) return { kind: "undecodable", rejected: decoded, head } as const;
+        await runHandler(await recordInInbox(tx, head.partition, [decoded], false), tx);
+        await deleteParkedEvent(tx, head.id);
+        return { kind: "applied" } as const;
+      });
+    const subject = (): Subject | undefined => {
+      const head = current.head;
+      return head === undefined ? undefined : { raw: rawOf(head), partition: head.partition, key, eventId: head.eventId };
+    };
+    while (!stopping) {
+      const outcome = await retryAlone(subject, async () => undefined, step);
+      if ("reason" in outcome) {
+        const head = current.head;
+        if (head !== undefined) await reparkBehind(outcome, head);
+        return;
+      }
+      if (outcome.kind === "done") return;
+      if (outcome.kind === "undecodable") {
+        await reparkBehind(outcome.rejected, outcome.head);
+        return;
+      }
+    }
+  };
+
+  /**
+   * Drains released keys in the background: after a chunk applied a replayed dead letter, and every
+   * `parkedPollIntervalMs` (to find keys a `discardDeadLetter` released from another process). One
+   * pass at a time; a kick during a pass runs another after it. Per-key order is kept by the
+   * `parked_key` row lock, whoever drains (another replica of the group may drain the same key).
+   */
+  const drainer = (() => {
+    let running: Promise<void> | undefined;
+    let again = false;
+    const pass = async (): Promise<void> => {
+      do {
+        again = false;
+        for (const key of await releasedKeys(options.pool, scope)) {
+          if (stopping) return;
+          await drainKey(key);
+        }
+      } while (again && !stopping);
+    };
+    return {
+      kick(): void {
+        if (stopping) return;
+        if (running !== undefined) {
+          again = true;
+          return;
+        }
+        running = pass()
+          .catch((error: unknown) => logger.warn({ err: error, topic: topicName }, "consumer: draining parked keys failed, retrying later"))
+          .finally(() => {
+            running = undefined;
+          });
+      },
+      async settled(): Promise<void> {
+        await running;
+      },
+    };
+  })();
 
   const joined = new Promise<void>((resolve) => {
     const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -451,11 +778,22 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     },
   });
   await joined;
+  const poll = setInterval(() => drainer.kick(), parkedPollIntervalMs);
+  poll.unref();
+  drainer.kick();
 
   return {
     async stop() {
+      stopping = true;
+      clearInterval(poll);
       await consumer.disconnect();
+      await drainer.settled();
       await deadLetters.disconnect();
     },
   };
+}
+
+/** A message as it is stored behind its parked key: its bytes and its string headers. */
+function toParked(key: string, eventId: string | undefined, partition: number, raw: RawMessage): ParkedMessage {
+  return { key, eventId, partition, offset: raw.offset, value: raw.value, headers: kafkaHeadersToRecord(raw.headers) };
 }

@@ -36,3 +36,12 @@ export { defaultInboxRetentionMs, defaultPublishedRetentionMs, pruneOutboxAndInb
 export type { OutboxRetention } from "./outbox-retention.js";
 export { classifyPublishFailure } from "./publish-refusal.js";
 export type { PublishRefusal } from "./publish-refusal.js";
+export { discardDeadLetter, listParkedKeys } from "./discard-dead-letter.js";
+export type {
+  DiscardDeadLetterError,
+  DiscardDeadLetterOptions,
+  DiscardTarget,
+  DiscardedDeadLetter,
+  ParkedKey,
+} from "./discard-dead-letter.js";
+export { MissingRequiredFieldsError, requireFields } from "./require-fields.js";

@@ -219,21 +219,23 @@ describe("idempotent consumer", () => {
       await recordEffect(groupId, event, tx);
     });
     try {
+      // Each poison has a key of its own: a dead letter parks its key (parked-keys.int.test.ts), so a
+      // second poison of the same key would wait behind the first instead of showing its reason.
       const before = cancellation("order-p", 1);
-      const undecodable = { ...cancellation("order-p", 2), value: Buffer.from([0xff, 0xff, 0xff]) };
-      const third = cancellation("order-p", 3);
+      const undecodable = { ...cancellation("order-p2", 2), value: Buffer.from([0xff, 0xff, 0xff]) };
+      const third = cancellation("order-p3", 3);
       const wrongType = { ...third, headers: { ...third.headers, "event-type": OrderPaidSchema.typeName } };
-      const noEnvelope = { key: "order-p", value: Buffer.from("hello"), headers: { "content-type": "text/plain" }, eventId: "" };
-      const refused = cancellation("order-p", 0);
+      const noEnvelope = { key: "order-p4", value: Buffer.from("hello"), headers: { "content-type": "text/plain" }, eventId: "" };
+      const refused = cancellation("order-p5", 0);
       const refusedMessage = {
         ...refused,
         value: Buffer.from(toBinary(OrderCancelledSchema, create(OrderCancelledSchema, { orderId: "order-p", reason: "refuse" }))),
       };
       const flaky = {
-        ...cancellation("order-p", 0),
+        ...cancellation("order-p6", 0),
         value: Buffer.from(toBinary(OrderCancelledSchema, create(OrderCancelledSchema, { orderId: "order-p", reason: "flaky" }))),
       };
-      const after = cancellation("order-p", 9);
+      const after = cancellation("order-q", 9);
       await produce(topic, [before, undecodable, wrongType, noEnvelope, refusedMessage, flaky, after]);
       await caughtUp(groupId, topic);
 
@@ -256,7 +258,7 @@ describe("idempotent consumer", () => {
         originalPartition: "0",
         originalOffset: "4",
       });
-      expect(byKey(refused.eventId)?.key?.toString()).toBe("order-p");
+      expect(byKey(refused.eventId)?.key?.toString()).toBe("order-p5");
       expect(byKey(refused.eventId)?.value).toEqual(refusedMessage.value);
       expect(byKey(refused.eventId)?.headers["event-type"]).toBe(OrderCancelledSchema.typeName);
       expect(byKey(flaky.eventId)).toMatchObject({ reason: "max_attempts_exceeded: always fails", attempts: 3 });
@@ -298,7 +300,8 @@ describe("idempotent consumer", () => {
       ...poisonBase,
       value: Buffer.from(toBinary(OrderCancelledSchema, create(OrderCancelledSchema, { orderId: "order-g", reason: "refuse" }))),
     };
-    const last = cancellation("order-g", 4);
+    // Another key: the poison parks order-g, whose later events wait for it (parked-keys.int.test.ts).
+    const last = cancellation("order-h", 4);
     await produce(topic, [...good, poison, last, good[0] as (typeof good)[number]]);
     const consumer = await startIdempotentConsumer({
       kafka,
