@@ -204,7 +204,7 @@ describe("a captured payment no order owns is refunded, never stranded", () => {
     for (const orderId of [open, closed]) {
       const eventId = await env.publish("payments.v1", orderId, PaymentCapturedSchema, captured(orderId, merchant, ""));
       const dead = await env.paymentDeadLetters.waitFor((r) => r.headers["event-id"] === eventId, "dead letter");
-      expect(dead.headers["dlq-reason"]).toContain("payment_id");
+      expect(dead.headers["dlq-reason"]).toContain("missing_required_fields: paymentId");
     }
 
     expect((await env.reader.getOrder({ orderId: open })).order?.status).toBe(OrderStatus.ACCEPTED);

@@ -77,23 +77,24 @@ describe("paymentOutcomeOf", () => {
   );
 
   it.each([
-    ["PaymentCaptured", create(PaymentCapturedSchema, { ...capturedFields, paymentId: "" }), "payment_id"],
-    ["PaymentCaptured", create(PaymentCapturedSchema, { ...capturedFields, paymentId: "  " }), "payment_id"],
-    ["PaymentCaptured", create(PaymentCapturedSchema, { ...capturedFields, merchantId: "" }), "merchant_id"],
+    ["PaymentCaptured", create(PaymentCapturedSchema, { ...capturedFields, paymentId: "" }), "paymentId"],
+    ["PaymentCaptured", create(PaymentCapturedSchema, { ...capturedFields, merchantId: "" }), "merchantId"],
     ["PaymentCaptured", create(PaymentCapturedSchema, { ...capturedFields, provider: Provider.UNSPECIFIED }), "provider"],
-    ["PaymentCaptured", create(PaymentCapturedSchema, { ...capturedFields, orderId: "" }), "order_id"],
-    ["PaymentFailed", create(PaymentFailedSchema, { orderId, paymentId: "", reasonCode: "declined" }), "payment_id"],
-    ["PaymentFailed", create(PaymentFailedSchema, { orderId, paymentId: "p" }), "reason_code"],
-    ["PaymentRefunded", create(PaymentRefundedSchema, { orderId, paymentId: "p", amount: { currency: "CNY", amountMinor: 5n } }), "refund_ref"],
-    ["RefundFailed", create(RefundFailedSchema, { orderId, refundRef: "r", reasonCode: "closed" }), "payment_id"],
+    ["PaymentCaptured", create(PaymentCapturedSchema, { ...capturedFields, orderId: "" }), "orderId"],
+    ["PaymentFailed", create(PaymentFailedSchema, { orderId, paymentId: "", reasonCode: "declined" }), "paymentId"],
+    ["PaymentFailed", create(PaymentFailedSchema, { orderId, paymentId: "p" }), "reasonCode"],
+    ["PaymentRefunded", create(PaymentRefundedSchema, { orderId, paymentId: "p", amount: { currency: "CNY", amountMinor: 5n } }), "refundRef"],
+    ["RefundFailed", create(RefundFailedSchema, { orderId, refundRef: "r", reasonCode: "closed" }), "paymentId"],
   ] as const)("refuses a %s with an empty %s as never retryable, naming the field", (eventName, message, field) => {
     const thrown = refusal(message);
     expect(isNonRetryableError(thrown)).toBe(true);
-    expect((thrown as Error).message).toBe(`${eventName}: required field empty: ${field}`);
+    expect((thrown as Error).message).toBe(`missing_required_fields: ${field} empty in tributary.payment.v1.${eventName}`);
   });
 
   it("names every empty field at once", () => {
     const thrown = refusal(create(PaymentCapturedSchema, { orderId, amount: capturedFields.amount }));
-    expect((thrown as Error).message).toBe("PaymentCaptured: required fields empty: payment_id, merchant_id, provider");
+    expect((thrown as Error).message).toBe(
+      "missing_required_fields: paymentId, merchantId, provider empty in tributary.payment.v1.PaymentCaptured",
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { paymentsTopic, providerIdFromProto, type TopicMessage } from "@tributary/contracts";
 import type { Money as ProtoMoney } from "@tributary/contracts/common/v1/money";
 import { Provider as ProtoProvider } from "@tributary/contracts/common/v1/provider";
-import { NonRetryableError, startIdempotentConsumer, type IdempotentConsumer } from "@tributary/events";
+import { NonRetryableError, requireFields, startIdempotentConsumer, type IdempotentConsumer } from "@tributary/events";
 import { INT64_MAX, money, parseCurrencyCode, type Money } from "@tributary/money";
 import { assertNever } from "@tributary/result";
 import type { Kafka } from "kafkajs";
@@ -25,24 +25,16 @@ function amountOf(field: string, amount: ProtoMoney | undefined): Money {
 }
 
 /**
- * Refuses an event whose required fields are empty, naming every one of them: an empty string
- * (or only blanks), an UNSPECIFIED enum, an absent message. Proto3 cannot tell "unset" from
- * "empty", so without this an empty payment_id would compare equal to another empty one and
- * look like "the same payment". `fields` maps proto field names to their values.
+ * Refuses an event whose required fields are empty, naming every one of them (an empty string, an
+ * UNSPECIFIED enum, an absent message): proto3 cannot tell "unset" from "empty", so without this
+ * an empty payment_id would compare equal to another empty one and look like "the same payment".
  */
-export function requireFields(
-  eventName: string,
-  fields: Readonly<Record<string, string | number | object | undefined>>,
-): void {
-  const empty = Object.entries(fields)
-    .filter(([, value]) => value === undefined || value === 0 || (typeof value === "string" && value.trim() === ""))
-    .map(([name]) => name);
-  if (empty.length > 0) {
-    throw new NonRetryableError(`${eventName}: required field${empty.length > 1 ? "s" : ""} empty: ${empty.join(", ")}`);
-  }
+function required<M extends { readonly $typeName: string }>(message: M, fields: readonly (keyof M & string)[]): void {
+  const missing = requireFields(message, fields);
+  if (missing !== undefined) throw missing;
 }
 
-/** The rail of a capture; {@link requireFields} has already refused UNSPECIFIED. */
+/** The rail of a capture; {@link required} has already refused UNSPECIFIED. */
 function providerOf(provider: ProtoProvider): PaymentProvider {
   if (provider === ProtoProvider.UNSPECIFIED) throw new NonRetryableError("provider is missing");
   const id = providerIdFromProto(provider);
@@ -67,13 +59,7 @@ export function paymentOutcomeOf(
     case "tributary.payment.v1.PaymentRouted":
       return undefined;
     case "tributary.payment.v1.PaymentCaptured":
-      requireFields("PaymentCaptured", {
-        payment_id: message.paymentId,
-        order_id: message.orderId,
-        merchant_id: message.merchantId,
-        provider: message.provider,
-        amount: message.amount,
-      });
+      required(message, ["paymentId", "orderId", "merchantId", "provider", "amount"]);
       return {
         orderId: message.orderId,
         outcome: {
@@ -87,11 +73,7 @@ export function paymentOutcomeOf(
         },
       };
     case "tributary.payment.v1.PaymentFailed":
-      requireFields("PaymentFailed", {
-        payment_id: message.paymentId,
-        order_id: message.orderId,
-        reason_code: message.reasonCode,
-      });
+      required(message, ["paymentId", "orderId", "reasonCode"]);
       return {
         orderId: message.orderId,
         outcome: {
@@ -101,23 +83,13 @@ export function paymentOutcomeOf(
         },
       };
     case "tributary.payment.v1.PaymentRefunded":
-      requireFields("PaymentRefunded", {
-        payment_id: message.paymentId,
-        order_id: message.orderId,
-        refund_ref: message.refundRef,
-        amount: message.amount,
-      });
+      required(message, ["paymentId", "orderId", "refundRef", "amount"]);
       return {
         orderId: message.orderId,
         outcome: { type: "record_refund_completed", refundRef: message.refundRef, amount: amountOf("amount", message.amount) },
       };
     case "tributary.payment.v1.RefundFailed":
-      requireFields("RefundFailed", {
-        payment_id: message.paymentId,
-        order_id: message.orderId,
-        refund_ref: message.refundRef,
-        reason_code: message.reasonCode,
-      });
+      required(message, ["paymentId", "orderId", "refundRef", "reasonCode"]);
       return {
         orderId: message.orderId,
         outcome: {
