@@ -72,9 +72,17 @@ export function spawnForwardingSignals(command, args, options = {}) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     };
     for (const signal of forwardedSignals) process.on(signal, forward);
+    // If whoever started us dies without a signal reaching us (SIGKILL, a shell that does not
+    // forward), we are re-parented: treat that as SIGTERM so the child does not outlive it.
+    const parent = process.ppid;
+    const orphanWatch = setInterval(() => {
+      if (process.ppid !== parent) forward("SIGTERM");
+    }, 1_000);
+    orphanWatch.unref();
     child.once("error", (error) => fail(`${command} could not start: ${error.message}`));
     child.once("close", (code, signal) => {
       for (const name of forwardedSignals) process.off(name, forward);
+      clearInterval(orphanWatch);
       resolveExit({ code: signal === null ? (code ?? 1) : 128 + (signalNumbers[signal] ?? 1), signal, output: Buffer.concat(output) });
     });
   });

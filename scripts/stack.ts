@@ -30,31 +30,62 @@ import { startKafka } from "@tributary/local-kafka";
 import { databaseUrl, migrateAll, postgresServerUrl } from "@tributary/local-postgres";
 import { ORDERS_READ, ORDERS_WRITE, startOrderService } from "@tributary/order";
 import { startSandbox } from "@tributary/provider-sandbox";
+import { assertKafkaReachable, assertPostgresReachable } from "@tributary/service-kit";
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), "../..");
+
+const stopSignals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const signalNumbers: Record<(typeof stopSignals)[number], number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { exit: { type: "boolean" } } });
   const started = Date.now();
   const stops: Array<() => Promise<void>> = [];
-  const stopAll = async (): Promise<void> => {
-    for (const stop of stops.reverse()) await stop().catch((error: unknown) => console.error(error));
+  let stopping: Promise<void> | undefined;
+  const stopAll = (): Promise<void> => {
+    stopping ??= (async () => {
+      for (const stop of stops.reverse()) await stop().catch((error: unknown) => console.error(error));
+    })();
+    return stopping;
   };
+  // From the first moment: a signal during start-up stops what has started (the broker included)
+  // and exits 128 + n; once up, it ends the wait below. Node's default for SIGTERM would exit
+  // without running any of this and leave the broker and services running.
+  let stopRequested: ((signal: string) => void) | undefined;
+  for (const signal of stopSignals) {
+    process.once(signal, () => {
+      if (stopRequested !== undefined) {
+        stopRequested(signal);
+        return;
+      }
+      console.error(`stack: ${signal} during start-up, stopping`);
+      void stopAll().finally(() => process.exit(128 + signalNumbers[signal]));
+    });
+  }
+  // Re-parented means whoever started us is gone without a signal reaching us: stop as for SIGTERM.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) process.emit("SIGTERM", "SIGTERM");
+  }, 1_000).unref();
 
   try {
+    // Postgres first: it is quick to check, and a missing server should not cost a broker start.
+    const serverUrl = postgresServerUrl(process.env);
+    await assertPostgresReachable(serverUrl, process.env["POSTGRES_URL"] === undefined ? "POSTGRES_URL (unset: the default)" : "POSTGRES_URL");
+
     const existing = process.env["KAFKA_BROKERS"];
     let brokers: string[];
     if (existing !== undefined && existing !== "") {
-      brokers = existing.split(",");
+      brokers = existing.split(",").map((broker) => broker.trim());
     } else {
       const cluster = await startKafka({ nodes: 1, dataDir: resolve(repoRoot, ".tributary/kafka") });
       brokers = [...cluster.brokers];
       stops.push(() => cluster.stop());
     }
+    await assertKafkaReachable({ brokers }, existing ? "KAFKA_BROKERS" : "the local broker this command started");
     const kafka = new Kafka({ clientId: "tributary-stack", brokers, logLevel: logLevel.WARN });
-    await ensureTopics(kafka, allTopics, { numPartitions: 3 });
+    await ensureTopics(kafka, allTopics);
 
-    const serverUrl = postgresServerUrl(process.env);
     const migrated = await migrateAll({ repoRoot, serverUrl });
 
     const sandbox = await startSandbox({ port: 0 });
@@ -65,7 +96,7 @@ async function main(): Promise<void> {
       databaseUrl: databaseUrl(serverUrl, "tributary_order"),
       kafkaBrokers: brokers,
       grpcAddress: process.env["ORDER_GRPC_ADDRESS"] ?? "127.0.0.1:0",
-      tokens: { [upstreamToken]: { principal: "stack-upstream", scopes: [ORDERS_WRITE, ORDERS_READ] } },
+      tokens: { [upstreamToken]: { id: "stack-upstream", scopes: [ORDERS_WRITE, ORDERS_READ], grants: { merchants: "all" } } },
     });
     stops.push(() => order.stop());
 
@@ -87,11 +118,11 @@ async function main(): Promise<void> {
     console.log(`KAFKA_BROKERS=${brokers.join(",")}`);
 
     if (values.exit === true) return;
-    console.log("running; Ctrl-C stops everything");
-    await new Promise<void>((resolveStop) => {
-      process.once("SIGINT", () => resolveStop());
-      process.once("SIGTERM", () => resolveStop());
+    console.log("running; Ctrl-C (or SIGTERM) stops everything");
+    const signal = await new Promise<string>((resolveStop) => {
+      stopRequested = resolveStop;
     });
+    console.log(`stack: ${signal}, stopping`);
   } finally {
     await stopAll();
   }
@@ -113,6 +144,7 @@ async function runSmokeFlow(kafka: Kafka, orderAddress: string, token: string): 
   const placed = (ref: string, totalMinor: bigint): OrderPlaced => create(OrderPlacedSchema, orderFields(ref, totalMinor));
 
   const answers = new Map<string, string>();
+  const expected = ["via-kafka", "via-kafka-bad-total", "via-grpc"];
   const consumer = kafka.consumer({ groupId: `stack-smoke-${randomUUID()}`, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
   await consumer.connect();
   await consumer.subscribe({ topic: ordersTopic.name, fromBeginning: false });
@@ -134,48 +166,60 @@ async function runSmokeFlow(kafka: Kafka, orderAddress: string, token: string): 
   });
   await joined;
 
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const viaKafka = [placed("via-kafka", 259_804n), placed("via-kafka-bad-total", 1n)];
-  await producer.send({
-    topic: ordersInboundTopic.name,
-    acks: -1,
-    messages: viaKafka.map((message) => ({
-      key: `${merchantId}/${message.merchantOrderRef}`,
-      value: Buffer.from(toBinary(OrderPlacedSchema, message)),
-      headers: {
-        "event-id": randomUUID(),
-        "event-type": OrderPlacedSchema.typeName,
-        "schema-version": "1",
-        producer: "stack-upstream",
-        "occurred-at": new Date().toISOString(),
-        "content-type": "application/x-protobuf",
-      },
-    })),
-  });
-  await producer.disconnect();
-
-  const client = createClient(OrderService, orderAddress, { bearerToken: token, defaultDeadlineMs: 10_000 });
   try {
-    const created = await client.createOrder(orderFields("via-grpc", 259_804n));
-    if (!created.created) throw new Error("CreateOrder did not create the order");
-  } finally {
-    closeClient(client);
-  }
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      const viaKafka = [placed("via-kafka", 259_804n), placed("via-kafka-bad-total", 1n)];
+      await producer.send({
+        topic: ordersInboundTopic.name,
+        acks: -1,
+        messages: viaKafka.map((message) => ({
+          key: `${merchantId}/${message.merchantOrderRef}`,
+          value: Buffer.from(toBinary(OrderPlacedSchema, message)),
+          headers: {
+            "event-id": randomUUID(),
+            "event-type": OrderPlacedSchema.typeName,
+            "schema-version": "1",
+            producer: "stack-upstream",
+            "occurred-at": new Date().toISOString(),
+            "content-type": "application/x-protobuf",
+          },
+        })),
+      });
+    } finally {
+      await producer.disconnect();
+    }
 
-  const expected = ["via-kafka", "via-kafka-bad-total", "via-grpc"];
-  const deadline = Date.now() + 30_000;
-  while (expected.some((ref) => !answers.has(ref)) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
+    const client = createClient(OrderService, orderAddress, { bearerToken: token, defaultDeadlineMs: 10_000 });
+    try {
+      const created = await client.createOrder(orderFields("via-grpc", 259_804n));
+      if (!created.created) throw new Error("CreateOrder did not create the order");
+    } catch (error) {
+      throw new Error(`CreateOrder over gRPC failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    } finally {
+      closeClient(client);
+    }
+
+    const deadline = Date.now() + 30_000;
+    while (expected.some((ref) => !answers.has(ref)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await consumer.disconnect();
   }
-  await consumer.disconnect();
   const missing = expected.filter((ref) => !answers.has(ref));
   if (missing.length > 0) throw new Error(`no answer on orders.v1 within 30 s for: ${missing.join(", ")}`);
   if (!answers.get("via-kafka-bad-total")?.startsWith("rejected")) throw new Error("the bad order was not rejected");
   return expected.map((ref) => `${ref}: ${answers.get(ref)}`);
 }
 
-main().catch((error: unknown) => {
-  console.error(`✗ ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    // Launcher and dependency errors are one line that says what to do; print just that.
+    console.error(`✗ ${error instanceof Error ? error.message : String(error)}`);
+    // Everything started was stopped in main's finally; exit even if a client left a socket open.
+    process.exit(1);
+  },
+);

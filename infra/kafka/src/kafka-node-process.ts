@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { READY_LINE, readLog } from "./broker-log.js";
 import { reapOnExit } from "./child-reaper.js";
 import { canConnect } from "./free-port.js";
+
+/** util-linux's setpriv on Linux (Debian ships it in util-linux, always installed); else none. */
+const parentDeathWrapper = process.platform === "linux" && existsSync("/usr/bin/setpriv") ? "/usr/bin/setpriv" : undefined;
 
 /** How one node's JVM is launched; fixed for the node's life so restarts reuse it. */
 export type NodeLaunch = {
@@ -52,9 +55,12 @@ export class KafkaNodeProcess {
     const { javaPath, jvmOptions, libsDir, propertiesPath, logFile } = this.launch;
     const fd = openSync(logFile, "a");
     try {
-      const child = spawn(javaPath, [...jvmOptions, "-cp", `${libsDir}/*`, "kafka.Kafka", propertiesPath], {
-        stdio: ["ignore", fd, fd],
-      });
+      const javaArgs = [...jvmOptions, "-cp", `${libsDir}/*`, "kafka.Kafka", propertiesPath];
+      // setpriv --pdeathsig makes the kernel SIGKILL the JVM when this process dies, even by
+      // SIGKILL (which skips every exit hook); setpriv then execs java, so the pid is the JVM's.
+      const child = parentDeathWrapper === undefined
+        ? spawn(javaPath, javaArgs, { stdio: ["ignore", fd, fd] })
+        : spawn(parentDeathWrapper, ["--pdeathsig", "KILL", javaPath, ...javaArgs], { stdio: ["ignore", fd, fd] });
       this.exited = new Promise((resolve) => {
         child.once("exit", () => resolve());
         child.once("error", () => resolve());

@@ -1,3 +1,4 @@
+import { parseTokenTable, type TokenTable } from "@tributary/grpc";
 import { cleanEnv, EnvMissingError, makeValidator, type ReporterOptions } from "envalid";
 
 export { bool, str, url } from "envalid";
@@ -25,16 +26,16 @@ export class ConfigError extends Error {
  * typed from the declarations. Only composition roots call this with `process.env`.
  */
 export function readConfig<S extends object>(env: Readonly<Record<string, string | undefined>>, specs: S) {
-  return cleanEnv(env, specs, { reporter: throwConfigError });
+  return cleanEnv(env, specs, { reporter: (report: ReporterOptions<S>) => throwConfigError(report, specs) });
 }
 
-function throwConfigError<T>({ errors }: ReporterOptions<T>): void {
+function throwConfigError<S extends object>({ errors }: ReporterOptions<S>, specs: S): void {
   const problems = Object.entries(errors as Record<string, Error | undefined>).filter(
     (entry): entry is [string, Error] => entry[1] !== undefined,
   );
   if (problems.length === 0) return;
   const parts = problems.map(([name, error]) =>
-    error instanceof EnvMissingError ? `${name} is required${describeMissing(error.message)}` : `${name}: ${error.message}`,
+    error instanceof EnvMissingError ? `${name} is required${describeSpec((specs as Record<string, unknown>)[name])}` : `${name}: ${error.message}`,
   );
   throw new ConfigError(
     problems.map(([name]) => name),
@@ -42,9 +43,10 @@ function throwConfigError<T>({ errors }: ReporterOptions<T>): void {
   );
 }
 
-function describeMissing(specDescription: string): string {
-  const trimmed = specDescription.trim();
-  return trimmed === "" ? "" : ` (${trimmed.replace(/\s+/g, " ")})`;
+function describeSpec(spec: unknown): string {
+  const { desc, example } = (spec ?? {}) as { desc?: string; example?: string };
+  const parts = [desc, example === undefined ? undefined : `e.g. ${example}`].filter((part) => part !== undefined && part !== "");
+  return parts.length === 0 ? "" : ` (${parts.join("; ")})`;
 }
 
 /** A positive integer, e.g. a pool size; decimals, signs and words are refused. */
@@ -90,4 +92,15 @@ export const postgresUrl = makeValidator<string>((input) => {
   }
   if (parsed.pathname.length <= 1) throw new Error(`must name a database (…/database), got "${input}"`);
   return input;
+});
+
+/**
+ * A bearer-token table (`token:principal:scope+scope:merchants=m1|m2`, see @tributary/grpc's
+ * `parseTokenTable`): every token bound to its principal, scopes and tenants. A malformed entry
+ * stops start-up naming the entry, never the token.
+ */
+export const tokenTable = makeValidator<TokenTable>((input) => {
+  const parsed = parseTokenTable(input);
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  return parsed.value;
 });

@@ -1,5 +1,6 @@
-import type { Kafka } from "kafkajs";
+import { logLevel } from "kafkajs";
 import pg from "pg";
+import { createKafkaClient, type KafkaSettings } from "./kafka-client.js";
 
 /**
  * A dependency the service cannot work without (Postgres, Kafka) is unreachable at start-up. The
@@ -45,12 +46,18 @@ export async function assertPostgresReachable(databaseUrl: string, setting: stri
 }
 
 /**
- * Connects an admin client with few retries and reads the cluster's brokers; throws
- * {@link DependencyUnavailableError} naming `setting`. Returns the number of live brokers (topic
- * provisioning needs it).
+ * Connects a short-lived, quiet admin client with few retries (~2 s in all, where the service's own
+ * client would retry for a long time) and reads the cluster's brokers; throws
+ * {@link DependencyUnavailableError} naming `setting`. Returns the number of live brokers.
  */
-export async function assertKafkaReachable(kafka: Kafka, brokers: readonly string[], setting: string): Promise<number> {
-  const admin = kafka.admin({ retry: { retries: 2, initialRetryTime: 300, maxRetryTime: 1_000 } });
+export async function assertKafkaReachable(settings: KafkaSettings, setting: string): Promise<number> {
+  const brokers = settings.brokers;
+  const probe = createKafkaClient("tributary-kafka-check", settings, {
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3_000,
+    retry: { retries: 2, initialRetryTime: 300, maxRetryTime: 1_000 },
+  });
+  const admin = probe.admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();

@@ -14,6 +14,7 @@ export {
   postgresUrl,
   readConfig,
   str,
+  tokenTable,
   url,
 } from "./config.js";
 export {

@@ -51,8 +51,8 @@ export function kafkaSettingsFrom(config: KafkaConfigValues): KafkaSettings {
 }
 
 /** One kafkajs client for a service, with its TLS/SASL settings and quiet logs (WARN and up). */
-export function createKafkaClient(clientId: string, settings: KafkaSettings): Kafka {
-  const config: KafkaConfig = { clientId, brokers: [...settings.brokers], logLevel: logLevel.WARN };
+export function createKafkaClient(clientId: string, settings: KafkaSettings, overrides: Partial<KafkaConfig> = {}): Kafka {
+  const config: KafkaConfig = { clientId, brokers: [...settings.brokers], logLevel: logLevel.WARN, ...overrides };
   if (settings.ssl !== undefined) {
     config.ssl = settings.ssl.caFile === undefined ? true : { ca: [readFileSync(settings.ssl.caFile, "utf8")] };
   }

@@ -92,13 +92,22 @@ export async function startServiceRuntime(options: ServiceRuntimeOptions): Promi
   pool.on("error", (error) => {
     logger.warn({ err: error }, `${options.name}: an idle database connection failed`);
   });
+  // The pool's listener covers idle connections only. A connection that dies while checked out
+  // (a transaction in progress, the relay's session) emits "error" on its client as well as
+  // failing the query in flight; without a listener that would crash the process mid-outage.
+  // The query's own rejection is what the caller handles; this keeps the process alive.
+  pool.on("connect", (client) => {
+    client.on("error", (error) => {
+      logger.warn({ err: error }, `${options.name}: a database connection in use failed`);
+    });
+  });
   lifecycle.add("postgres pool", () => pool.end());
   const kafka = createKafkaClient(options.name, options.kafka);
   let health: HealthServer | undefined;
   try {
     await assertPostgresReachable(options.databaseUrl, options.databaseSetting ?? "the database URL");
     const kafkaSetting = options.kafkaSetting ?? "KAFKA_BROKERS";
-    await assertKafkaReachable(kafka, options.kafka.brokers, kafkaSetting);
+    await assertKafkaReachable(options.kafka, kafkaSetting);
     await ensureTopics(kafka, options.topics, {
       onReducedReplication: (topic, declared, used) =>
         logger.warn({ topic, declared, used }, `${options.name}: ${topic} created with replication ${used} (declared ${declared}): the cluster has ${used} broker(s)`),

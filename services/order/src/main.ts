@@ -1,45 +1,36 @@
 /**
- * The order service's composition root and the only place that reads `process.env`:
- * `ORDER_DATABASE_URL`, `KAFKA_BROKERS`, `ORDER_GRPC_ADDRESS`, `ORDER_AUTH_TOKENS`, and
- * `OTEL_EXPORTER_OTLP_ENDPOINT` for telemetry (see README.md). Run it with the ESM loader hook
- * (`--import @tributary/telemetry/register`). Stops cleanly on SIGINT / SIGTERM.
+ * The order service's composition root and the only place that reads `process.env` (see
+ * README.md for every variable). The service kit validates the settings (a bad one stops start-up
+ * with one line naming it), starts telemetry first, and stops everything in reverse order on
+ * SIGINT/SIGTERM. Run it with the ESM loader hook (`--import @tributary/telemetry/register`).
  */
-import { startTelemetry } from "@tributary/telemetry";
+import { hostPort, kafkaConfigSpecs, kafkaSettingsFrom, positiveInt, postgresUrl, runServiceMain, str, tokenTable } from "@tributary/service-kit";
 
-const env = process.env;
-// Telemetry first: the global tracer/meter providers and propagators must exist before any
-// module creates instruments or handles a call, hence the dynamic imports below.
-const telemetry = await startTelemetry({ serviceName: "order", env });
-const { parseAuthTokens } = await import("./adapters/grpc/auth-tokens.js");
-const { startOrderService } = await import("./order-service.js");
-
-const service = await startOrderService({
-  databaseUrl: env["ORDER_DATABASE_URL"] ?? "postgresql://postgres@127.0.0.1:5432/tributary_order",
-  kafkaBrokers: (env["KAFKA_BROKERS"] ?? "127.0.0.1:9092")
-    .split(",")
-    .map((broker) => broker.trim())
-    .filter((broker) => broker !== ""),
-  grpcAddress: env["ORDER_GRPC_ADDRESS"] ?? "127.0.0.1:50051",
-  tokens: parseAuthTokens(env["ORDER_AUTH_TOKENS"] ?? ""),
+await runServiceMain({
+  name: "order",
+  env: process.env,
+  specs: {
+    ...kafkaConfigSpecs,
+    ORDER_DATABASE_URL: postgresUrl({ default: "postgresql://postgres@127.0.0.1:5432/tributary_order" }),
+    ORDER_GRPC_ADDRESS: hostPort({ default: "127.0.0.1:50051" }),
+    ORDER_AUTH_TOKENS: tokenTable({ example: "s3cret:checkout:orders:write+orders:read:merchants=m-1|m-2" }),
+    ORDER_HEALTH_ADDRESS: str({ default: "127.0.0.1:8081", desc: "host:port of HTTP /livez and /readyz; empty for none" }),
+    ORDER_POOL_SIZE: positiveInt({ default: 10 }),
+  },
+  start: async (config) => {
+    // Imported after telemetry has started: instruments bind to the global providers at load.
+    const { startOrderService } = await import("./order-service.js");
+    const service = await startOrderService({
+      databaseUrl: config.ORDER_DATABASE_URL,
+      kafka: kafkaSettingsFrom(config),
+      grpcAddress: config.ORDER_GRPC_ADDRESS,
+      tokens: config.ORDER_AUTH_TOKENS,
+      poolSize: config.ORDER_POOL_SIZE,
+      ...(config.ORDER_HEALTH_ADDRESS === "" ? {} : { healthAddress: config.ORDER_HEALTH_ADDRESS }),
+    });
+    return {
+      description: `gRPC OrderService on ${service.address}${service.healthAddress === undefined ? "" : `, health on http://${service.healthAddress}/readyz`}`,
+      stop: () => service.stop(),
+    };
+  },
 });
-console.log(`order service: gRPC OrderService on ${service.address}`);
-
-let stopping = false;
-const stop = (signal: string): void => {
-  if (stopping) return;
-  stopping = true;
-  console.log(`order service: ${signal}, stopping`);
-  // The service first (its last spans end), then telemetry, which flushes them to the collector.
-  void service
-    .stop()
-    .then(() => telemetry.shutdown())
-    .then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-};
-process.once("SIGINT", () => stop("SIGINT"));
-process.once("SIGTERM", () => stop("SIGTERM"));

@@ -1,10 +1,8 @@
 import { ordersInboundTopic, ordersTopic, paymentsTopic } from "@tributary/contracts";
 import { OrderService } from "@tributary/contracts/order/v1/order_service";
-import { ensureTopics, startOutboxRelay, type IdempotentConsumer, type OutboxRelay } from "@tributary/events";
-import { createServer, type RpcLogger, type RpcServer, type TokenTable } from "@tributary/grpc";
+import type { TokenTable } from "@tributary/grpc";
+import { startServiceRuntime, type KafkaSettings } from "@tributary/service-kit";
 import { createLogger, type Logger } from "@tributary/telemetry";
-import { Kafka, logLevel } from "kafkajs";
-import pg from "pg";
 import { v7 as uuidv7 } from "uuid";
 import { createOrderBatcher } from "./adapters/db/create-order-batcher.js";
 import { createPgOrderStore } from "./adapters/db/pg-order-store.js";
@@ -20,11 +18,15 @@ import type { OrderDeps } from "./app/ports.js";
 export interface OrderServiceConfig {
   /** The service's own database, migrated (tributary_order). */
   readonly databaseUrl: string;
-  readonly kafkaBrokers: readonly string[];
+  /** Kafka bootstrap servers; or `kafka` for TLS/SASL settings too. */
+  readonly kafkaBrokers?: readonly string[];
+  readonly kafka?: KafkaSettings;
   /** `host:port` to serve gRPC on; port 0 picks a free port (tests). */
   readonly grpcAddress: string;
-  /** Bearer tokens and their scopes (`orders:write`, `orders:read`). */
+  /** Bearer tokens, their scopes (`orders:write`, `orders:read`) and the merchants each acts for. */
   readonly tokens: TokenTable;
+  /** `host:port` for HTTP `/livez` and `/readyz`; none unless told. */
+  readonly healthAddress?: string;
   /** Largest number of pooled database connections; 10 unless told. */
   readonly poolSize?: number;
   /** The clock; the system clock unless told. */
@@ -41,71 +43,54 @@ export interface RunningOrderService {
   readonly port: number;
   /** `host:port` clients dial. */
   readonly address: string;
+  /** The HTTP health endpoint's `host:port`, when one was asked for. */
+  readonly healthAddress: string | undefined;
   /** Stops taking calls and events, lets in-flight work finish, and closes every connection. */
   stop(): Promise<void>;
 }
 
-function hostOf(address: string): string {
-  const colon = address.lastIndexOf(":");
-  return colon < 0 ? address : address.slice(0, colon);
-}
-
 /**
- * Starts the whole order service in this process: the gRPC OrderService (with health), the
- * outbox relay to `orders.v1`, the `orders.inbound.v1` intake and the `payments.v1` consumer.
- * `main.ts` calls it with the environment's settings; tests call it with port 0.
+ * Starts the whole order service in this process on the service kit: the outbox relay to
+ * `orders.v1`, the `orders.inbound.v1` intake, the `payments.v1` consumer and the gRPC
+ * OrderService (with health) — stopped in the reverse order. `main.ts` calls it with the
+ * environment's settings; tests call it with port 0.
  */
 export async function startOrderService(config: OrderServiceConfig): Promise<RunningOrderService> {
-  const logger = config.logger ?? createLogger({ serviceName: ORDER_PRODUCER });
-  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.poolSize ?? 10 });
-  // An idle pooled connection that Postgres drops (restart, failover, pg_terminate_backend) is
-  // reported here; without a listener the pool's "error" event would crash the process. The pool
-  // discards that connection and opens a new one on the next checkout.
-  pool.on("error", (error) => {
-    logger.warn({ err: error }, "order service: an idle database connection failed");
+  const kafka = config.kafka ?? { brokers: config.kafkaBrokers ?? [] };
+  const runtime = await startServiceRuntime({
+    name: ORDER_PRODUCER,
+    databaseUrl: config.databaseUrl,
+    databaseSetting: "ORDER_DATABASE_URL",
+    ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }),
+    kafka,
+    topics: [ordersInboundTopic, ordersTopic, paymentsTopic],
+    ...(config.healthAddress === undefined ? {} : { healthAddress: config.healthAddress }),
+    logger: config.logger ?? createLogger({ serviceName: ORDER_PRODUCER }),
   });
-  // The gRPC adapter's failures (INTERNAL, UNAVAILABLE) go to the same logger, with the trace ids.
-  const rpcLogger: RpcLogger = {
-    error: (message, { error, ...fields }) => logger.error({ ...fields, err: error }, message),
-  };
-  const kafka = new Kafka({ clientId: ORDER_PRODUCER, brokers: [...config.kafkaBrokers], logLevel: logLevel.WARN });
   const deps: OrderDeps = {
     store: createPgOrderStore(),
     outbox: createOrderOutbox(),
     clock: config.clock ?? (() => new Date()),
     newOrderId: config.newOrderId ?? (() => uuidv7()),
   };
-  const stoppers: (() => Promise<void>)[] = [() => pool.end()];
-  // Stops in reverse start order (gRPC first, the pool last); a second call waits for the first.
-  let stopped: Promise<void> | undefined;
-  const stopAll = (): Promise<void> => {
-    stopped ??= (async () => {
-      for (const stop of [...stoppers].reverse()) {
-        await stop().catch((error: unknown) => {
-          console.error("order service: error while stopping", error);
-        });
-      }
-    })();
-    return stopped;
-  };
+  const { pool } = runtime;
   try {
-    await ensureTopics(kafka, [ordersInboundTopic, ordersTopic, paymentsTopic]);
-    const relay: OutboxRelay = await startOutboxRelay({ pool, kafka, producerName: ORDER_PRODUCER });
-    stoppers.push(() => relay.stop());
-    const intake: IdempotentConsumer = await startOrderIntakeConsumer({ kafka, pool, deps });
-    stoppers.push(() => intake.stop());
-    const payments: IdempotentConsumer = await startPaymentsConsumer({ kafka, pool, deps });
-    stoppers.push(() => payments.stop());
-    const rpc: RpcServer = createServer({ tokens: config.tokens, logger: rpcLogger });
-    rpc.addService(OrderService, createOrderServiceHandlers(pool, deps, createOrderBatcher(pool, deps)), {
-      access: orderServiceAccess,
-      errors: orderErrorCodes,
+    await runtime.startRelay();
+    await runtime.start("orders.inbound.v1 intake", () => startOrderIntakeConsumer({ kafka: runtime.kafka, pool, deps }));
+    await runtime.start("payments.v1 consumer", () => startPaymentsConsumer({ kafka: runtime.kafka, pool, deps }));
+    const grpc = await runtime.serveGrpc({
+      address: config.grpcAddress,
+      tokens: config.tokens,
+      register: (server) =>
+        server.addService(OrderService, createOrderServiceHandlers(pool, deps, createOrderBatcher(pool, deps)), {
+          access: orderServiceAccess,
+          errors: orderErrorCodes,
+        }),
     });
-    const port = await rpc.listen(config.grpcAddress);
-    stoppers.push(() => rpc.shutdown());
-    return { port, address: `${hostOf(config.grpcAddress)}:${port}`, stop: stopAll };
+    runtime.markReady();
+    return { port: grpc.port, address: grpc.address, healthAddress: runtime.healthAddress, stop: () => runtime.stop() };
   } catch (error) {
-    await stopAll();
+    await runtime.stop();
     throw error;
   }
 }
