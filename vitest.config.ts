@@ -33,7 +33,7 @@ export default defineConfig({
         ...sourceCondition,
         test: {
           name: "integration",
-          include: ["{packages,infra,services}/*/test/**/*.int.test.ts"],
+          include: ["{packages,infra,services}/*/test/**/*.int.test.ts", "scripts/test/**/*.int.test.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
           globalSetup: ["packages/testkit/src/vitest-global-setup.ts"],
           testTimeout: 60_000,

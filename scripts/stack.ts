@@ -86,14 +86,17 @@ async function main(): Promise<void> {
     const kafka = new Kafka({ clientId: "tributary-stack", brokers, logLevel: logLevel.WARN });
     await ensureTopics(kafka, allTopics);
 
-    const migrated = await migrateAll({ repoRoot, serverUrl });
+    // TRIBUTARY_DATABASE_SUFFIX (e.g. `_test_123`) runs the stack on its own set of databases,
+    // as the stack's own tests do; unset, it uses the development databases.
+    const databaseSuffix = process.env["TRIBUTARY_DATABASE_SUFFIX"] ?? "";
+    const migrated = await migrateAll({ repoRoot, serverUrl, databaseSuffix });
 
     const sandbox = await startSandbox({ port: 0 });
     stops.push(() => sandbox.stop());
 
     const upstreamToken = randomBytes(24).toString("base64url");
     const order = await startOrderService({
-      databaseUrl: databaseUrl(serverUrl, "tributary_order"),
+      databaseUrl: databaseUrl(serverUrl, `tributary_order${databaseSuffix}`),
       kafkaBrokers: brokers,
       grpcAddress: process.env["ORDER_GRPC_ADDRESS"] ?? "127.0.0.1:0",
       tokens: { [upstreamToken]: { id: "stack-upstream", scopes: [ORDERS_WRITE, ORDERS_READ], grants: { merchants: "all" } } },

@@ -1,0 +1,97 @@
+/**
+ * `npm start` is what containers and process managers run; they stop it with SIGTERM to the
+ * process they started (npm), or SIGKILL. Every process the stack started must stop with it:
+ * the wrapper, the stack and its services. (The broker JVM's own tie to its parent is tested in
+ * infra/kafka.) This runs the real `npm start` against the test broker and a private set of
+ * databases, then signals npm and checks that its whole process tree is gone.
+ */
+import { spawn, execFileSync } from "node:child_process";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { dropDatabase } from "@tributary/local-postgres";
+import { testKafkaBrokers, testPostgresServerUrl } from "@tributary/testkit/vitest";
+import { afterAll, describe, expect, it } from "vitest";
+
+const repoRoot = resolve(fileURLToPath(import.meta.url), "../../..");
+const databaseSuffix = `_test_${process.pid}`;
+
+/** Every descendant pid of `pid`, from /proc via ps. */
+function descendants(pid: number): number[] {
+  const table = execFileSync("ps", ["-eo", "pid=,ppid="], { encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift() as number;
+    for (const [child, ppid] of table) {
+      if (ppid === parent) {
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function startStack(): Promise<{ pid: number; output: () => string; exited: Promise<number | null> }> {
+  const child = spawn("npm", ["start"], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: testKafkaBrokers().join(","),
+      POSTGRES_URL: testPostgresServerUrl(),
+      TRIBUTARY_DATABASE_SUFFIX: databaseSuffix,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
+  await waitFor(() => output.includes("running; Ctrl-C") || output.includes("✗"), 120_000, "the stack to come up");
+  if (!output.includes("running; Ctrl-C")) throw new Error(`the stack did not come up:\n${output}`);
+  if (child.pid === undefined) throw new Error("npm has no pid");
+  return { pid: child.pid, output: () => output, exited };
+}
+
+describe("npm start stops with its parent", () => {
+  afterAll(async () => {
+    for (const name of ["tributary_order"]) await dropDatabase(testPostgresServerUrl(), `${name}${databaseSuffix}`);
+  });
+
+  it("SIGTERM to npm stops the wrapper, the stack and its services, and npm exits", async () => {
+    const stack = await startStack();
+    const tree = descendants(stack.pid);
+    expect(tree.length).toBeGreaterThanOrEqual(2); // the wrapper and the stack (esbuild's service too)
+    process.kill(stack.pid, "SIGTERM");
+    await stack.exited;
+    await waitFor(() => tree.every((pid) => !alive(pid)), 30_000, `processes ${tree.join(", ")} to exit`);
+    expect(stack.output()).toContain("stack: SIGTERM, stopping");
+  }, 180_000);
+
+  it("SIGKILL to npm (no signal can be forwarded) still stops everything it started", async () => {
+    const stack = await startStack();
+    const tree = descendants(stack.pid);
+    process.kill(stack.pid, "SIGKILL");
+    await waitFor(() => tree.every((pid) => !alive(pid)), 30_000, `processes ${tree.join(", ")} to exit`);
+  }, 180_000);
+});
