@@ -8,4 +8,3 @@ export { kafka } from "./kafka.js";
 export type { KafkaEndpoint } from "./kafka.js";
 export { postgres } from "./postgres.js";
 export type { PostgresEndpoint } from "./postgres.js";
-export { providerSandbox } from "./provider-sandbox.js";
