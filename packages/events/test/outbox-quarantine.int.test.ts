@@ -82,7 +82,7 @@ describe("a poison outbox row", () => {
           ["order-k2", "3"],
           ["order-k3", "4"],
           ["order-k1", "5"],
-        ].map(([key = "", reason]) => ({ key, schema: OrderCancelledSchema, message: create(OrderCancelledSchema, { orderId: key, reason }) })),
+        ].map(([key = "", reason = ""]) => ({ key, schema: OrderCancelledSchema, message: create(OrderCancelledSchema, { orderId: key, reason }) })),
       );
       await tx.query("COMMIT");
     } finally {
