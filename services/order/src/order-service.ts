@@ -77,7 +77,7 @@ export async function startOrderService(config: OrderServiceConfig): Promise<Run
   try {
     await runtime.startRelay();
     await runtime.start("orders.inbound.v1 intake", () => startOrderIntakeConsumer({ kafka: runtime.kafka, pool, deps }));
-    await runtime.start("payments.v1 consumer", () => startPaymentsConsumer({ kafka: runtime.kafka, pool, deps }));
+    await runtime.start("payments.v1 consumer", () => startPaymentsConsumer({ kafka: runtime.kafka, pool, deps, logger: runtime.logger }));
     const grpc = await runtime.serveGrpc({
       address: config.grpcAddress,
       tokens: config.tokens,

@@ -1,8 +1,8 @@
 import type { Context } from "@opentelemetry/api";
 import type { Pool, PoolClient } from "pg";
 import type { FieldViolation } from "../domain/order-error.js";
-import type { Order, OrderStatus } from "../domain/order.js";
-import type { CaptureRefundRequestedEvent, OrderEvent } from "../domain/order-event.js";
+import type { CaptureRefundStatus, Order, OrderStatus, RecordedUnownedCapture } from "../domain/order.js";
+import type { CaptureRefundOutcomeEvent, CaptureRefundRequestedEvent, OrderEvent } from "../domain/order-event.js";
 
 /** A connection inside an open transaction: every write of one use case goes through one. */
 export type Tx = PoolClient;
@@ -25,6 +25,20 @@ export interface MerchantRef {
 /** One string per {@link MerchantRef}, for maps (ids cannot contain a NUL). */
 export function merchantRefKey(ref: MerchantRef): string {
   return `${ref.merchantId}\u0000${ref.merchantOrderRef}`;
+}
+
+/** Which unowned captures an operator asks for: by refund status, oldest first. */
+export interface UnownedCaptureQuery {
+  /** Empty: every status. `["refund_failed"]` is the money an operator must look after. */
+  readonly refundStatuses: readonly CaptureRefundStatus[];
+  readonly limit: number;
+}
+
+/** An unowned capture as an operator sees it: where it is recorded, and when things happened. */
+export interface UnownedCaptureListing extends RecordedUnownedCapture {
+  readonly recordedAt: Date;
+  /** When payment-routing's last reply on its refund was recorded; undefined while none came. */
+  readonly refundOutcomeAt: Date | undefined;
 }
 
 /** A validated ListOrders query. */
@@ -67,6 +81,19 @@ export interface OrderStore {
     tx: Tx,
     events: readonly CaptureRefundRequestedEvent[],
   ): Promise<readonly CaptureRefundRequestedEvent[]>;
+  /**
+   * The unowned capture whose refund is `refundRef`, wherever it is recorded (also under an order
+   * id that names no order); `forUpdate` locks its row, which is what serialises two replies on
+   * the refund of a capture that has no order row to lock.
+   */
+  loadUnownedCapture(db: Reader, refundRef: string, options: { readonly forUpdate: boolean }): Promise<RecordedUnownedCapture | undefined>;
+  /**
+   * Records what payment-routing replied about capture refunds (decided under the lock of the
+   * order row, or of the capture row when it names no order). Each event must match one row.
+   */
+  recordCaptureRefundOutcomes(tx: Tx, events: readonly CaptureRefundOutcomeEvent[]): Promise<void>;
+  /** Unowned captures by refund status, oldest first: how operators find refunds that failed. */
+  listUnownedCaptures(db: Reader, query: UnownedCaptureQuery): Promise<UnownedCaptureListing[]>;
   /** One page of a merchant's orders, newest first. */
   list(db: Reader, query: OrderListQuery): Promise<Order[]>;
 }

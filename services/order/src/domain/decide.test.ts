@@ -1,7 +1,7 @@
 import { money } from "@tributary/money";
 import { describe, expect, it } from "vitest";
-import { decide } from "./decide.js";
-import { evolveAll } from "./evolve.js";
+import { decide, decideCaptureRefundOutcome } from "./decide.js";
+import { evolveAll, evolveUnownedCapture } from "./evolve.js";
 import {
   captureRefundRef,
   noOrder,
@@ -224,6 +224,8 @@ describe("a capture no order owns is handed back for a refund, once per payment 
           reason,
           refundRef: `capture-refund:${paymentId}`,
           description: expect.stringContaining(words) as string,
+          refundStatus: "requested",
+          refundFailedReason: undefined,
         },
         at: t1,
       },
@@ -269,6 +271,163 @@ describe("a capture no order owns is handed back for a refund, once per payment 
 
   it("still refuses a capture of the wrong amount for an order that waits for payment", () => {
     expect(outcomeOf(given(accepted), capture("pay-2", 4000n))).toBe("error:illegal_transition");
+  });
+});
+
+describe("payment-routing's reply to a capture refund is recorded on the capture, once, and never touches the order", () => {
+  const refundRef = "capture-refund:pay-9";
+  const refunded = (amountMinor = 4000n, at = t1): Extract<OrderCommand, { type: "record_refund_completed" }> => ({
+    type: "record_refund_completed",
+    refundRef,
+    amount: cny(amountMinor),
+    at,
+  });
+  const failed = (reason = "account_closed: card cancelled", at = t1): Extract<OrderCommand, { type: "record_refund_failed" }> => ({
+    type: "record_refund_failed",
+    refundRef,
+    reason,
+    at,
+  });
+
+  /** Given: an order in `status` that recorded a capture of pay-9 (4000) it did not take. */
+  function givenUnowned(status: OrderStatus): Order {
+    const state = given(...histories[status]);
+    const decision = decide(state, capture("pay-9", 4000n));
+    if (!decision.ok) throw new Error(decision.error.message);
+    return given(...histories[status], ...decision.value);
+  }
+
+  /** Then: the order is as it was but for its captures, and pay-9's capture is in this state. */
+  function expectOnlyCaptureChanged(before: Order, after: OrderState, refundStatus: string, refundFailedReason?: string): void {
+    if (after.status === "none") throw new Error("no order");
+    const { unownedCaptures, ...rest } = after;
+    const { unownedCaptures: capturesBefore, ...restBefore } = before;
+    expect(rest).toEqual(restBefore);
+    expect(unownedCaptures).toEqual(
+      capturesBefore.map((c) => (c.paymentId === "pay-9" ? { ...c, refundStatus, refundFailedReason } : c)),
+    );
+  }
+
+  const owning: OrderStatus[] = ["cancelled", "payment_failed", "paid", "partially_refunded", "refunded"];
+
+  it.each(owning)("given %s with an unowned capture, when its refund is done, then it is refunded once", (status) => {
+    const state = givenUnowned(status);
+    const before = structuredClone(state);
+    const decision = decide(state, refunded());
+    expect(state).toEqual(before);
+    expect(decision).toEqual({
+      ok: true,
+      value: [{ type: "capture_refund_completed", orderId, paymentId: "pay-9", refundRef, at: t1 }],
+    });
+    if (!decision.ok) return;
+    const after = evolveAll(state, decision.value);
+    expectOnlyCaptureChanged(state, after, "refunded");
+    // A redelivery or a re-send later is nothing; a failure after the refund was done is a contradiction.
+    expect(outcomeOf(after, refunded())).toBe("nothing");
+    expect(outcomeOf(after, refunded(4000n, new Date("2026-11-26T00:00:00Z")))).toBe("nothing");
+    expect(outcomeOf(after, failed())).toBe("error:illegal_transition");
+    expect(outcomeOf(after, refunded(3999n))).toBe("error:illegal_transition");
+  });
+
+  it.each(owning)("given %s with an unowned capture, when its refund fails, then it is refund_failed with the reason, once", (status) => {
+    const state = givenUnowned(status);
+    const decision = decide(state, failed());
+    expect(decision).toEqual({
+      ok: true,
+      value: [{ type: "capture_refund_failed", orderId, paymentId: "pay-9", refundRef, reason: "account_closed: card cancelled", at: t1 }],
+    });
+    if (!decision.ok) return;
+    const after = evolveAll(state, decision.value);
+    expectOnlyCaptureChanged(state, after, "refund_failed", "account_closed: card cancelled");
+    // The first failure is kept, whatever a re-send says.
+    expect(outcomeOf(after, failed())).toBe("nothing");
+    expect(outcomeOf(after, failed("other_reason", new Date("2026-11-26T00:00:00Z")))).toBe("nothing");
+    // A later attempt that succeeds is the truth: the money is back with the buyer.
+    const late = decide(after, refunded());
+    if (!late.ok) throw new Error(late.error.message);
+    expect(late.value.map((e) => e.type)).toEqual(["capture_refund_completed"]);
+    expectOnlyCaptureChanged(state, evolveAll(after, late.value), "refunded", "account_closed: card cancelled");
+  });
+
+  it("refuses a refund of another amount than the whole capture, naming both amounts", () => {
+    const state = givenUnowned("cancelled");
+    for (const amount of [cny(3999n), cny(4001n), money(4000n, "HKD")]) {
+      const decision = decide(state, { type: "record_refund_completed", refundRef, amount, at: t1 });
+      expect(decision.ok).toBe(false);
+      if (decision.ok) continue;
+      expect(decision.error.code).toBe("illegal_transition");
+      expect(decision.error.message).toContain("captured 4000 CNY minor units");
+      expect(decision.error.message).toContain(`but ${amount.amountMinor.toString()} ${amount.currency} minor units was refunded`);
+    }
+  });
+
+  it("refuses a reply for a capture refund the order never requested, in every status", () => {
+    for (const status of Object.keys(histories) as OrderStatus[]) {
+      const state = given(...histories[status]);
+      for (const command of [refunded(), failed()]) {
+        const decision = decide(state, command);
+        expect(decision.ok ? "ok" : decision.error.message, status).toContain("no capture refund was requested with refund_ref capture-refund:pay-9");
+      }
+    }
+  });
+
+  it("keeps a merchant's refunds and a capture's refund apart", () => {
+    // pay-9 is unowned on a partially refunded order whose own refund r1 is still requested.
+    const state = givenUnowned("partially_refunded");
+    const after = evolveAll(state, [{ type: "capture_refund_completed", orderId, paymentId: "pay-9", refundRef, at: t1 }]);
+    expect(after).toMatchObject({ status: "partially_refunded", refunded: cny(1000n), refunds: [{ refundRef: "r1", status: "requested" }] });
+    expect(outcomeOf(after, commands["refundCompleted"]!)).toBe("order_refund_completed");
+  });
+
+  describe("for a capture that named no order (no order row: the app loads the capture)", () => {
+    const recordedCapture = (() => {
+      const decision = decide(noOrder, capture("pay-9", 4000n));
+      if (!decision.ok || decision.value[0]?.type !== "capture_refund_requested") throw new Error("no request");
+      return decision.value[0].capture;
+    })();
+    const noSuchOrder = { orderId, status: "none" as const };
+
+    it("still leaves decide itself refusing it as order_not_found", () => {
+      expect(outcomeOf(noOrder, refunded())).toBe("error:order_not_found");
+      expect(outcomeOf(noOrder, failed())).toBe("error:order_not_found");
+    });
+
+    it("records the refund done, once", () => {
+      const decision = decideCaptureRefundOutcome(noSuchOrder, { orderId, capture: recordedCapture }, refunded());
+      expect(decision).toEqual({ ok: true, value: [{ type: "capture_refund_completed", orderId, paymentId: "pay-9", refundRef, at: t1 }] });
+      if (!decision.ok) return;
+      const after = evolveUnownedCapture(recordedCapture, decision.value[0]!);
+      expect(after).toEqual({ ...recordedCapture, refundStatus: "refunded" });
+      expect(evolveAll(noOrder, decision.value)).toBe(noOrder);
+      const again = decideCaptureRefundOutcome(noSuchOrder, { orderId, capture: after }, refunded());
+      expect(again).toEqual({ ok: true, value: [] });
+    });
+
+    it("records the refund failed with its reason, once", () => {
+      const decision = decideCaptureRefundOutcome(noSuchOrder, { orderId, capture: recordedCapture }, failed());
+      if (!decision.ok) throw new Error(decision.error.message);
+      const after = evolveUnownedCapture(recordedCapture, decision.value[0]!);
+      expect(after).toEqual({ ...recordedCapture, refundStatus: "refund_failed", refundFailedReason: "account_closed: card cancelled" });
+      expect(decideCaptureRefundOutcome(noSuchOrder, { orderId, capture: after }, failed())).toEqual({ ok: true, value: [] });
+    });
+
+    it("refuses a reply for no recorded capture, one recorded under another order id, or of the wrong amount", () => {
+      const codeOf = (decision: ReturnType<typeof decideCaptureRefundOutcome>) => (decision.ok ? "ok" : decision.error.message);
+      expect(codeOf(decideCaptureRefundOutcome(noSuchOrder, undefined, refunded()))).toContain(
+        "which names no order: no capture refund was requested",
+      );
+      const elsewhere = { orderId: "0190a1b2-0000-7000-8000-000000000000", capture: recordedCapture };
+      expect(codeOf(decideCaptureRefundOutcome(noSuchOrder, elsewhere, failed()))).toContain(
+        "was recorded for order 0190a1b2-0000-7000-8000-000000000000",
+      );
+      expect(codeOf(decideCaptureRefundOutcome(noSuchOrder, { orderId, capture: recordedCapture }, refunded(4498n)))).toContain(
+        "but 4498 CNY minor units was refunded",
+      );
+    });
+  });
+
+  it("crashes when a capture refund outcome is applied to an order that never recorded the capture (a bug)", () => {
+    expect(() => evolveAll(given(accepted, cancelled), [{ type: "capture_refund_completed", orderId, paymentId: "pay-9", refundRef, at: t1 }])).toThrow();
   });
 });
 

@@ -1,9 +1,16 @@
 import { equals, subtract, type Money } from "@tributary/money";
 import { assertNever, err, ok, type Result } from "@tributary/result";
-import { captureRefundRef, type Order, type OrderState, type UnownedCaptureReason } from "./order.js";
+import {
+  captureRefundRef,
+  isCaptureRefundRef,
+  type Order,
+  type OrderState,
+  type RecordedUnownedCapture,
+  type UnownedCaptureReason,
+} from "./order.js";
 import type { OrderCommand } from "./order-command.js";
 import type { IllegalTransitionError, OrderError } from "./order-error.js";
-import type { CaptureRefundRequestedEvent, OrderEvent } from "./order-event.js";
+import type { CaptureRefundOutcomeEvent, CaptureRefundRequestedEvent, OrderEvent } from "./order-event.js";
 
 /** What {@link decide} may refuse with; a subset of {@link OrderError}. */
 export type DecideError = Extract<
@@ -84,12 +91,86 @@ export function decide(state: OrderState, command: OrderCommand): Decision {
       return decideCancel(order, command);
     case "request_refund":
       return decideRefund(order, command);
+    // A capture refund's reply is about a capture the order did not take, never its own refunds.
     case "record_refund_completed":
-      return decideRefundCompleted(order, command);
+      return isCaptureRefundRef(command.refundRef)
+        ? decideCaptureRefundOutcome(order, recordedOn(order, command.refundRef), command)
+        : decideRefundCompleted(order, command);
     case "record_refund_failed":
-      return decideRefundFailed(order, command);
+      return isCaptureRefundRef(command.refundRef)
+        ? decideCaptureRefundOutcome(order, recordedOn(order, command.refundRef), command)
+        : decideRefundFailed(order, command);
     default:
       return assertNever(command, "order command");
+  }
+}
+
+function recordedOn(order: Order, refundRef: string): RecordedUnownedCapture | undefined {
+  const capture = order.unownedCaptures.find((c) => c.refundRef === refundRef);
+  return capture === undefined ? undefined : { orderId: order.orderId, capture };
+}
+
+type RefundOutcomeCommand = Extract<OrderCommand, { type: "record_refund_completed" | "record_refund_failed" }>;
+
+/**
+ * Payment-routing's reply to the refund of an unowned capture (`refund_ref` a
+ * {@link captureRefundRef}): `capture_refund_completed` or `capture_refund_failed`, nothing when
+ * the reply was already recorded, or `illegal_transition` for a reply that breaks the contract —
+ * no such capture refund under this order id, a refunded amount other than the whole capture, or
+ * a failure after the refund was done. `owner` is the order the reply names, or `{ orderId,
+ * status: "none" }` when no order has that id (the app then loads and locks the capture itself).
+ * A failed refund may still complete: the money is then back with the buyer, which is the truth
+ * to record (unlike a merchant's refund, no balance of the order depends on it).
+ */
+export function decideCaptureRefundOutcome(
+  owner: { readonly orderId: string; readonly status: OrderState["status"] },
+  recorded: RecordedUnownedCapture | undefined,
+  command: RefundOutcomeCommand,
+): Result<readonly CaptureRefundOutcomeEvent[], DecideError> {
+  const refuse = (reason: string): Result<never, DecideError> => {
+    const where = owner.status === "none" ? "which names no order" : `in status ${owner.status}`;
+    return err({
+      code: "illegal_transition",
+      message: `cannot ${command.type.replaceAll("_", " ")} ${command.refundRef} for order ${owner.orderId} ${where}: ${reason}`,
+      from: owner.status,
+      command: command.type,
+    });
+  };
+  if (recorded === undefined) {
+    return refuse(`no capture refund was requested with refund_ref ${command.refundRef}`);
+  }
+  const { capture } = recorded;
+  if (recorded.orderId !== owner.orderId) {
+    return refuse(`the capture of payment ${capture.paymentId} was recorded for order ${recorded.orderId}`);
+  }
+  const base = { orderId: owner.orderId, paymentId: capture.paymentId, refundRef: capture.refundRef, at: command.at };
+  if (command.type === "record_refund_completed") {
+    // A capture refund returns the whole capture; any other amount is a broken contract.
+    if (!equals(command.amount, capture.amount)) {
+      return refuse(
+        `payment ${capture.paymentId} captured ${formatMoney(capture.amount)} and its whole amount was to be refunded, but ${formatMoney(command.amount)} was refunded`,
+      );
+    }
+    switch (capture.refundStatus) {
+      case "requested":
+      case "refund_failed":
+        return ok([{ type: "capture_refund_completed", ...base }]);
+      case "refunded":
+        return ok([]);
+      default:
+        return assertNever(capture.refundStatus, "capture refund status");
+    }
+  }
+  switch (capture.refundStatus) {
+    case "requested":
+      return ok([{ type: "capture_refund_failed", ...base, reason: command.reason }]);
+    // The first failure is kept: a redelivery or a re-send must not rewrite it.
+    case "refund_failed":
+      return ok([]);
+    case "refunded":
+      return refuse(`the refund of payment ${capture.paymentId} was already reported done`);
+    default:
+      return assertNever(capture.refundStatus, "capture refund status");
   }
 }
 
@@ -109,6 +190,8 @@ function unownedCapture(command: CaptureCommand, reason: UnownedCaptureReason, d
       reason,
       refundRef: captureRefundRef(command.paymentId),
       description,
+      refundStatus: "requested",
+      refundFailedReason: undefined,
     },
     at: command.at,
   };

@@ -1,7 +1,7 @@
 import { add, subtract, zero } from "@tributary/money";
 import { assertNever } from "@tributary/result";
-import type { Order, OrderState, OrderStatus, Refund } from "./order.js";
-import type { OrderEvent } from "./order-event.js";
+import type { Order, OrderState, OrderStatus, Refund, UnownedCapture } from "./order.js";
+import type { CaptureRefundOutcomeEvent, OrderEvent } from "./order-event.js";
 
 function requireOrder(state: OrderState, event: OrderEvent): Order {
   if (state.status === "none") {
@@ -103,8 +103,34 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
       }
       return { ...state, unownedCaptures: [...state.unownedCaptures, event.capture] };
     }
+    // A capture refund's outcome changes only the capture's record, never the order's own state.
+    case "capture_refund_completed":
+    case "capture_refund_failed": {
+      if (state.status === "none") return state;
+      if (!state.unownedCaptures.some((capture) => capture.paymentId === event.paymentId)) {
+        throw new Error(`${event.type} for payment ${event.paymentId}, which order ${state.orderId} never recorded`);
+      }
+      return {
+        ...state,
+        unownedCaptures: state.unownedCaptures.map((capture) =>
+          capture.paymentId === event.paymentId ? evolveUnownedCapture(capture, event) : capture,
+        ),
+      };
+    }
     default:
       return assertNever(event, "order event");
+  }
+}
+
+/** An unowned capture after the outcome of its refund (for an order's captures and for ones naming no order). */
+export function evolveUnownedCapture(capture: UnownedCapture, event: CaptureRefundOutcomeEvent): UnownedCapture {
+  switch (event.type) {
+    case "capture_refund_completed":
+      return { ...capture, refundStatus: "refunded" };
+    case "capture_refund_failed":
+      return { ...capture, refundStatus: "refund_failed", refundFailedReason: event.reason };
+    default:
+      return assertNever(event, "capture refund outcome");
   }
 }
 

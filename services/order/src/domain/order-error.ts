@@ -43,11 +43,14 @@ export interface OrderAlreadyExistsError {
   readonly orderId: string;
 }
 
-/** The command is not allowed in the order's current status; the message says why. */
+/**
+ * The command is not allowed in the order's current status; the message says why. `from` is
+ * `none` for an outcome about a capture that named no order (its capture refund's reply).
+ */
 export interface IllegalTransitionError {
   readonly code: "illegal_transition";
   readonly message: string;
-  readonly from: OrderStatus;
+  readonly from: OrderStatus | "none";
   readonly command: string;
 }
 

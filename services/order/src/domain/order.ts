@@ -84,6 +84,16 @@ export const UNOWNED_CAPTURE_REASONS = [
 export type UnownedCaptureReason = (typeof UNOWNED_CAPTURE_REASONS)[number];
 
 /**
+ * Where the refund of an unowned capture stands, as payment-routing reported it: `requested`
+ * until its `PaymentRefunded` (→ `refunded`) or `RefundFailed` (→ `refund_failed`) arrives. A
+ * failed one stays visible for operators and may still turn `refunded` if a later attempt succeeds.
+ */
+export const CAPTURE_REFUND_STATUSES = ["requested", "refunded", "refund_failed"] as const;
+
+/** One of {@link CAPTURE_REFUND_STATUSES}. */
+export type CaptureRefundStatus = (typeof CAPTURE_REFUND_STATUSES)[number];
+
+/**
  * Money a provider captured for an order that does not take it (cancelled, closed unpaid, paid by
  * another payment, or not an order at all). It never counts towards `paid`; it is recorded once
  * per payment id and its full amount is refunded under `refundRef`, so it is never stranded.
@@ -100,7 +110,23 @@ export interface UnownedCapture {
   readonly refundRef: string;
   /** What the order saw, in words for operators. */
   readonly description: string;
+  /** Whether payment-routing has reported the refund done or failed yet. */
+  readonly refundStatus: CaptureRefundStatus;
+  /** Payment-routing's reason code (and the provider's words) of the last failed refund attempt. */
+  readonly refundFailedReason: string | undefined;
 }
+
+/** An unowned capture where it is recorded: under the order id the capture named (which may name no order). */
+export interface RecordedUnownedCapture {
+  readonly orderId: string;
+  readonly capture: UnownedCapture;
+}
+
+/**
+ * The prefix of every {@link captureRefundRef}. A merchant's own refund may not use it (see
+ * `validateRefund`), so a refund outcome's `refund_ref` alone says whose refund it is.
+ */
+export const CAPTURE_REFUND_REF_PREFIX = "capture-refund:";
 
 /**
  * The refund reference of an unowned capture: a function of the payment id alone, so the request
@@ -108,7 +134,12 @@ export interface UnownedCapture {
  * (idempotent per refund reference) happens at most once.
  */
 export function captureRefundRef(paymentId: string): string {
-  return `capture-refund:${paymentId}`;
+  return `${CAPTURE_REFUND_REF_PREFIX}${paymentId}`;
+}
+
+/** Whether a refund outcome is about the refund of an unowned capture rather than a merchant's refund. */
+export function isCaptureRefundRef(refundRef: string): boolean {
+  return refundRef.startsWith(CAPTURE_REFUND_REF_PREFIX) && refundRef.length > CAPTURE_REFUND_REF_PREFIX.length;
 }
 
 /**

@@ -22,6 +22,8 @@ describe("validateRefund", () => {
   it.each<[string, Partial<RefundInput>, string[]]>([
     ["no order id", { orderId: "" }, ["order_id"]],
     ["no refund ref", { refundRef: " " }, ["refund_ref"]],
+    ["a capture refund's reserved ref", { refundRef: "capture-refund:pay-1" }, ["refund_ref"]],
+    ["the bare reserved prefix", { refundRef: "capture-refund:" }, ["refund_ref"]],
     ["no amount", { amount: undefined }, ["amount"]],
     ["a zero amount", { amount: { currency: "CNY", amountMinor: 0n } }, ["amount.amount_minor"]],
     ["a negative amount", { amount: { currency: "CNY", amountMinor: -5n } }, ["amount.amount_minor"]],

@@ -1,5 +1,6 @@
 import { INT64_MAX, isCurrencyCode, money, type Money } from "@tributary/money";
 import { err, ok, type Result } from "@tributary/result";
+import { CAPTURE_REFUND_REF_PREFIX } from "./order.js";
 import type { FieldViolation, InvalidRequestError } from "./order-error.js";
 import type { MoneyInput } from "./place-order-input.js";
 import { MAX_REF_LENGTH } from "./validate-place-order.js";
@@ -20,13 +21,22 @@ export interface ValidRefund {
   readonly reason: string;
 }
 
-/** Checks the shape of a refund request: an order id, a refund reference and a positive amount. */
+/**
+ * Checks the shape of a refund request: an order id, a refund reference (not one of the reserved
+ * capture-refund references) and a positive amount.
+ */
 export function validateRefund(input: RefundInput): Result<ValidRefund, InvalidRequestError> {
   const violations: FieldViolation[] = [];
   if (input.orderId === "") violations.push({ field: "order_id", description: "is required" });
   if (input.refundRef.trim() === "") violations.push({ field: "refund_ref", description: "is required" });
   else if (input.refundRef.length > MAX_REF_LENGTH) {
     violations.push({ field: "refund_ref", description: `must be at most ${MAX_REF_LENGTH} characters` });
+  } else if (input.refundRef.startsWith(CAPTURE_REFUND_REF_PREFIX)) {
+    // Reserved: payment-routing's reply names a capture refund by this prefix alone.
+    violations.push({
+      field: "refund_ref",
+      description: `must not start with "${CAPTURE_REFUND_REF_PREFIX}", which names the refund of a capture no order owns`,
+    });
   }
   if (input.reason.length > 256) violations.push({ field: "reason", description: "must be at most 256 characters" });
   const amount = input.amount;

@@ -1,18 +1,30 @@
 import { money, parseCurrencyCode, type CurrencyCode, type Money } from "@tributary/money";
 import type { QueryResultRow } from "pg";
-import { merchantRefKey, type ListCursor, type MerchantRef, type OrderListQuery, type OrderStore, type Reader, type Tx } from "../../app/ports.js";
+import {
+  merchantRefKey,
+  type ListCursor,
+  type MerchantRef,
+  type OrderListQuery,
+  type OrderStore,
+  type Reader,
+  type Tx,
+  type UnownedCaptureListing,
+  type UnownedCaptureQuery,
+} from "../../app/ports.js";
 import type {
+  CaptureRefundStatus,
   Channel,
   Order,
   OrderLine,
   OrderStatus,
   PaymentProvider,
+  RecordedUnownedCapture,
   Refund,
   RefundStatus,
   UnownedCapture,
   UnownedCaptureReason,
 } from "../../domain/order.js";
-import type { CaptureRefundRequestedEvent, OrderEvent } from "../../domain/order-event.js";
+import type { CaptureRefundOutcomeEvent, CaptureRefundRequestedEvent, OrderEvent } from "../../domain/order-event.js";
 
 /** One row of the load query: the order's columns plus its lines and refunds as JSON. */
 interface OrderRow extends QueryResultRow {
@@ -51,6 +63,15 @@ interface UnownedCaptureJson {
   reason: UnownedCaptureReason;
   refund_ref: string;
   description: string;
+  refund_status: CaptureRefundStatus;
+  refund_failed_reason: string | null;
+}
+
+/** One row of `unowned_captures` on its own (the unknown-order path and the operators' listing). */
+interface UnownedCaptureRow extends QueryResultRow, UnownedCaptureJson {
+  order_id: string;
+  recorded_at: Date;
+  refund_outcome_at: Date | null;
 }
 
 // bigint columns leave Postgres as text (inside JSON too), never as a JS number.
@@ -68,7 +89,8 @@ const selectOrder = `
         'payment_id', u.payment_id, 'merchant_id', u.merchant_id, 'provider', u.provider,
         'provider_transaction_id', u.provider_transaction_id, 'amount_minor', u.amount_minor::text,
         'currency', u.currency, 'reason', u.reason, 'refund_ref', u.refund_ref,
-        'description', u.description) ORDER BY u.recorded_at, u.payment_id)
+        'description', u.description, 'refund_status', u.refund_status,
+        'refund_failed_reason', u.refund_failed_reason) ORDER BY u.recorded_at, u.payment_id)
        FROM unowned_captures u WHERE u.order_id = o.order_id) AS unowned_captures
   FROM orders o`;
 
@@ -82,6 +104,30 @@ function currencyOf(text: string): CurrencyCode {
 
 function storedMoney(amountMinor: string, currency: string): Money {
   return money(BigInt(amountMinor), currencyOf(currency));
+}
+
+function toUnownedCapture(capture: UnownedCaptureJson): UnownedCapture {
+  return {
+    paymentId: capture.payment_id,
+    merchantId: capture.merchant_id,
+    provider: capture.provider,
+    providerTransactionId: capture.provider_transaction_id ?? undefined,
+    amount: storedMoney(capture.amount_minor, capture.currency),
+    reason: capture.reason,
+    refundRef: capture.refund_ref,
+    description: capture.description,
+    refundStatus: capture.refund_status,
+    refundFailedReason: capture.refund_failed_reason ?? undefined,
+  };
+}
+
+function toUnownedCaptureListing(row: UnownedCaptureRow): UnownedCaptureListing {
+  return {
+    orderId: row.order_id,
+    capture: toUnownedCapture(row),
+    recordedAt: row.recorded_at,
+    refundOutcomeAt: row.refund_outcome_at ?? undefined,
+  };
 }
 
 function toOrder(row: OrderRow): Order {
@@ -98,16 +144,7 @@ function toOrder(row: OrderRow): Order {
     status: refund.status,
     requestedAt: new Date(refund.requested_at),
   }));
-  const unownedCaptures: UnownedCapture[] = (row.unowned_captures ?? []).map((capture) => ({
-    paymentId: capture.payment_id,
-    merchantId: capture.merchant_id,
-    provider: capture.provider,
-    providerTransactionId: capture.provider_transaction_id ?? undefined,
-    amount: storedMoney(capture.amount_minor, capture.currency),
-    reason: capture.reason,
-    refundRef: capture.refund_ref,
-    description: capture.description,
-  }));
+  const unownedCaptures: UnownedCapture[] = (row.unowned_captures ?? []).map(toUnownedCapture);
   return {
     orderId: row.order_id,
     merchantId: row.merchant_id,
@@ -225,6 +262,29 @@ function insertUnownedCapturesValues(events: readonly CaptureRefundRequestedEven
   ];
 }
 
+const selectUnownedCapture = `
+  SELECT payment_id, order_id, merchant_id, provider, provider_transaction_id, amount_minor::text AS amount_minor,
+    currency, reason, refund_ref, description, refund_status, refund_failed_reason, recorded_at, refund_outcome_at
+  FROM unowned_captures`;
+
+// A completed refund keeps the reason of an earlier failed attempt: it says what happened.
+const updateCaptureRefund = `
+  UPDATE unowned_captures
+     SET refund_status = $3, refund_failed_reason = COALESCE($4, refund_failed_reason), refund_outcome_at = $5
+   WHERE payment_id = $1 AND refund_ref = $2`;
+
+async function recordCaptureRefundOutcomes(tx: Tx, events: readonly CaptureRefundOutcomeEvent[]): Promise<void> {
+  for (const event of events) {
+    const status: CaptureRefundStatus = event.type === "capture_refund_completed" ? "refunded" : "refund_failed";
+    const reason = event.type === "capture_refund_failed" ? event.reason : null;
+    const result = await tx.query(updateCaptureRefund, [event.paymentId, event.refundRef, status, reason, event.at]);
+    // Decided on a row read under a lock in this transaction, so it must still be there.
+    if (result.rowCount !== 1) {
+      throw new Error(`${event.type}: no unowned capture of payment ${event.paymentId} with refund_ref ${event.refundRef}`);
+    }
+  }
+}
+
 const updateRefund = `UPDATE order_refunds SET status = $3, updated_at = $4 WHERE order_id = $1 AND refund_ref = $2`;
 
 function listQuery(query: OrderListQuery): { text: string; values: unknown[] } {
@@ -297,6 +357,10 @@ export function createPgOrderStore(): OrderStore {
       // recorded this payment id: the insert fails rather than request a second refund.
       const unowned = events.filter((event) => event.type === "capture_refund_requested");
       if (unowned.length > 0) await tx.query(insertUnownedCaptures, insertUnownedCapturesValues(unowned));
+      await recordCaptureRefundOutcomes(
+        tx,
+        events.filter((event) => event.type === "capture_refund_completed" || event.type === "capture_refund_failed"),
+      );
       for (const event of events) {
         if (event.type === "order_refund_requested") {
           await tx.query(insertRefund, [
@@ -335,6 +399,31 @@ export function createPgOrderStore(): OrderStore {
       );
       const inserted = new Set(result.rows.map((row) => row.payment_id));
       return events.filter((event) => inserted.delete(event.capture.paymentId));
+    },
+
+    async loadUnownedCapture(
+      db: Reader,
+      refundRef: string,
+      options: { readonly forUpdate: boolean },
+    ): Promise<RecordedUnownedCapture | undefined> {
+      const lock = options.forUpdate ? " FOR UPDATE" : "";
+      const result = await db.query<UnownedCaptureRow>(`${selectUnownedCapture} WHERE refund_ref = $1${lock}`, [refundRef]);
+      const row = result.rows[0];
+      if (row === undefined) return undefined;
+      const { orderId, capture } = toUnownedCaptureListing(row);
+      return { orderId, capture };
+    },
+
+    recordCaptureRefundOutcomes,
+
+    async listUnownedCaptures(db: Reader, query: UnownedCaptureQuery): Promise<UnownedCaptureListing[]> {
+      const result = await db.query<UnownedCaptureRow>(
+        `${selectUnownedCapture}
+          WHERE cardinality($1::capture_refund_status[]) = 0 OR refund_status = ANY($1::capture_refund_status[])
+          ORDER BY recorded_at, payment_id LIMIT $2`,
+        [query.refundStatuses, query.limit],
+      );
+      return result.rows.map(toUnownedCaptureListing);
     },
 
     async list(db: Reader, query: OrderListQuery): Promise<Order[]> {

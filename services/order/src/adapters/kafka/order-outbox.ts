@@ -98,9 +98,12 @@ function toOutboxEvent(order: Order, event: OrderEvent): OrdersEvent | undefined
       };
     case "capture_refund_requested":
       return captureRefundRequested(event);
-    // Refund outcomes are payment-routing's own news on payments.v1; we only record them.
+    // Refund outcomes are payment-routing's own news on payments.v1; we only record them (a
+    // failed capture refund is also logged, and listed from unowned_captures for operators).
     case "order_refund_completed":
     case "order_refund_failed":
+    case "capture_refund_completed":
+    case "capture_refund_failed":
       return undefined;
     default:
       return assertNever(event, "order event");

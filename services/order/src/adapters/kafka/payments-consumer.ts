@@ -4,11 +4,13 @@ import { Provider as ProtoProvider } from "@tributary/contracts/common/v1/provid
 import { NonRetryableError, requireFields, startIdempotentConsumer, type IdempotentConsumer } from "@tributary/events";
 import { INT64_MAX, money, parseCurrencyCode, type Money } from "@tributary/money";
 import { assertNever } from "@tributary/result";
+import type { Logger } from "@tributary/telemetry";
 import type { Kafka } from "kafkajs";
 import type { Pool } from "pg";
 import type { OrderDeps } from "../../app/ports.js";
 import { recordPaymentOutcome, type PaymentOutcome } from "../../app/record-payment-outcome.js";
 import type { PaymentProvider } from "../../domain/order.js";
+import type { OrderEvent } from "../../domain/order-event.js";
 import { isOrderId } from "../../domain/order-id.js";
 
 /** Consumer group of the order service on `payments.v1`. */
@@ -104,18 +106,38 @@ export function paymentOutcomeOf(
 }
 
 /**
+ * A failed capture refund means money taken for no order is still not back with the buyer: one
+ * warning per failure recorded (a rolled-back attempt that is retried may log it again), for the
+ * operators who list `refund_failed` captures and decide what happens next.
+ */
+function logFailedCaptureRefunds(logger: Logger | undefined, events: readonly OrderEvent[]): void {
+  for (const event of events) {
+    if (event.type !== "capture_refund_failed") continue;
+    logger?.warn(
+      { orderId: event.orderId, paymentId: event.paymentId, refundRef: event.refundRef, reason: event.reason },
+      `order: the refund of unowned capture ${event.paymentId} failed (${event.reason}); recorded as refund_failed in unowned_captures`,
+    );
+  }
+}
+
+/**
  * Moves orders forward on `payments.v1`. Each event is applied once (inbox, same transaction);
  * an outcome already applied under another event id changes nothing. A capture no order takes (a
  * cancelled, closed or already paid order, or no such order) is recorded and its refund requested
- * with `CaptureRefundRequested`, never dead-lettered: the money was taken. An event with an empty
- * required field, or an outcome the lifecycle refuses (a capture of the wrong amount, a refund
- * outcome for no requested refund), is dead-lettered with the reason, never applied.
+ * with `CaptureRefundRequested`, never dead-lettered: the money was taken; the reply to that
+ * refund (`PaymentRefunded` / `RefundFailed` with a `capture-refund:` refund_ref) is recorded on
+ * the capture, a failure also logged. An event with an empty required field, or an outcome the
+ * lifecycle refuses (a capture of the wrong amount, a refund outcome for no requested refund, a
+ * capture refund of another amount than the capture), is dead-lettered with the reason, never
+ * applied.
  */
 export function startPaymentsConsumer(options: {
   readonly kafka: Kafka;
   readonly pool: Pool;
   readonly deps: OrderDeps;
   readonly groupId?: string;
+  /** Where a failed capture refund is reported; nowhere unless told. */
+  readonly logger?: Logger;
 }): Promise<IdempotentConsumer> {
   return startIdempotentConsumer({
     kafka: options.kafka,
@@ -132,6 +154,7 @@ export function startPaymentsConsumer(options: {
       if (!result.ok) {
         throw new NonRetryableError(`${result.error.code}: ${result.error.message}`);
       }
+      logFailedCaptureRefunds(options.logger, result.value);
     },
   });
 }
