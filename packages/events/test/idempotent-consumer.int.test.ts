@@ -3,22 +3,17 @@ import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { OrderCancelledSchema, OrderPaidSchema } from "@tributary/contracts/order/v1/order_events";
 import { testKafkaBrokers } from "@tributary/testkit/vitest";
-import type { IHeaders } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createIdempotentProducer,
-  envelopeHeaders,
   listDeadLetters,
-  newEventId,
   NonRetryableError,
-  protobufContentType,
   startIdempotentConsumer,
   type ConsumedEvent,
 } from "../src/index.js";
 import {
   createTestTopic,
   effects,
-  eventually,
   newTestTopic,
   randomUUID,
   readAll,
@@ -28,6 +23,7 @@ import {
   type TestTopic,
 } from "./support.js";
 import type { PoolClient } from "pg";
+import { caughtUp as groupCaughtUp, cancellation as cancelledEvent, produce as produceMessages, type TestMessage } from "./consumer-support.js";
 
 const pool = testPool();
 const kafka = testKafka();
@@ -43,42 +39,10 @@ afterAll(async () => {
   await pool.end();
 });
 
-/** An `OrderCancelled` as it travels: envelope headers and protobuf bytes. */
-function cancellation(key: string, seq: number, eventId = newEventId()): { key: string; value: Buffer; headers: IHeaders; eventId: string } {
-  const headers = envelopeHeaders({
-    eventId,
-    eventType: OrderCancelledSchema.typeName,
-    schemaVersion: "1",
-    producer: "events-test",
-    occurredAt: new Date(),
-    contentType: protobufContentType,
-  });
-  const value = Buffer.from(toBinary(OrderCancelledSchema, create(OrderCancelledSchema, { orderId: key, reason: String(seq) })));
-  return { key, value, headers, eventId };
-}
-
-async function produce(topic: TestTopic, messages: { key: string; value: Buffer; headers: IHeaders }[]): Promise<void> {
-  await producer.sendBatch({ acks: -1, topicMessages: [{ topic: topic.name, messages }] });
-}
-
-/** Waits until the group has committed offsets up to the end of every partition of the topic. */
-async function caughtUp(groupId: string, topic: TestTopic): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await eventually(async () => {
-      const ends = await admin.fetchTopicOffsets(topic.name);
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic.name] });
-      const done = ends.every((end) => {
-        const at = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? "-1";
-        return end.high === end.low || at === end.high;
-      });
-      return done ? true : undefined;
-    }, `group ${groupId} to commit the end of ${topic.name}`);
-  } finally {
-    await admin.disconnect();
-  }
-}
+/** An `OrderCancelled` as it travels (seq becomes its reason, the effect's note). */
+const cancellation = (key: string, seq: number, eventId?: string) => cancelledEvent(key, String(seq), eventId);
+const produce = (topic: TestTopic, messages: readonly TestMessage[]) => produceMessages(producer, topic, messages);
+const caughtUp = (groupId: string, topic: TestTopic) => groupCaughtUp(kafka, groupId, topic);
 
 function consume(topic: TestTopic, groupId: string, handle?: (event: ConsumedEvent<TestTopic>, tx: PoolClient) => Promise<void>) {
   return startIdempotentConsumer({

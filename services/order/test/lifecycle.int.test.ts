@@ -4,13 +4,11 @@ import {
   PaymentCapturedSchema,
   PaymentFailedSchema,
   PaymentRefundedSchema,
-  PaymentRoutedSchema,
   RefundFailedSchema,
 } from "@tributary/contracts/payment/v1/payment_events";
 import { Code } from "@tributary/grpc";
-import { newEventId } from "@tributary/events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, rpcError, startOrderTestEnv, uniqueMerchant, validOrder, type OrderTestEnv } from "./order-test-env.js";
+import { paymentsCaughtUpTo, rpcError, startOrderTestEnv, uniqueMerchant, validOrder, type OrderTestEnv } from "./order-test-env.js";
 
 let env: OrderTestEnv;
 
@@ -22,22 +20,6 @@ afterAll(async () => {
   await env?.stop();
 });
 
-/** Waits until the payments consumer has handled (or dead-lettered) everything up to `eventId`. */
-async function paymentsCaughtUpTo(orderId: string): Promise<void> {
-  // PaymentRouted changes nothing but is recorded in the inbox; same key → same partition, so
-  // once it is recorded every earlier event of this order has been handled.
-  const marker = await env.publish("payments.v1", orderId, PaymentRoutedSchema, {
-    paymentId: `pay-marker-${newEventId()}`,
-    orderId,
-    merchantId: "marker",
-    provider: Provider.ALIPAY,
-    amount: { currency: "CNY", amountMinor: 1n },
-  });
-  await eventually(async () => {
-    const result = await env.pool.query("SELECT 1 FROM inbox WHERE consumer_group = 'order-payments' AND event_id = $1", [marker]);
-    return result.rowCount === 1 ? true : undefined;
-  }, "payments consumer to catch up");
-}
 
 async function outboxTypes(orderId: string): Promise<string[]> {
   const result = await env.pool.query("SELECT event_type FROM outbox WHERE message_key = $1 ORDER BY id", [orderId]);
@@ -64,7 +46,7 @@ describe("order lifecycle driven by payments.v1", () => {
     const eventId = await env.publish("payments.v1", orderId, PaymentCapturedSchema, captured(orderId, merchant, "pay-1"));
     await env.publish("payments.v1", orderId, PaymentCapturedSchema, captured(orderId, merchant, "pay-1"), eventId);
     await env.publish("payments.v1", orderId, PaymentCapturedSchema, captured(orderId, merchant, "pay-1"));
-    await paymentsCaughtUpTo(orderId);
+    await paymentsCaughtUpTo(env, orderId);
 
     const got = await env.reader.getOrder({ orderId });
     expect(got.order?.status).toBe(OrderStatus.PAID);
@@ -88,7 +70,7 @@ describe("order lifecycle driven by payments.v1", () => {
     expect(early.reason).toBe("illegal_transition");
 
     await env.publish("payments.v1", orderId, PaymentCapturedSchema, captured(orderId, merchant, "pay-r"));
-    await paymentsCaughtUpTo(orderId);
+    await paymentsCaughtUpTo(env, orderId);
 
     const first = await env.writer.requestRefund({
       orderId,
@@ -146,7 +128,7 @@ describe("order lifecycle driven by payments.v1", () => {
       providerRefundId: "wx-refund-1",
       amount: { currency: "CNY", amountMinor: 1000n },
     });
-    await paymentsCaughtUpTo(orderId);
+    await paymentsCaughtUpTo(env, orderId);
     const after = await env.reader.getOrder({ orderId });
     expect(after.order?.status).toBe(OrderStatus.PARTIALLY_REFUNDED);
     expect(after.order?.refunded?.amountMinor).toBe(1000n);
@@ -188,7 +170,7 @@ describe("order lifecycle driven by payments.v1", () => {
       provider: Provider.ALIPAY,
       reasonCode: "timed_out",
     });
-    await paymentsCaughtUpTo(orderId);
+    await paymentsCaughtUpTo(env, orderId);
     const got = await env.reader.getOrder({ orderId });
     expect(got.order?.status).toBe(OrderStatus.PAYMENT_FAILED);
     expect((await rpcError(env.writer.cancelOrder({ orderId }))).code).toBe(Code.FailedPrecondition);

@@ -6,6 +6,7 @@
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { findTopicMessage, ordersTopic, type TopicDefinition } from "@tributary/contracts";
 import { OrderService } from "@tributary/contracts/order/v1/order_service";
+import { PaymentRoutedSchema } from "@tributary/contracts/payment/v1/payment_events";
 import { Channel, Provider } from "@tributary/contracts/common/v1/provider";
 import { envelopeHeaders, kafkaHeadersToRecord, newEventId, protobufContentType } from "@tributary/events";
 import { closeClient, createClient, RpcError, type RpcClient, type TokenTable } from "@tributary/grpc";
@@ -216,4 +217,23 @@ export function validOrder(merchantId: string, merchantOrderRef: string): PlainC
     channel: Channel.MINI_PROGRAM,
     preferredProvider: Provider.WECHAT_PAY,
   };
+}
+
+/**
+ * Waits until the payments consumer has handled (or dead-lettered) every earlier event of
+ * `orderId`: it publishes a `PaymentRouted` marker (which changes nothing but is recorded in the
+ * inbox) under the same key — same partition — and waits for its inbox row.
+ */
+export async function paymentsCaughtUpTo(env: OrderTestEnv, orderId: string): Promise<void> {
+  const marker = await env.publish("payments.v1", orderId, PaymentRoutedSchema, {
+    paymentId: `pay-marker-${newEventId()}`,
+    orderId,
+    merchantId: "marker",
+    provider: Provider.ALIPAY,
+    amount: { currency: "CNY", amountMinor: 1n },
+  });
+  await eventually(async () => {
+    const result = await env.pool.query("SELECT 1 FROM inbox WHERE consumer_group = 'order-payments' AND event_id = $1", [marker]);
+    return result.rowCount === 1 ? true : undefined;
+  }, "payments consumer to catch up");
 }

@@ -11,14 +11,12 @@ import {
   PaymentCapturedSchema,
   PaymentFailedSchema,
   PaymentRefundedSchema,
-  PaymentRoutedSchema,
   RefundFailedSchema,
 } from "@tributary/contracts/payment/v1/payment_events";
-import { newEventId } from "@tributary/events";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgOrderStore } from "../src/adapters/db/pg-order-store.js";
-import { eventually, startOrderTestEnv, uniqueMerchant, validOrder, type OrderTestEnv } from "./order-test-env.js";
+import { paymentsCaughtUpTo, startOrderTestEnv, uniqueMerchant, validOrder, type OrderTestEnv } from "./order-test-env.js";
 
 let env: OrderTestEnv;
 
@@ -30,21 +28,6 @@ afterAll(async () => {
   await env?.stop();
 });
 
-/** Waits until the payments consumer has handled (or dead-lettered) every earlier event of `orderId`. */
-async function paymentsCaughtUpTo(orderId: string): Promise<void> {
-  // PaymentRouted changes nothing but is recorded in the inbox; same key → same partition.
-  const marker = await env.publish("payments.v1", orderId, PaymentRoutedSchema, {
-    paymentId: `pay-marker-${newEventId()}`,
-    orderId,
-    merchantId: "marker",
-    provider: Provider.ALIPAY,
-    amount: { currency: "CNY", amountMinor: 1n },
-  });
-  await eventually(async () => {
-    const result = await env.pool.query("SELECT 1 FROM inbox WHERE consumer_group = 'order-payments' AND event_id = $1", [marker]);
-    return result.rowCount === 1 ? true : undefined;
-  }, "payments consumer to catch up");
-}
 
 function captured(orderId: string, merchantId: string, paymentId: string, amountMinor = 4498n) {
   return {
@@ -77,7 +60,7 @@ async function captureThreeTimes(orderId: string, merchant: string, paymentId: s
   const first = await env.publish("payments.v1", orderId, PaymentCapturedSchema, message);
   await env.publish("payments.v1", orderId, PaymentCapturedSchema, message, first);
   const resent = await env.publish("payments.v1", orderId, PaymentCapturedSchema, message);
-  await paymentsCaughtUpTo(orderId);
+  await paymentsCaughtUpTo(env, orderId);
   return [first, resent];
 }
 
@@ -155,7 +138,7 @@ describe("a captured payment no order owns is refunded, never stranded", () => {
     expect(stored.rows).toEqual([{ status: "paid", payment_id: "pay-first", paid_minor: "4498" }]);
     // The first payment arriving again is still the no-op it always was.
     await env.publish("payments.v1", orderId, PaymentCapturedSchema, captured(orderId, merchant, "pay-first"));
-    await paymentsCaughtUpTo(orderId);
+    await paymentsCaughtUpTo(env, orderId);
     expect(await outboxTypes(orderId)).toEqual(["OrderAccepted", "OrderPaid", "CaptureRefundRequested"]);
   });
 
@@ -280,11 +263,11 @@ async function replyThreeTimes<M extends object>(
   resent: M,
 ): Promise<{ eventIds: string[]; first: RefundState | undefined }> {
   const firstId = await publishOnce(message);
-  await paymentsCaughtUpTo(orderId);
+  await paymentsCaughtUpTo(env, orderId);
   const first = await refundState(paymentId);
   await publishOnce(message, firstId);
   const resentId = await publishOnce(resent);
-  await paymentsCaughtUpTo(orderId);
+  await paymentsCaughtUpTo(env, orderId);
   return { eventIds: [firstId, resentId], first };
 }
 
