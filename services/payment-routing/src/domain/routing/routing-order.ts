@@ -1,0 +1,33 @@
+import type { ProviderId } from "@tributary/contracts";
+import type { Money } from "@tributary/money";
+
+/**
+ * Where the buyer checks out. The same spelling as the order service's `Channel` and the proto
+ * `tributary.common.v1.Channel` without its prefix; redeclared here because services do not import
+ * each other.
+ */
+export const CHANNELS = ["app", "web", "mini_program"] as const;
+
+/** One of {@link CHANNELS}. */
+export type Channel = (typeof CHANNELS)[number];
+
+/** Tells whether config text names a channel. */
+export function isChannel(text: string): text is Channel {
+  return (CHANNELS as readonly string[]).includes(text);
+}
+
+/**
+ * What routing needs to know about an order: who sells, who buys, how much, what, where and how.
+ * It is a projection of the order service's `OrderAccepted`; `lineCategories` are the categories of
+ * the order's lines (duplicates allowed), `country` is ISO 3166-1 alpha-2 or `undefined` when the
+ * upstream system did not say (a rule on country then does not match: missing data fails).
+ */
+export interface RoutingOrder {
+  readonly merchantId: string;
+  readonly buyerId: string;
+  readonly amount: Money;
+  readonly lineCategories: readonly string[];
+  readonly channel: Channel;
+  readonly country: string | undefined;
+  readonly preferredProvider: ProviderId | undefined;
+}
