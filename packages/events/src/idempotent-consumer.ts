@@ -34,6 +34,7 @@ import {
   type ParkedMessage,
   type ParkingScope,
 } from "./parking.js";
+import { createOffsetCommitter } from "./offset-committer.js";
 import { sleep } from "./sleep.js";
 
 /** One decoded event as a handler sees it. */
@@ -162,6 +163,20 @@ const insertNewInboxRows = `
 INSERT INTO "inbox" ("consumer_group", "event_id", "topic", "partition", "offset")
 SELECT $1, e, $2, $3, o FROM unnest($4::uuid[], $5::bigint[]) AS u(e, o)`;
 
+// The happy path's first statement: the same INSERT, made only if no key of this group and topic
+// is parked or draining, which it reports. One round trip instead of a keyed lock query and then
+// the INSERT; the check reads `parked_key` in the transaction's snapshot, exactly as the keyed
+// query does, so replicas are as safe as with it. When some key is parked, nothing is inserted and
+// the transaction goes on with the keyed path (lock the batch's parked keys, park behind them).
+const insertNewInboxRowsUnlessParked = `
+WITH "parked" AS (
+  SELECT EXISTS (SELECT 1 FROM "parked_key" WHERE "consumer_group" = $1 AND "topic" = $2) AS "any"
+), "inserted" AS (
+  INSERT INTO "inbox" ("consumer_group", "event_id", "topic", "partition", "offset")
+  SELECT $1, e, $2, $3, o FROM unnest($4::uuid[], $5::bigint[]) AS u(e, o), "parked" WHERE NOT "parked"."any"
+)
+SELECT "any" AS "parked" FROM "parked"`;
+
 const insertInboxRowsSkippingSeen = `
 INSERT INTO "inbox" ("consumer_group", "event_id", "topic", "partition", "offset")
 SELECT $1, e, $2, $3, o FROM unnest($4::uuid[], $5::bigint[]) AS u(e, o)
@@ -239,32 +254,24 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
   const decode = (partition: number, raw: RawMessage): Decoded<T> | Rejected => {
     const headers = kafkaHeadersToRecord(raw.headers);
     const key = raw.key === null || raw.key.length === 0 ? undefined : raw.key.toString("utf8");
-    const headerId = headers[envelopeHeaderNames.eventId] ?? "";
-    const rejected = (reason: string): Rejected => ({
-      raw,
-      partition,
-      key,
-      eventId: uuidPattern.test(headerId) ? headerId.toLowerCase() : undefined,
-      attempts: 1,
-      reason,
-    });
-    if (key === undefined) return rejected("missing_key: the message has no key (the aggregate id)");
+    // No closure made per message here (decode runs for every one): rejections go through `rejection`.
+    if (key === undefined) return rejection(raw, partition, key, headers, "missing_key: the message has no key (the aggregate id)");
     const envelope = parseEnvelope(headers);
     if (!envelope.ok) {
       const e = envelope.error;
-      return rejected(`${e.code}: ${e.header}${"value" in e ? ` = ${e.value}` : ""}`);
+      return rejection(raw, partition, key, headers, `${e.code}: ${e.header}${"value" in e ? ` = ${e.value}` : ""}`);
     }
     const empty = nonEmptyHeaders.find((name) => (headers[name] ?? "").trim() === "");
-    if (empty !== undefined) return rejected(`empty_header: ${empty}`);
+    if (empty !== undefined) return rejection(raw, partition, key, headers, `empty_header: ${empty}`);
     const schema: DescMessage | undefined = findTopicMessage(options.topic, envelope.value.eventType);
     if (schema === undefined) {
-      return rejected(`unknown_event_type: ${envelope.value.eventType} is not carried by ${topicName}`);
+      return rejection(raw, partition, key, headers, `unknown_event_type: ${envelope.value.eventType} is not carried by ${topicName}`);
     }
     let message: TopicMessage<T>;
     try {
       message = fromBinary(schema, raw.value ?? new Uint8Array()) as TopicMessage<T>;
     } catch (error) {
-      return rejected(`undecodable: ${error instanceof Error ? error.message : String(error)}`);
+      return rejection(raw, partition, key, headers, `undecodable: ${error instanceof Error ? error.message : String(error)}`);
     }
     return {
       raw,
@@ -342,6 +349,17 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     });
   };
 
+  /** The inbox statements' parameters: group, topic, partition, event ids and offsets. */
+  const inboxValues = (partition: number, batch: readonly Decoded<T>[]): unknown[] => [
+    options.groupId,
+    topicName,
+    partition,
+    // Array literals built here: event ids are validated UUIDs and offsets decimal strings, so
+    // neither needs the quoting and escaping pg would spend on every element.
+    `{${batch.map((d) => d.event.eventId).join(",")}}`,
+    `{${batch.map((d) => d.event.offset).join(",")}}`,
+  ];
+
   /**
    * Inserts the inbox rows; returns the events that were new (not yet applied), in order, each
    * event id once (of a duplicate inside the chunk, only the first copy). With `assumeNew` it
@@ -353,15 +371,7 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     batch: readonly Decoded<T>[],
     assumeNew: boolean,
   ): Promise<readonly Decoded<T>[]> => {
-    // Array literals built here: event ids are validated UUIDs and offsets decimal strings, so
-    // neither needs the quoting and escaping pg would spend on every element.
-    const values = [
-      options.groupId,
-      topicName,
-      partition,
-      `{${batch.map((d) => d.event.eventId).join(",")}}`,
-      `{${batch.map((d) => d.event.offset).join(",")}}`,
-    ];
+    const values = inboxValues(partition, batch);
     if (assumeNew) {
       await tx.query({ name: "tributary-inbox-insert-new", text: insertNewInboxRows, values });
       return batch;
@@ -406,6 +416,19 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     assumeNew: boolean,
     stage: { inbox: boolean },
   ): Promise<Applied> => {
+    if (assumeNew) {
+      stage.inbox = true;
+      const { rows } = await tx.query<{ parked: boolean }>({
+        name: "tributary-inbox-insert-new-unless-parked",
+        text: insertNewInboxRowsUnlessParked,
+        values: inboxValues(partition, batch),
+      });
+      stage.inbox = false;
+      if (rows[0]?.parked === false) {
+        await runHandler(batch, tx);
+        return { released: [] };
+      }
+    }
     const parked = await lockParkedKeys(tx, scope, batch.map((d) => d.event.key));
     let toHandle: readonly Decoded<T>[] = batch;
     const released: string[] = [];
@@ -760,21 +783,97 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     });
   });
 
+  /**
+   * Offsets go to Kafka only from here, after their chunk's transaction committed: kafkajs runs
+   * with autoCommit off, because the offset it resolves (its fetch position) runs ahead of the
+   * database work so that the next fetch overlaps it.
+   */
+  const committer = createOffsetCommitter(
+    (offsets) => consumer.commitOffsets(offsets.map(({ partition, offset }) => ({ topic: topicName, partition, offset }))),
+    logger,
+  );
+
+  /**
+   * Per partition, the database work of the last batch handed over (at most one: a batch is handed
+   * over only after the one before it finished), and the error it failed with. The chain keeps
+   * per-partition (so per-key) order, across rebalances too: a batch refetched after a rejoin
+   * queues behind the work still in flight, and the inbox skips what that work applied.
+   */
+  const inFlight = new Map<number, Promise<void>>();
+  const failures = new Map<number, unknown>();
+  /**
+   * Counts the rebalances kafkajs began. Work handed over before one stops at its next chunk: the
+   * partition may be someone else's now, and kafkajs does not wait for work outside eachBatch, so
+   * at most the chunk whose transaction is open overlaps the new owner, which reads from the
+   * committed offset (before that chunk) and whose inbox INSERT waits for that transaction's rows.
+   */
+  let generation = 0;
+  consumer.on(consumer.events.REBALANCING, () => {
+    generation += 1;
+  });
+
+  /**
+   * Applies one batch, chunk by chunk, and hands each chunk's next offset to the committer once its
+   * transaction committed. Stops before a chunk when the consumer is stopping or the batch went
+   * stale; what it did not apply is not committed, so it is fetched again (after a rejoin or
+   * restart kafkajs reads from the committed offset).
+   */
+  const applyBatch = async (
+    partition: number,
+    messages: readonly RawMessage[],
+    heartbeat: () => Promise<void>,
+    current: () => boolean,
+  ): Promise<void> => {
+    for (let start = 0; start < messages.length; start += chunkSize) {
+      if (stopping || !current()) return;
+      const chunk = messages.slice(start, start + chunkSize);
+      try {
+        await processChunk(partition, chunk, heartbeat);
+      } catch (error) {
+        // Refetch from this chunk, so that the failure surfaces in an eachBatch even if nothing new arrives.
+        failures.set(partition, error);
+        if (!stopping) consumer.seek({ topic: topicName, partition, offset: chunk[0]?.offset ?? "0" });
+        return;
+      }
+      const last = chunk[chunk.length - 1];
+      if (last !== undefined) committer.done(partition, (BigInt(last.offset) + 1n).toString());
+      await heartbeat().catch((error: unknown) => {
+        // A rebalance or a lost session: kafkajs rejoins on its own; the committed chunks stay committed.
+        logger.debug({ err: error, partition }, "consumer: heartbeat between chunks failed");
+      });
+    }
+  };
+
   await consumer.run({
     eachBatchAutoResolve: false,
-    autoCommit: true,
+    autoCommit: false,
     ...(options.partitionsConsumedConcurrently === undefined
       ? {}
       : { partitionsConsumedConcurrently: options.partitionsConsumedConcurrently }),
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-      for (let start = 0; start < batch.messages.length; start += chunkSize) {
-        if (!isRunning() || isStale()) return;
-        const chunk = batch.messages.slice(start, start + chunkSize);
-        await processChunk(batch.partition, chunk, heartbeat);
-        const last = chunk[chunk.length - 1];
-        if (last !== undefined) resolveOffset(last.offset);
-        await heartbeat();
+      const partition = batch.partition;
+      // Wait for the batch before this one: one batch's work in flight per partition, behind the fetch.
+      await inFlight.get(partition);
+      const failure = failures.get(partition);
+      if (failure !== undefined) {
+        // Hand the failure to kafkajs as the synchronous consumer did (an outage: it restarts from
+        // the committed offsets, which stop before the failed chunk).
+        failures.delete(partition);
+        throw failure;
       }
+      const last = batch.messages[batch.messages.length - 1];
+      if (stopping || !isRunning() || isStale() || last === undefined) return;
+      const handedOver = generation;
+      const current = () => isRunning() && !isStale() && generation === handedOver;
+      const work = applyBatch(partition, batch.messages, heartbeat, current).catch((error: unknown) => {
+        failures.set(partition, error);
+      });
+      inFlight.set(partition, work);
+      // kafkajs' fetch position moves past the batch now, so its next fetch overlaps this batch's
+      // transactions. With autoCommit off, kafkajs never commits a resolved offset; the committer
+      // commits each chunk's offset after the chunk's transaction.
+      resolveOffset(last.offset);
+      await heartbeat();
     },
   });
   await joined;
@@ -786,11 +885,26 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     async stop() {
       stopping = true;
       clearInterval(poll);
+      // The chunk in flight of each partition finishes and its offset is committed before the group is left.
+      await Promise.all(inFlight.values());
+      await committer.flush();
       await consumer.disconnect();
       await drainer.settled();
       await deadLetters.disconnect();
     },
   };
+}
+
+/** A message that will not be handled, with the event id of its envelope if that id is valid. */
+function rejection(
+  raw: RawMessage,
+  partition: number,
+  key: string | undefined,
+  headers: Readonly<Record<string, string>>,
+  reason: string,
+): Rejected {
+  const headerId = headers[envelopeHeaderNames.eventId] ?? "";
+  return { raw, partition, key, eventId: uuidPattern.test(headerId) ? headerId.toLowerCase() : undefined, attempts: 1, reason };
 }
 
 /** A message as it is stored behind its parked key: its bytes and its string headers. */
