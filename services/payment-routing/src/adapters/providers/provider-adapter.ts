@@ -94,6 +94,12 @@ export interface RefundRequest {
   /** The payment's captured amount (several providers need it). */
   readonly paymentAmount: Money;
   readonly reason: string;
+  /**
+   * Where the provider sends the refund's own notification, for providers that take one per
+   * refund (WeChat `notify_url`); others notify the payment's `notifyUrl`. Added with the Alipay
+   * and WeChat adapters: without it WeChat never calls back about a refund.
+   */
+  readonly notifyUrl?: string;
 }
 
 export type ProviderRefundStatus = "processing" | "succeeded" | "failed";
@@ -103,6 +109,13 @@ export interface RefundStatusReport {
   readonly status: ProviderRefundStatus;
   readonly amount?: Money;
   readonly providerRefundId?: string;
+  /**
+   * What the provider says was refunded on the payment so far, all refunds together, where it
+   * says that instead of (or besides) this refund's own amount. Alipay's refund answer and its
+   * refund notifications carry only this cumulative `refund_fee`; a notification whose `amount`
+   * is absent has not proven this refund's amount, and the caller queries the refund.
+   */
+  readonly refundedTotal?: Money;
   readonly providerStatus: string;
 }
 
@@ -159,4 +172,43 @@ export interface NotificationAcknowledgement {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+}
+
+/**
+ * The one rule for a request that got no HTTP answer, shared by every adapter so it is decided
+ * in one place: a connection that was never made (refused, no route, DNS failure, connect timeout)
+ * sent nothing, so it is `unreachable`; anything after the connection was made (our timeout while
+ * waiting, a reset, the peer closing the socket) may have been processed, so it is
+ * `outcome_unknown`. An error this does not recognise is `outcome_unknown` too: the safe side is
+ * "query before retrying elsewhere", never "nothing happened".
+ */
+export function transportFailure(error: unknown): ProviderCallError {
+  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
+    return { code: "outcome_unknown", message: `no answer in time (${error.message})`, retryable: true };
+  }
+  const cause: unknown = error instanceof Error ? error.cause : undefined;
+  const codes = errorCodes(cause);
+  if (codes.length > 0 && codes.every((code) => NOT_SENT_CODES.has(code))) {
+    return { code: "unreachable", message: `not connected (${codes.join(", ")})`, retryable: true };
+  }
+  const detail = codes.length > 0 ? codes.join(", ") : error instanceof Error ? error.message : String(error);
+  return { code: "outcome_unknown", message: `request failed after it may have been sent (${detail})`, retryable: true };
+}
+
+/** Error codes (node:net, undici) that mean no connection was ever established. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EADDRNOTAVAIL",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+/** The `code`s of an error, or of each error of an AggregateError (Happy Eyeballs tries several addresses). */
+function errorCodes(cause: unknown): string[] {
+  if (cause instanceof AggregateError) return cause.errors.flatMap((inner: unknown) => errorCodes(inner));
+  if (typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string") return [cause.code];
+  return [];
 }
