@@ -197,9 +197,10 @@ const nonEmptyHeaders = [envelopeHeaderNames.eventType, envelopeHeaderNames.sche
  * Starts an idempotent consumer of one topic. Each message is decoded by its `event-type`
  * header against the topic registry and applied by `handle` in a database transaction that also
  * inserts `(groupId, eventId)` into the inbox; a message whose event id is already there is
- * skipped, so redeliveries and replays have one effect. It consumes with `eachBatch`, heartbeats
- * between chunks and while backing off, and resolves offsets only after the transaction
- * committed or the dead letter was acknowledged. An undecodable message (no key, a missing or
+ * skipped, so redeliveries and replays have one effect. It consumes with `eachBatch`, handing
+ * each batch to a per-partition pipeline so that the next fetch overlaps its transactions, heartbeats
+ * between chunks and while backing off, and commits a chunk's offset only after its transaction
+ * committed or its dead letter was acknowledged (kafkajs' own autoCommit is off). An undecodable message (no key, a missing or
  * empty envelope header, an unknown type, bad bytes), a `NonRetryableError`, or a message still
  * failing after `maxAttempts` goes to `<topic>.dlq` with its original key, bytes and headers plus
  * the reason, group and attempt count, and the partition moves on. Transaction conflicts (40001,
