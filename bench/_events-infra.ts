@@ -15,11 +15,13 @@ import pg from "pg";
 
 process.env["KAFKAJS_NO_PARTITIONER_WARNING"] = "1";
 
-export const messageCount = Number.parseInt(process.env["BENCH_MESSAGES"] ?? "20000", 10);
+/** Messages of the warm-up, from which each bench sizes its rounds (see bench/_rounds.ts). */
+export const warmupMessages = Number.parseInt(process.env["BENCH_WARMUP_MESSAGES"] ?? "20000", 10);
+/** Most messages one round may take, whatever the warm-up rate (bounds memory and disk). */
+export const maxRoundMessages = Number.parseInt(process.env["BENCH_MAX_ROUND_MESSAGES"] ?? "600000", 10);
 export const messageBytes = Number.parseInt(process.env["BENCH_MESSAGE_BYTES"] ?? "512", 10);
 export const batchSize = Number.parseInt(process.env["BENCH_BATCH"] ?? "500", 10);
 export const partitions = Number.parseInt(process.env["BENCH_PARTITIONS"] ?? "3", 10);
-export const rounds = Number.parseInt(process.env["BENCH_ROUNDS"] ?? "5", 10);
 export const keyCount = 1_000;
 export const runId = newEventId().slice(-12);
 
@@ -95,15 +97,4 @@ export function envelopedMessage(index: number): { key: string; value: Buffer; h
 /** Messages per second, rounded to an integer for the report. */
 export function rate(count: number, ms: number): number {
   return Math.round((count * 1_000) / ms);
-}
-
-export function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-/** The median of a non-empty list of durations. */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }

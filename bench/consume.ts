@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- consume`: the idempotent consumer against a raw kafkajs consumer in the same
- * run, on the same broker, reading the same BENCH_MESSAGES messages (BENCH_MESSAGE_BYTES of
- * protobuf plus the envelope headers) from the same topic, with the same consumer settings.
+ * run, on the same broker, reading the same messages (BENCH_MESSAGE_BYTES of protobuf plus the
+ * envelope headers) from the same topic, with the same consumer settings.
  * - baseline: kafkajs `eachBatch` that counts each message and resolves its offset.
  * - subject: `startIdempotentConsumer` decoding each message by its event type and applying a
  *   one-row effect per event (rows in `test_effect`) in the transaction that records the inbox
@@ -9,10 +9,17 @@
  *   a per-event `handle` (one INSERT round trip per event) is measured too and reported as
  *   `subject.perEventHandler`: it is bound by Postgres round trips, not by the consumer.
  * Each is timed from its first message to its last one (the subject: to the last inbox commit),
- * so the group join is not counted. BENCH_ROUNDS (5) interleaved rounds, fresh groups; `ratio`
- * is the median of the per-round ratios. Last stdout line: `{"bench":"consume","subject":{…},"baseline":{…},"ratio":…,"goal":0.5}`.
+ * so the group join is not counted. Rounds: a warm-up of BENCH_WARMUP_MESSAGES (20k) per side
+ * measures the rates; each round then reads as many messages as the raw consumer reads in
+ * BENCH_ROUND_SECONDS (5 s; the subject takes longer on the same messages; the per-event handler
+ * gets its own count), BENCH_ROUNDS (5) alternating rounds, fresh groups. `ratio` is the median of
+ * the per-round ratios; stderr and the JSON give each side's rounds, median and spread
+ * (bench/_rounds.ts). Last stdout line:
+ * `{"bench":"consume","subject":{…},"baseline":{…},"ratio":…,"goal":0.5,"spread":{…},"agreed":…}`.
  * BENCH_PER_EVENT=0 leaves the per-event handler out; BENCH_FETCH_BYTES (1 MiB, kafkajs' default)
  * is maxBytesPerPartition for both sides. Infra: see bench/_events-infra.ts.
+ *
+ * Results on the 2-core machine: see README.md, "Benchmarks".
  */
 import { createIdempotentProducer, ensureTopics, startIdempotentConsumer } from "@tributary/events";
 import { createLogger } from "@tributary/telemetry";
@@ -20,16 +27,15 @@ import {
   batchSize,
   benchTopic,
   envelopedMessage,
-  log,
-  median,
+  maxRoundMessages,
   messageBytes,
-  messageCount,
   partitions,
   rate,
-  rounds,
   runId,
   startInfra,
+  warmupMessages,
 } from "./_events-infra.js";
+import { describeSpread, log, pairedRatios, roundCount, roundSeconds, sizeRound, spreadOf } from "./_rounds.js";
 
 const infra = await startInfra();
 const { kafka, pool } = infra;
@@ -41,14 +47,19 @@ const maxBytesPerPartition = Number.parseInt(process.env["BENCH_FETCH_BYTES"] ??
 // BENCH_PER_EVENT=0 leaves out the per-event handler (e.g. to profile the batch path alone).
 const measurePerEvent = process.env["BENCH_PER_EVENT"] !== "0";
 
+/** Messages on the topic so far. */
+let filled = 0;
+
+/** Tops the topic up to `count` messages. */
 async function fill(count: number): Promise<void> {
   await ensureTopics(kafka, [topic], { numPartitions: partitions });
   const producer = createIdempotentProducer(kafka);
   await producer.connect();
-  for (let i = 0; i < count; i += batchSize) {
+  for (let i = filled; i < count; i += batchSize) {
     const messages = Array.from({ length: Math.min(batchSize, count - i) }, (_, j) => envelopedMessage(i + j));
     await producer.sendBatch({ acks: -1, topicMessages: [{ topic: topic.name, messages }] });
   }
+  filled = Math.max(filled, count);
   await producer.disconnect();
 }
 
@@ -144,58 +155,80 @@ async function subject(round: number, count: number, mode: "batch" | "per-event"
 }
 
 try {
-  log(`consume bench: ${messageCount} × ${messageBytes} B, ${partitions} partitions, brokers ${infra.brokers.join(",")}`);
+  log(`consume bench: ${messageBytes} B messages, ${partitions} partitions, rounds of ~${roundSeconds} s, brokers ${infra.brokers.join(",")}`);
+  await fill(warmupMessages);
+  // Warm-up (JIT, connections, plan caches), and the rates that size the rounds.
+  // Twice for the raw side: its first pass runs on cold code and would undersize the rounds.
+  await baseline(-2, warmupMessages);
+  const rawWarmRate = rate(warmupMessages, await baseline(-1, warmupMessages));
+  await subject(-1, warmupMessages, "batch");
+  const perEventWarmRate = measurePerEvent ? rate(warmupMessages, await subject(-1, warmupMessages, "per-event")) : 0;
+  const messageCount = sizeRound(rawWarmRate, warmupMessages, maxRoundMessages);
+  const perEventCount = sizeRound(perEventWarmRate, Math.min(5_000, messageCount), messageCount);
+  log(`warm-up: raw ${rawWarmRate} msg/s → ${messageCount} messages per round${measurePerEvent ? `, per-event handler ${perEventCount}` : ""}; filling the topic`);
   await fill(messageCount);
-  await baseline(-1, messageCount);
-  await subject(-1, messageCount, "batch");
-  if (measurePerEvent) await subject(-1, messageCount, "per-event");
-  const baselineRounds: number[] = [];
-  const subjectRounds: number[] = [];
-  const perEventRounds: number[] = [];
-  for (let round = 0; round < rounds; round += 1) {
-    baselineRounds.push(await baseline(round, messageCount));
-    subjectRounds.push(await subject(round, messageCount, "batch"));
-    if (measurePerEvent) perEventRounds.push(await subject(round, messageCount, "per-event"));
+  const baselineRates: number[] = [];
+  const subjectRates: number[] = [];
+  const perEventRates: number[] = [];
+  const baselineMs: number[] = [];
+  const subjectMs: number[] = [];
+  for (let round = 0; round < roundCount; round += 1) {
+    baselineMs.push(await baseline(round, messageCount));
+    subjectMs.push(await subject(round, messageCount, "batch"));
+    baselineRates.push(rate(messageCount, baselineMs[round] ?? 0));
+    subjectRates.push(rate(messageCount, subjectMs[round] ?? 0));
+    if (measurePerEvent) perEventRates.push(rate(perEventCount, await subject(round, perEventCount, "per-event")));
     log(
-      `round ${round + 1}: raw ${rate(messageCount, baselineRounds[round] ?? 0)} msg/s, ` +
-        `idempotent handleBatch ${rate(messageCount, subjectRounds[round] ?? 0)} msg/s` +
-        (measurePerEvent ? `, idempotent handle (one INSERT per event) ${rate(messageCount, perEventRounds[round] ?? 0)} msg/s` : ""),
+      `round ${round + 1}: raw ${baselineRates[round]} msg/s (${((baselineMs[round] ?? 0) / 1000).toFixed(1)} s), ` +
+        `idempotent handleBatch ${subjectRates[round]} msg/s (${((subjectMs[round] ?? 0) / 1000).toFixed(1)} s)` +
+        (measurePerEvent ? `, idempotent handle (one INSERT per event) ${perEventRates[round]} msg/s` : ""),
     );
   }
-  const baselineMs = median(baselineRounds);
-  const subjectMs = median(subjectRounds);
-  const perEventRate = measurePerEvent ? rate(messageCount, median(perEventRounds)) : undefined;
-  const baselineRate = rate(messageCount, baselineMs);
-  const subjectRate = rate(messageCount, subjectMs);
+  const baselineSpread = spreadOf(baselineRates);
+  const subjectSpread = spreadOf(subjectRates);
+  const ratioSpread = spreadOf(pairedRatios(subjectRates, baselineRates), 3);
+  const perEventSpread = measurePerEvent ? spreadOf(perEventRates) : undefined;
+  log(describeSpread("raw kafkajs", baselineSpread, "msg/s"));
+  log(describeSpread("idempotent handleBatch", subjectSpread, "msg/s"));
+  if (perEventSpread !== undefined) log(describeSpread("idempotent handle, per event", perEventSpread, "msg/s"));
+  log(describeSpread("ratio", ratioSpread, "×"));
   console.log(
     JSON.stringify({
       bench: "consume",
       subject: {
         name: "idempotent consumer (handleBatch), one effect row per event",
-        rounds,
+        rounds: roundCount,
         messages: messageCount,
         messageBytes,
         partitions,
-        ms: Math.round(subjectMs),
-        msgPerSec: subjectRate,
-        ...(perEventRate === undefined
+        ms: Math.round(spreadOf(subjectMs).median),
+        msgPerSec: subjectSpread.median,
+        ...(perEventSpread === undefined
           ? {}
-          : { perEventHandler: { msgPerSec: perEventRate, ratio: Number((perEventRate / baselineRate).toFixed(3)) } }),
-        roundMsgPerSec: subjectRounds.map((ms) => rate(messageCount, ms)),
+          : {
+              perEventHandler: {
+                messages: perEventCount,
+                msgPerSec: perEventSpread.median,
+                ratio: Number((perEventSpread.median / baselineSpread.median).toFixed(3)),
+              },
+            }),
+        roundMsgPerSec: subjectRates,
       },
       baseline: {
         name: "kafkajs eachBatch, raw",
-        rounds,
+        rounds: roundCount,
         messages: messageCount,
         messageBytes,
         partitions,
-        ms: Math.round(baselineMs),
-        msgPerSec: baselineRate,
-        roundMsgPerSec: baselineRounds.map((ms) => rate(messageCount, ms)),
+        ms: Math.round(spreadOf(baselineMs).median),
+        msgPerSec: baselineSpread.median,
+        roundMsgPerSec: baselineRates,
       },
       // The median of the per-round ratios: each round pairs the two under the same machine load.
-      ratio: Number(median(subjectRounds.map((ms, i) => (baselineRounds[i] ?? 0) / ms)).toFixed(3)),
+      ratio: ratioSpread.median,
       goal: 0.5,
+      spread: { baseline: baselineSpread, subject: subjectSpread, ratio: ratioSpread },
+      agreed: baselineSpread.agreed && subjectSpread.agreed && ratioSpread.agreed,
     }),
   );
 } finally {

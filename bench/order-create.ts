@@ -4,14 +4,19 @@
  * Kafka meanwhile) against a bare grpc-js unary handler measured in the same run with the same
  * request and response sizes, the same client and the same concurrency. Then events per second
  * through the Kafka intake (OrderPlaced → order stored + OrderAccepted), against a bare kafkajs
- * consumer reading the same messages. Last stdout line:
- * `{"bench":"order-create","subject":{…,"intake":{…}},"baseline":{…,"rawConsume":{…}},"ratio":…,"goal":0.3}`,
- * `ratio` = CreateOrder / bare handler (medians of the alternating rounds); `intakeRatio` beside it.
+ * consumer reading the same messages (one measurement each, informational: not in `ratio`).
+ * Rounds: a warm-up of BENCH_WARMUP (2000) calls per side measures each side's rate; each side's
+ * rounds then make as many calls as it answers in BENCH_ROUND_SECONDS (5 s), BENCH_ROUNDS (5)
+ * alternating rounds; stderr and the JSON give each side's rounds, median and spread
+ * (bench/_rounds.ts). Last stdout line:
+ * `{"bench":"order-create","subject":{…,"intake":{…}},"baseline":{…,"rawConsume":{…}},"ratio":…,"goal":0.3,"spread":{…},"agreed":…}`,
+ * `ratio` = the median of the per-round ratios CreateOrder / bare handler; `intakeRatio` beside it.
  *
  * Infra: `KAFKA_BROKERS` and `ORDER_DATABASE_URL` when set (the database must be migrated or
  * migratable), otherwise the testkit's broker and a fresh `tributary_order_bench` database on the
- * local Postgres. Sizes: BENCH_REQUESTS (default 3000, split over BENCH_ROUNDS = 3 alternating rounds per side),
- * BENCH_CONCURRENCY (32), BENCH_EVENTS (2000).
+ * local Postgres. Sizes: BENCH_CONCURRENCY (32), BENCH_EVENTS (2000), BENCH_POOL (16).
+ *
+ * Results on the 2-core machine: see README.md, "Benchmarks".
  */
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -33,12 +38,11 @@ import { startOrderService } from "@tributary/order";
 import { kafka as testKafka, postgres as testPostgres } from "@tributary/testkit";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
+import { describeSpread, log, median, pairedRatios, roundCount, roundSeconds, sizeRound, spreadOf } from "./_rounds.js";
 
-const requests = Number.parseInt(process.env["BENCH_REQUESTS"] ?? "3000", 10);
 const concurrency = Number.parseInt(process.env["BENCH_CONCURRENCY"] ?? "32", 10);
 const events = Number.parseInt(process.env["BENCH_EVENTS"] ?? "2000", 10);
-const rounds = Number.parseInt(process.env["BENCH_ROUNDS"] ?? "3", 10);
-const warmup = Math.min(1500, Math.floor(requests / 2));
+const warmup = Number.parseInt(process.env["BENCH_WARMUP"] ?? "2000", 10);
 const token = "bench-token";
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
@@ -141,12 +145,6 @@ async function startBareServer(): Promise<{ address: string; stop(): void }> {
   return { address: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 async function waitForCount(pool: pg.Pool, merchantId: string, expected: number): Promise<void> {
   for (;;) {
     const result = await pool.query("SELECT count(*)::int AS n FROM orders WHERE merchant_id = $1", [merchantId]);
@@ -183,6 +181,8 @@ async function main(): Promise<void> {
   const bareRounds: DriveResult[] = [];
   const createRounds: DriveResult[] = [];
   let intakeRate: number;
+  let bareCount = 0;
+  let createCount = 0;
   let rawConsumeRate: number;
   try {
     // Both servers run side by side the whole time and the rounds alternate, so load from
@@ -190,13 +190,20 @@ async function main(): Promise<void> {
     // Warm both paths up (JIT, connections, plan caches) before anything is measured.
     await drive(bareServer.address, `bench-bare-${runId}`, warmup, 1_000_000);
     await drive(service.address, merchant, warmup, 1_000_000);
-    await drive(bareServer.address, `bench-bare-${runId}`, warmup, 2_000_000);
-    const perRound = Math.ceil(requests / rounds);
-    for (let round = 0; round < rounds; round += 1) {
-      bareRounds.push(await drive(bareServer.address, `bench-bare-${runId}`, perRound, round * perRound));
-      createRounds.push(await drive(service.address, merchant, perRound, round * perRound));
+    const bareWarm = await drive(bareServer.address, `bench-bare-${runId}`, warmup, 2_000_000);
+    const createWarm = await drive(service.address, merchant, warmup, 2_000_000);
+    bareCount = sizeRound(bareWarm.perSecond, warmup, 500_000);
+    createCount = sizeRound(createWarm.perSecond, warmup, 200_000);
+    log(`order-create bench: rounds of ~${roundSeconds} s: bare ${bareCount} calls, CreateOrder ${createCount} calls, ${concurrency} in flight`);
+    for (let round = 0; round < roundCount; round += 1) {
+      bareRounds.push(await drive(bareServer.address, `bench-bare-${runId}`, bareCount, 3_000_000 + round * bareCount));
+      createRounds.push(await drive(service.address, merchant, createCount, 3_000_000 + round * createCount));
+      log(
+        `round ${round + 1}: bare grpc-js ${Math.round(bareRounds[round]?.perSecond ?? 0)}/s, ` +
+          `CreateOrder ${Math.round(createRounds[round]?.perSecond ?? 0)}/s`,
+      );
     }
-    await waitForCount(pool, merchant, perRound * rounds + warmup);
+    await waitForCount(pool, merchant, createCount * roundCount + 2 * warmup);
 
     // Kafka intake: publish first, then time how fast the intake turns them into orders.
     const kafka = new Kafka({ clientId: "bench-order", brokers: [...kafkaEndpoint.brokers], logLevel: logLevel.NOTHING });
@@ -271,18 +278,28 @@ async function main(): Promise<void> {
     await kafkaEndpoint.stop();
     await cleanup();
   }
-  const createRate = median(createRounds.map((r) => r.perSecond));
-  const bareRate = median(bareRounds.map((r) => r.perSecond));
+  const createSpread = spreadOf(createRounds.map((r) => r.perSecond));
+  const bareSpread = spreadOf(bareRounds.map((r) => r.perSecond));
+  const ratioSpread = spreadOf(
+    pairedRatios(
+      createRounds.map((r) => r.perSecond),
+      bareRounds.map((r) => r.perSecond),
+    ),
+    3,
+  );
+  log(describeSpread("bare grpc-js", bareSpread, "calls/s"));
+  log(describeSpread("CreateOrder", createSpread, "calls/s"));
+  log(describeSpread("ratio", ratioSpread, "×"));
   const cpuMs = (rounds: readonly DriveResult[]) => Number(median(rounds.map((r) => r.cpuMsPerCall)).toFixed(3));
   const result = {
     bench: "order-create",
     subject: {
       name: "CreateOrder over gRPC: auth, validation, one transaction with the order, its lines and OrderAccepted in the outbox",
-      perSecond: Math.round(createRate),
-      roundPerSecond: createRounds.map((r) => Math.round(r.perSecond)),
+      perSecond: createSpread.median,
+      roundPerSecond: createSpread.rounds,
       cpuMsPerCall: cpuMs(createRounds),
-      requests,
-      rounds,
+      requestsPerRound: createCount,
+      rounds: roundCount,
       concurrency,
       intake: {
         name: "OrderPlaced on orders.inbound.v1 → order stored + OrderAccepted (idempotent consumer, handleBatch)",
@@ -292,18 +309,20 @@ async function main(): Promise<void> {
     },
     baseline: {
       name: "bare grpc-js unary handler answering a canned order of the same size",
-      perSecond: Math.round(bareRate),
-      roundPerSecond: bareRounds.map((r) => Math.round(r.perSecond)),
+      perSecond: bareSpread.median,
+      roundPerSecond: bareSpread.rounds,
       cpuMsPerCall: cpuMs(bareRounds),
-      requests,
-      rounds,
+      requestsPerRound: bareCount,
+      rounds: roundCount,
       concurrency,
       rawConsume: { name: "kafkajs eachMessage, same messages, no decode, no database", eventsPerSecond: Math.round(rawConsumeRate), events },
     },
-    ratio: Number((createRate / bareRate).toFixed(3)),
-    goal: 0.3,
-    roundRatios: createRounds.map((r, i) => Number((r.perSecond / (bareRounds[i]?.perSecond ?? Number.NaN)).toFixed(3))),
     intakeRatio: Number((intakeRate / rawConsumeRate).toFixed(3)),
+    // The median of the per-round ratios: each round pairs the two under the same machine load.
+    ratio: ratioSpread.median,
+    goal: 0.3,
+    spread: { baseline: bareSpread, subject: createSpread, ratio: ratioSpread },
+    agreed: bareSpread.agreed && createSpread.agreed && ratioSpread.agreed,
   };
   console.error(
     `CreateOrder ${result.subject.perSecond}/s vs bare grpc-js ${result.baseline.perSecond}/s; ` +

@@ -1,14 +1,19 @@
 /**
  * `npm run bench -- outbox`: the outbox relay's publish rate against a raw kafkajs baseline in the
- * same run, on the same broker, with the same message count, size, keys, headers and batch size.
+ * same run, on the same broker, with the same message size, keys, headers and batch size.
  * - baseline: the idempotent kafkajs producer (acks=all, one request in flight) sending batches
  *   of BENCH_BATCH messages with `sendBatch`, back to back.
- * - subject: BENCH_MESSAGES rows committed to the outbox in one transaction, then the running
- *   relay (woken by NOTIFY) publishing them in batches of BENCH_BATCH and marking them published;
+ * - subject: the round's rows committed to the outbox in one transaction, then the running relay
+ *   (woken by NOTIFY) publishing them in batches of BENCH_BATCH and marking them published;
  *   timed from the commit until no row is left unpublished.
- * BENCH_ROUNDS (5) interleaved rounds; `ratio` is the median of the per-round ratios.
- * Last stdout line: `{"bench":"outbox","subject":{…},"baseline":{…},"ratio":subject/baseline}`
- * (goal ≥ 0.7). Infra: see bench/_events-infra.ts.
+ * Rounds: a warm-up of BENCH_WARMUP_MESSAGES (20k) per side measures each side's rate; each side's
+ * rounds then carry as many messages as it sends in BENCH_ROUND_SECONDS (5 s), BENCH_ROUNDS (5)
+ * alternating rounds. `ratio` is the median of the per-round rate ratios; stderr and the JSON give
+ * each side's rounds, median and spread (bench/_rounds.ts). Last stdout line:
+ * `{"bench":"outbox","subject":{…},"baseline":{…},"ratio":…,"goal":0.7,"spread":{…},"agreed":…}`.
+ * Infra: see bench/_events-infra.ts.
+ *
+ * Results on the 2-core machine: see README.md, "Benchmarks".
  */
 import { appendToOutbox, createIdempotentProducer, ensureTopics, startOutboxRelay } from "@tributary/events";
 import { OrderCancelledSchema } from "@tributary/contracts/order/v1/order_events";
@@ -19,16 +24,15 @@ import {
   benchTopic,
   envelopedMessage,
   keyCount,
-  log,
+  maxRoundMessages,
   messageBytes,
-  median,
-  messageCount,
   partitions,
   rate,
-  rounds,
   sizedCancellation,
   startInfra,
+  warmupMessages,
 } from "./_events-infra.js";
+import { describeSpread, log, pairedRatios, roundCount, roundSeconds, sizeRound, spreadOf } from "./_rounds.js";
 
 const infra = await startInfra();
 const { kafka, pool } = infra;
@@ -94,33 +98,42 @@ async function subject(count: number): Promise<number> {
 }
 
 try {
-  const warmup = Math.min(2_000, messageCount);
-  log(`outbox bench: ${messageCount} × ${messageBytes} B, batch ${batchSize}, ${partitions} partitions, brokers ${infra.brokers.join(",")}`);
-  await baseline(warmup);
-  await subject(warmup);
-  // Interleaved rounds, median of each: the machine is shared, so a one-off stall hits one round.
-  const baselineRounds: number[] = [];
-  const subjectRounds: number[] = [];
-  for (let round = 0; round < rounds; round += 1) {
-    baselineRounds.push(await baseline(messageCount));
-    subjectRounds.push(await subject(messageCount));
+  log(`outbox bench: ${messageBytes} B messages, batch ${batchSize}, ${partitions} partitions, rounds of ~${roundSeconds} s, brokers ${infra.brokers.join(",")}`);
+  // Warm-up (JIT, connections, plan caches), and the rates that size each side's rounds.
+  await baseline(Math.min(2_000, warmupMessages));
+  await subject(Math.min(2_000, warmupMessages));
+  const baselineCount = sizeRound(rate(warmupMessages, await baseline(warmupMessages)), warmupMessages, maxRoundMessages);
+  const subjectCount = sizeRound(rate(warmupMessages, await subject(warmupMessages)), warmupMessages, maxRoundMessages);
+  log(`warm-up sized the rounds: baseline ${baselineCount} messages, relay ${subjectCount} messages`);
+  // Interleaved rounds, median of each: the machine is shared, so load falls on both sides alike.
+  const baselineRates: number[] = [];
+  const subjectRates: number[] = [];
+  for (let round = 0; round < roundCount; round += 1) {
+    const baselineMs = await baseline(baselineCount);
+    const subjectMs = await subject(subjectCount);
+    baselineRates.push(rate(baselineCount, baselineMs));
+    subjectRates.push(rate(subjectCount, subjectMs));
     log(
-      `round ${round + 1}: baseline ${rate(messageCount, baselineRounds[round] ?? 0)} msg/s, ` +
-        `relay ${rate(messageCount, subjectRounds[round] ?? 0)} msg/s`,
+      `round ${round + 1}: baseline ${baselineRates[round]} msg/s (${(baselineMs / 1000).toFixed(1)} s), ` +
+        `relay ${subjectRates[round]} msg/s (${(subjectMs / 1000).toFixed(1)} s)`,
     );
   }
-  const baselineMs = median(baselineRounds);
-  const subjectMs = median(subjectRounds);
-  const baselineRate = rate(messageCount, baselineMs);
-  const subjectRate = rate(messageCount, subjectMs);
+  const baselineSpread = spreadOf(baselineRates);
+  const subjectSpread = spreadOf(subjectRates);
+  const ratioSpread = spreadOf(pairedRatios(subjectRates, baselineRates), 3);
+  log(describeSpread("kafkajs sendBatch", baselineSpread, "msg/s"));
+  log(describeSpread("outbox relay", subjectSpread, "msg/s"));
+  log(describeSpread("ratio", ratioSpread, "×"));
   console.log(
     JSON.stringify({
       bench: "outbox",
-      subject: { name: "outbox relay", rounds, messages: messageCount, messageBytes, batchSize, ms: Math.round(subjectMs), msgPerSec: subjectRate },
-      baseline: { name: "kafkajs idempotent sendBatch acks=all", rounds, messages: messageCount, messageBytes, batchSize, ms: Math.round(baselineMs), msgPerSec: baselineRate },
+      subject: { name: "outbox relay", rounds: roundCount, messages: subjectCount, messageBytes, batchSize, msgPerSec: subjectSpread.median, roundMsgPerSec: subjectRates },
+      baseline: { name: "kafkajs idempotent sendBatch acks=all", rounds: roundCount, messages: baselineCount, messageBytes, batchSize, msgPerSec: baselineSpread.median, roundMsgPerSec: baselineRates },
       // The median of the per-round ratios: each round pairs the two under the same machine load.
-      ratio: Number(median(subjectRounds.map((ms, i) => (baselineRounds[i] ?? 0) / ms)).toFixed(3)),
+      ratio: ratioSpread.median,
       goal: 0.7,
+      spread: { baseline: baselineSpread, subject: subjectSpread, ratio: ratioSpread },
+      agreed: baselineSpread.agreed && subjectSpread.agreed && ratioSpread.agreed,
     }),
   );
 } finally {
