@@ -44,7 +44,7 @@ describe("validatePolicy", () => {
     ["a provider listed twice", { ...valid, providers: [...valid.providers, valid.providers[0]!] }, "providers[5].provider", /already listed/],
     ["an unknown fee currency", { ...valid, providers: [{ ...valid.providers[0]!, fees: [{ currency: "RMB" as CurrencyCode, schedule: valid.providers[0]!.fees[0]!.schedule }] }] }, "providers[0].fees[0].currency", /unknown currency/],
     ["a fee rate over 100 %", { ...valid, providers: [{ ...valid.providers[0]!, fees: [{ currency: "CNY", schedule: { ratePpm: 1_000_001n, fixedMinor: 0n, rounding: "half_up" } }] }] }, "providers[0].fees[0].schedule.ratePpm", /1000000/],
-  ])("refuses %s, naming %s", (_name, policy, field, description) => {
+  ])("refuses %s", (_name, policy, field, description) => {
     const found = violations(policy).find((v) => v.field === field);
     expect(found, JSON.stringify(violations(policy))).toBeDefined();
     expect(found!.description).toMatch(description);
@@ -66,7 +66,7 @@ describe("validatePolicy", () => {
     ["a lower-case country", withWhen({ type: "country", countries: ["cn"] }), "rules[0].when.countries[0]", /alpha-2/],
     ["a rule naming an unknown provider", { ...valid, rules: [{ ...rule0, effect: { type: "exclude", providers: ["paypal" as ProviderId] } }] }, "rules[0].effect.providers[0]", /unknown provider/],
     ["two rules with one id", { ...valid, rules: [rule0, rule0] }, "rules[1].ruleId", /already listed/],
-  ])("refuses %s, naming %s", (_name, policy, field, description) => {
+  ])("refuses %s", (_name, policy, field, description) => {
     const found = violations(policy).find((v) => v.field === field);
     expect(found, JSON.stringify(violations(policy))).toBeDefined();
     expect(found!.description).toMatch(description);
