@@ -1,6 +1,57 @@
 /**
  * @tributary/payment-routing: which rail a payment takes and how it gets there. Work in progress
- * (issue "Payment routing"): so far the routing policy (pure domain) and the provider adapters.
- * The service itself (gRPC, lifecycle, webhooks) is not built yet.
+ * (issue "Payment routing"): so far the routing policy (pure domain, below) and the provider
+ * adapters. The service itself (gRPC, lifecycle, webhooks, persisting and publishing policy
+ * changes) is not built yet.
  */
-export {};
+
+// Routing policy: rules, staged and guarded roll-outs, health, cost — pure, every decision explained.
+export { route } from "./domain/routing/route.js";
+export type { CandidateTier, DroppedProvider, RankedCandidate, RouteInput, RoutingDecision } from "./domain/routing/route.js";
+export { CHANNELS, isChannel } from "./domain/routing/routing-order.js";
+export type { Channel, RoutingOrder } from "./domain/routing/routing-order.js";
+export type {
+  MerchantPolicy,
+  ProviderPolicy,
+  RampStep,
+  Rollout,
+  RolloutPause,
+  RoutingPolicy,
+  RoutingRule,
+  RuleEffect,
+} from "./domain/routing/routing-policy.js";
+export type { DropReason, DropReasonCode, KeepReason, KeepReasonCode, Reason } from "./domain/routing/routing-reason.js";
+export { matches, minuteOfDay } from "./domain/routing/condition.js";
+export type { Condition, ConditionContext, TimeWindow } from "./domain/routing/condition.js";
+export { BUCKET_COUNT, fnv1a32, rolloutBucket } from "./domain/routing/stable-hash.js";
+export { activeStepIndex, admitToRollout, percentToBasisPoints } from "./domain/routing/rollout.js";
+export type { RolloutAdmission } from "./domain/routing/rollout.js";
+export { evaluateGuardrail, normalCdf } from "./domain/routing/guardrail.js";
+export type { ArmStats, GuardrailConfig, GuardrailEvaluation, GuardrailReasonCode } from "./domain/routing/guardrail.js";
+export { breakerAt, freshHealth, healthEffectOf, healthKey, healthOf, recordAttempt } from "./domain/routing/health.js";
+export type {
+  AttemptKind,
+  AttemptOutcome,
+  BreakerConfig,
+  BreakerState,
+  HealthBook,
+  HealthConfig,
+  HealthEffect,
+  HealthSample,
+  HealthState,
+  ProviderHealth,
+} from "./domain/routing/health.js";
+export { compareExpectedValue, expectedValueOf } from "./domain/routing/expected-value.js";
+export type { ExpectedValue } from "./domain/routing/expected-value.js";
+export { validatePolicy } from "./domain/routing/validate-policy.js";
+export type { FieldViolation, InvalidPolicyError, PolicyReferences } from "./domain/routing/validate-policy.js";
+export { decidePolicyChange, evolvePolicy, GUARDRAIL_ACTOR } from "./domain/routing/decide-policy-change.js";
+export type {
+  PolicyAuditRecord,
+  PolicyChangeError,
+  PolicyCommand,
+  PolicyEvent,
+  PolicyVersionConflictError,
+  RolloutNotFoundError,
+} from "./domain/routing/decide-policy-change.js";
+export { exampleMerchantIds, examplePolicy } from "./domain/routing/example-policy.js";
