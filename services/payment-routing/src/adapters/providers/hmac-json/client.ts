@@ -14,6 +14,7 @@ import type {
   RefundStatusReport,
   VerifiedNotification,
 } from "../provider-adapter.js";
+import { transportFailure } from "../provider-adapter.js";
 import {
   checkHmacField,
   hmacAmount,
@@ -64,19 +65,6 @@ export function hmacVerifyHex(message: string, signatureHex: string, secret: str
   return timingSafeEqual(Buffer.from(signatureHex.toLowerCase(), "hex"), expected);
 }
 
-/**
- * Sorts a fetch failure with the shared rule: never connected is `unreachable`, anything after
- * the request may have gone out (timeout, reset, closed socket) is `outcome_unknown`.
- */
-export function hmacTransportError(error: unknown): ProviderCallError {
-  const cause = error instanceof Error && typeof error.cause === "object" && error.cause !== null ? (error.cause as { code?: unknown }) : undefined;
-  const code = typeof cause?.code === "string" ? cause.code : undefined;
-  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "UND_ERR_CONNECT_TIMEOUT") {
-    return { code: "unreachable", message: `not connected: ${code}`, retryable: true };
-  }
-  return { code: "outcome_unknown", message: `ended without an answer: ${code ?? (error instanceof Error ? error.name : "error")}`, retryable: true };
-}
-
 /** Our order and refund numbers as the API accepts them; checked before anything is sent. */
 const OUR_NUMBER = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -118,7 +106,7 @@ export function createHmacJsonAdapter(provider: HmacJsonProvider, config: HmacJs
       });
       text = await response.text();
     } catch (error) {
-      return err(hmacTransportError(error));
+      return err(transportFailure(error));
     }
     // A 5xx may follow processing; nothing in its body changes that, so it is not even read.
     if (response.status >= 500) return err({ code: "outcome_unknown", message: `${provider} answered HTTP ${response.status}`, retryable: true });
@@ -195,6 +183,8 @@ export function createHmacJsonAdapter(provider: HmacJsonProvider, config: HmacJs
         outRefundNo: request.refundRef,
         amountMinor: request.amount.amountMinor.toString(),
         reason: request.reason,
+        // Without one the API notifies the payment's notifyUrl.
+        ...(request.notifyUrl === undefined ? {} : { notifyUrl: request.notifyUrl }),
       });
       return answer.ok ? hmacRefundReport(answer.value, config.merchantId, request.paymentId, request.refundRef, request.amount) : answer;
     },

@@ -1,7 +1,7 @@
 import { createHash, createVerify, generateKeyPairSync } from "node:crypto";
 import { money } from "@tributary/money";
 import { describe, expect, it } from "vitest";
-import { createUnionpayAdapter, signUnionpayFields, transportError, unionpaySigningString, verifyUnionpayFields } from "./client.js";
+import { createUnionpayAdapter, signUnionpayFields, unionpaySigningString, verifyUnionpayFields } from "./client.js";
 import { UNIONPAY_TEST_NOTIFICATION_VECTOR as VECTOR } from "./known-answer-vector.js";
 
 function rsaPair(): { privateKeyPem: string; publicKeyPem: string } {
@@ -183,11 +183,5 @@ describe("UnionPay calls that cannot be sent", () => {
 
   it("will not query an order whose txnTime it does not know (guessing could make a real order look missing)", async () => {
     expect(await adapter.queryPayment("PAY99999999", money(1n, "CNY"))).toMatchObject({ ok: false, error: { code: "outcome_unknown" } });
-  });
-
-  it("sorts transport failures: refused before sending is unreachable, a reset or timeout is outcome_unknown", () => {
-    expect(transportError(new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } }))).toMatchObject({ code: "unreachable" });
-    expect(transportError(new TypeError("fetch failed", { cause: { code: "UND_ERR_SOCKET" } }))).toMatchObject({ code: "outcome_unknown" });
-    expect(transportError(new DOMException("timed out", "TimeoutError"))).toMatchObject({ code: "outcome_unknown" });
   });
 });

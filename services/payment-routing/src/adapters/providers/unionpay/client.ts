@@ -15,6 +15,7 @@ import type {
   RefundStatusReport,
   VerifiedNotification,
 } from "../provider-adapter.js";
+import { transportFailure } from "../provider-adapter.js";
 import {
   checkUnionpayAmount,
   checkUnionpayOrderId,
@@ -130,8 +131,9 @@ type Transport = Result<UnionpayFields, ProviderCallError>;
 
 /**
  * Posts a signed form and reads the signed answer. Errors are classified where they are made:
- * a connection that was never opened is `unreachable`; a timeout, a reset or any non-200 answer
- * after the request went out is `outcome_unknown` (UnionPay may have acted on it).
+ * no answer at all follows the port's one rule (`transportFailure`: never connected is
+ * `unreachable`, anything later `outcome_unknown`); any non-200 answer is `outcome_unknown`
+ * (UnionPay may have acted on the request before failing).
  */
 async function postForm(url: string, fields: UnionpayFields, timeoutMs: number, platformKey: KeyObject, platformCertId: string | undefined): Promise<Transport> {
   let response: Response;
@@ -145,7 +147,7 @@ async function postForm(url: string, fields: UnionpayFields, timeoutMs: number, 
     });
     text = await response.text();
   } catch (error) {
-    return err(transportError(error));
+    return err(transportFailure(error));
   }
   if (response.status !== 200) {
     return err({ code: "outcome_unknown", message: `UnionPay answered HTTP ${response.status}`, retryable: true });
@@ -158,20 +160,6 @@ async function postForm(url: string, fields: UnionpayFields, timeoutMs: number, 
     return err({ code: "bad_response_signature", message: "UnionPay's answer does not verify with the platform key we hold", retryable: false });
   }
   return ok(answer);
-}
-
-/**
- * Sorts a fetch failure: refused / unresolvable before sending is `unreachable`, anything else
- * (timeout, reset, closed mid-answer) is `outcome_unknown`.
- */
-export function transportError(error: unknown): ProviderCallError {
-  const cause = error instanceof Error && typeof error.cause === "object" && error.cause !== null ? (error.cause as { code?: unknown }) : undefined;
-  const code = typeof cause?.code === "string" ? cause.code : undefined;
-  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "UND_ERR_CONNECT_TIMEOUT") {
-    return { code: "unreachable", message: `UnionPay not reached: ${code}`, retryable: true };
-  }
-  const name = error instanceof Error ? error.name : "error";
-  return { code: "outcome_unknown", message: `UnionPay call ended without an answer: ${code ?? name}`, retryable: true };
 }
 
 class InMemoryOrders implements UnionpayOrderMemory {
@@ -304,7 +292,8 @@ export function createUnionpayAdapter(config: UnionpayAdapterConfig): ProviderAd
       if (payment.value.status !== "captured" || payment.value.providerTransactionId === undefined) {
         return err(rejectedLocally("not_refundable", `UnionPay order ${request.paymentId} is ${payment.value.status}`));
       }
-      const backUrl = orders.get(request.paymentId)?.backUrl;
+      // ACP needs a backUrl on every refund: the refund's own, else the one its consume was sent with.
+      const backUrl = request.notifyUrl ?? orders.get(request.paymentId)?.backUrl;
       if (backUrl === undefined) return err(rejectedLocally("no_back_url", `no backUrl known for UnionPay order ${request.paymentId}`));
       const record = orders.get(request.refundRef) ?? { txnTime: unionpayTime(now()), paymentId: request.paymentId };
       orders.set(request.refundRef, record);
