@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { err, ok, type Result } from "@tributary/result";
 import type { Money } from "@tributary/money";
 import {
@@ -64,10 +65,15 @@ export class AlipayAdapter implements ProviderAdapter {
   readonly provider = "alipay" as const;
   private readonly timeoutMs: number;
   private readonly now: () => Date;
+  // Parsed once: parsing a PEM costs several times one RSA verification.
+  private readonly appPrivateKey: KeyObject;
+  private readonly alipayPublicKey: KeyObject;
 
   constructor(private readonly config: AlipayAdapterConfig) {
     this.timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.now = config.now ?? (() => new Date());
+    this.appPrivateKey = createPrivateKey(config.appPrivateKeyPem);
+    this.alipayPublicKey = createPublicKey(config.alipayPublicKeyPem);
   }
 
   async createPayment(request: CreatePaymentRequest): Promise<Result<CreatedPayment, ProviderCallError>> {
@@ -166,7 +172,7 @@ export class AlipayAdapter implements ProviderAdapter {
   }
 
   verifyNotification(notification: RawNotification): Result<VerifiedNotification, NotificationError> {
-    return decodeAlipayNotification(notification.body, this.config);
+    return decodeAlipayNotification(notification.body, { appId: this.config.appId, pid: this.config.pid, alipayPublicKey: this.alipayPublicKey });
   }
 
   /** Alipay stops retrying only on the exact body `success`; anything else is retried. */
@@ -193,7 +199,7 @@ export class AlipayAdapter implements ProviderAdapter {
       biz_content: JSON.stringify(bizContent),
       ...(notifyUrl === undefined ? {} : { notify_url: notifyUrl }),
     };
-    params["sign"] = rsa2Sign(alipaySigningString(params, ["sign"]), this.config.appPrivateKeyPem);
+    params["sign"] = rsa2Sign(alipaySigningString(params, ["sign"]), this.appPrivateKey);
     let status: number;
     let bodyText: string;
     try {
@@ -211,7 +217,7 @@ export class AlipayAdapter implements ProviderAdapter {
     // The gateway answers every processed request with 200 (errors included); anything else is a
     // proxy or an outage in front of it, which may or may not have passed the request on.
     if (status !== 200) return err({ code: "outcome_unknown", message: `Alipay ${method}: HTTP ${status}`, retryable: true });
-    const payload = verifyAlipayResponse(method, bodyText, this.config.alipayPublicKeyPem);
+    const payload = verifyAlipayResponse(method, bodyText, this.alipayPublicKey);
     if (!payload.ok) return payload;
     if (field(payload.value, "code") !== "10000") return err(alipayFailure(method, payload.value));
     return payload;

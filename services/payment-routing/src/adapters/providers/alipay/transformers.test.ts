@@ -147,7 +147,7 @@ describe("Alipay amount and id checks", () => {
 });
 
 describe("Alipay notification", () => {
-  const keys = { appId: "2021000000000001", pid: "2088000000000001", alipayPublicKeyPem: alipayKey.publicKeyPem };
+  const keys = { appId: "2021000000000001", pid: "2088000000000001", alipayPublicKey: alipayKey.publicKeyPem };
   const fields = {
     notify_time: "2026-12-01 09:00:05",
     notify_type: "trade_status_sync",

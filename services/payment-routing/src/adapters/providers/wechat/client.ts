@@ -1,4 +1,4 @@
-import { createSign, randomBytes } from "node:crypto";
+import { createPrivateKey, createPublicKey, createSign, randomBytes, type KeyObject } from "node:crypto";
 import type { Money } from "@tributary/money";
 import { err, ok, type Result } from "@tributary/result";
 import {
@@ -27,6 +27,7 @@ import {
   verifyWechatSignature,
   WECHAT_CURRENCY,
   wechatFailure,
+  type WechatCallbackKeys,
 } from "./transformers.js";
 
 /** What the WeChat Pay adapter needs (public-key mode: the platform key is configured, not fetched). */
@@ -67,10 +68,20 @@ export class WechatAdapter implements ProviderAdapter {
   readonly provider = "wechat_pay" as const;
   private readonly timeoutMs: number;
   private readonly now: () => Date;
+  // Parsed once: parsing a PEM costs several times one RSA verification.
+  private readonly merchantPrivateKey: KeyObject;
+  private readonly platform: WechatCallbackKeys;
 
   constructor(private readonly config: WechatAdapterConfig) {
     this.timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.now = config.now ?? (() => new Date());
+    this.merchantPrivateKey = createPrivateKey(config.merchantPrivateKeyPem);
+    this.platform = {
+      mchid: config.mchid,
+      apiV3Key: config.apiV3Key,
+      platformSerial: config.platformSerial,
+      platformPublicKey: createPublicKey(config.platformPublicKeyPem),
+    };
   }
 
   async createPayment(request: CreatePaymentRequest): Promise<Result<CreatedPayment, ProviderCallError>> {
@@ -129,7 +140,7 @@ export class WechatAdapter implements ProviderAdapter {
   }
 
   verifyNotification(notification: RawNotification): Result<VerifiedNotification, NotificationError> {
-    return decodeWechatCallback(notification.headers, notification.body, this.config);
+    return decodeWechatCallback(notification.headers, notification.body, this.platform);
   }
 
   /** WeChat stops retrying on 200/204 (no body needed); a refusal is 4xx/5xx with `{code:"FAIL"}`. */
@@ -153,7 +164,7 @@ export class WechatAdapter implements ProviderAdapter {
     }
     const timestamp = String(Math.floor(this.now().getTime() / 1000));
     const nonce = randomBytes(16).toString("hex");
-    const sign = (message: string): string => createSign("RSA-SHA256").update(message, "utf8").sign(this.config.merchantPrivateKeyPem, "base64");
+    const sign = (message: string): string => createSign("RSA-SHA256").update(message, "utf8").sign(this.merchantPrivateKey, "base64");
     if (product === "app") {
       // APP pay (v3): sign `appid\ntimestamp\nnoncestr\nprepayid\n` with the merchant key.
       return ok({
@@ -188,7 +199,7 @@ export class WechatAdapter implements ProviderAdapter {
     const authorization = authorizationHeader({
       mchid: this.config.mchid,
       serialNo: this.config.merchantSerial,
-      privateKeyPem: this.config.merchantPrivateKeyPem,
+      privateKey: this.merchantPrivateKey,
       method,
       pathAndQuery,
       body,
@@ -216,7 +227,7 @@ export class WechatAdapter implements ProviderAdapter {
       return err(transportFailure(error));
     }
     if (status >= 500) return err({ code: "outcome_unknown", message: `WeChat ${what}: HTTP ${status}`, retryable: true });
-    const signatureProblem = verifyWechatSignature(headers, raw, this.config);
+    const signatureProblem = verifyWechatSignature(headers, raw, this.platform);
     if (signatureProblem !== undefined) return err({ code: "bad_response_signature", message: `WeChat ${what}: ${signatureProblem}`, retryable: false });
     let json: Readonly<Record<string, unknown>> | undefined;
     if (raw.length > 0) {

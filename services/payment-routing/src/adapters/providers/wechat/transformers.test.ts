@@ -27,7 +27,7 @@ const stranger = rsaPair();
 const API_V3_KEY = "0123456789abcdefghijklmnopqrstuv";
 const MCHID = "1900000001";
 const CNY = (amountMinor: bigint) => ({ amountMinor, currency: "CNY" as const });
-const platformKey = { platformSerial: "PUB_KEY_ID_0001", platformPublicKeyPem: platform.publicKeyPem };
+const platformKey = { platformSerial: "PUB_KEY_ID_0001", platformPublicKey: platform.publicKeyPem };
 
 function signedHeaders(body: string, key = platform.privateKeyPem, serial = "PUB_KEY_ID_0001"): Record<string, string> {
   const timestamp = "1764550800";
@@ -57,7 +57,7 @@ describe("WeChat Authorization header", () => {
   it("carries every field, and its signature verifies over that message with the merchant key", () => {
     const body = '{"amount":{"total":1234}}';
     const header = authorizationHeader({
-      mchid: MCHID, serialNo: "SERIAL1", privateKeyPem: merchant.privateKeyPem, method: "POST",
+      mchid: MCHID, serialNo: "SERIAL1", privateKey: merchant.privateKeyPem, method: "POST",
       pathAndQuery: "/v3/pay/transactions/native", body, timestamp: "1554208460", nonce: "N1",
     });
     const match = /^WECHATPAY2-SHA256-RSA2048 mchid="1900000001",nonce_str="N1",signature="([^"]+)",timestamp="1554208460",serial_no="SERIAL1"$/.exec(header);

@@ -1,4 +1,4 @@
-import { createDecipheriv, createSign, createVerify } from "node:crypto";
+import { createDecipheriv, createSign, createVerify, type KeyObject } from "node:crypto";
 import type { Money } from "@tributary/money";
 import { err, ok, type Result } from "@tributary/result";
 import type {
@@ -32,7 +32,7 @@ export function requestMessage(method: string, pathAndQuery: string, timestamp: 
 export function authorizationHeader(input: {
   readonly mchid: string;
   readonly serialNo: string;
-  readonly privateKeyPem: string;
+  readonly privateKey: KeyObject | string;
   readonly method: string;
   readonly pathAndQuery: string;
   readonly body: string;
@@ -41,14 +41,15 @@ export function authorizationHeader(input: {
 }): string {
   const signature = createSign("RSA-SHA256")
     .update(requestMessage(input.method, input.pathAndQuery, input.timestamp, input.nonce, input.body), "utf8")
-    .sign(input.privateKeyPem, "base64");
+    .sign(input.privateKey, "base64");
   return `${WECHATPAY_SCHEME} mchid="${input.mchid}",nonce_str="${input.nonce}",signature="${signature}",timestamp="${input.timestamp}",serial_no="${input.serialNo}"`;
 }
 
 /** The platform key we hold, named by its serial (`PUB_KEY_ID_…` in public-key mode). */
 export interface WechatPlatformKey {
   readonly platformSerial: string;
-  readonly platformPublicKeyPem: string;
+  /** Parsed once where it matters: parsing a PEM costs several times one verification. */
+  readonly platformPublicKey: KeyObject | string;
 }
 
 /**
@@ -74,7 +75,7 @@ export function verifyWechatSignature(
   const message = Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`, "utf8"), body, Buffer.from("\n", "utf8")]);
   let valid: boolean;
   try {
-    valid = createVerify("RSA-SHA256").update(message).verify(key.platformPublicKeyPem, signature, "base64");
+    valid = createVerify("RSA-SHA256").update(message).verify(key.platformPublicKey, signature, "base64");
   } catch {
     valid = false;
   }
