@@ -55,3 +55,9 @@ export type {
   RolloutNotFoundError,
 } from "./domain/routing/decide-policy-change.js";
 export { exampleMerchantIds, examplePolicy } from "./domain/routing/example-policy.js";
+
+// Provider adapters (the ProviderAdapter port, one client + transformers per provider).
+export { AlipayAdapter, createAlipayAdapter } from "./adapters/providers/alipay/client.js";
+export type { AlipayAdapterConfig } from "./adapters/providers/alipay/client.js";
+export { createWechatAdapter, WechatAdapter } from "./adapters/providers/wechat/client.js";
+export type { WechatAdapterConfig } from "./adapters/providers/wechat/client.js";
