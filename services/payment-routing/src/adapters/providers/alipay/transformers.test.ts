@@ -91,6 +91,14 @@ describe("Alipay signed response", () => {
   });
 });
 
+describe("Alipay signed but unreadable response", () => {
+  it("is outcome_unknown, not a crash", () => {
+    const broken = '{"code":"10000",}';
+    const body = `{"alipay_trade_query_response":${broken},"sign":"${rsa2Sign(broken, alipayKey.privateKeyPem)}"}`;
+    expect(verifyAlipayResponse("alipay.trade.query", body, alipayKey.publicKeyPem)).toMatchObject({ ok: false, error: { code: "outcome_unknown" } });
+  });
+});
+
 describe("Alipay trade_status mapping", () => {
   it.each([
     ["WAIT_BUYER_PAY", false, "pending"],

@@ -169,9 +169,15 @@ export function verifyAlipayResponse(
   if (!rsa2Verify(raw, sign, alipayPublicKey)) {
     return err({ code: "bad_response_signature", message: `Alipay ${method} answer signature does not verify`, retryable: false });
   }
-  const payload: unknown = JSON.parse(raw);
+  let payload: unknown;
+  try {
+    payload = JSON.parse(raw);
+  } catch {
+    payload = undefined;
+  }
+  // Signed by Alipay yet unreadable: we cannot tell what it did.
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
-    return err({ code: "bad_response_signature", message: `Alipay ${method} answer is not an object`, retryable: false });
+    return err({ code: "outcome_unknown", message: `Alipay ${method} answer is not a JSON object`, retryable: true });
   }
   return ok(payload as AlipayPayload);
 }
