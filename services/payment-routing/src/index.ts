@@ -61,3 +61,9 @@ export { AlipayAdapter, createAlipayAdapter } from "./adapters/providers/alipay/
 export type { AlipayAdapterConfig } from "./adapters/providers/alipay/client.js";
 export { createWechatAdapter, WechatAdapter } from "./adapters/providers/wechat/client.js";
 export type { WechatAdapterConfig } from "./adapters/providers/wechat/client.js";
+export { createUnionpayAdapter, signUnionpayFields, unionpaySigningString, verifyUnionpayFields } from "./adapters/providers/unionpay/client.js";
+export type { UnionpayAdapterConfig, UnionpayOrderMemory, UnionpayOrderRecord } from "./adapters/providers/unionpay/client.js";
+export { createJdPayAdapter } from "./adapters/providers/jdpay/client.js";
+export type { JdPayAdapterConfig } from "./adapters/providers/jdpay/client.js";
+export { createEcnyAdapter } from "./adapters/providers/ecny/client.js";
+export type { EcnyAdapterConfig } from "./adapters/providers/ecny/client.js";
