@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, createSign, createVerify, type KeyObject } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, createSign, createVerify, type KeyObject } from "node:crypto";
 import type { Money } from "@tributary/money";
 import { assertNever, err, ok, type Result } from "@tributary/result";
 import type {
@@ -50,10 +50,10 @@ export function unionpaySigningString(fields: UnionpayFields): string {
  * lowercase hex, then SHA256withRSA over that hex text with our merchant key, base64. `certId`
  * names our signing certificate so UnionPay picks the matching public key.
  */
-export function signUnionpayFields(fields: UnionpayFields, merchantPrivateKeyPem: string, merchantCertId: string): Record<string, string> {
+export function signUnionpayFields(fields: UnionpayFields, merchantPrivateKey: KeyObject | string, merchantCertId: string): Record<string, string> {
   const withCert: Record<string, string> = { ...fields, certId: merchantCertId, signMethod: "01" };
   const digestHex = createHash("sha256").update(unionpaySigningString(withCert), "utf8").digest("hex");
-  const signature = createSign("RSA-SHA256").update(digestHex, "utf8").sign(merchantPrivateKeyPem, "base64");
+  const signature = createSign("RSA-SHA256").update(digestHex, "utf8").sign(merchantPrivateKey, "base64");
   return { ...withCert, signature };
 }
 
@@ -186,13 +186,15 @@ function rejectedLocally(providerCode: string, message: string): ProviderCallErr
  * request's order id, amount and currency.
  */
 export function createUnionpayAdapter(config: UnionpayAdapterConfig): ProviderAdapter {
+  // Parsed once: parsing a PEM costs several times one RSA operation.
   const platformKey = createPublicKey(config.platformPublicKeyPem);
+  const merchantKey = createPrivateKey(config.merchantPrivateKeyPem);
   const timeoutMs = config.timeoutMs ?? 10_000;
   const now = config.now ?? ((): Date => new Date());
   const orders = config.orders ?? new InMemoryOrders();
 
   const call = (url: string, fields: Record<string, string>): Promise<Transport> =>
-    postForm(url, signUnionpayFields({ ...ACP_COMMON, merId: config.merId, ...fields }, config.merchantPrivateKeyPem, config.merchantCertId), timeoutMs, platformKey, config.platformCertId);
+    postForm(url, signUnionpayFields({ ...ACP_COMMON, merId: config.merId, ...fields }, merchantKey, config.merchantCertId), timeoutMs, platformKey, config.platformCertId);
 
   const merIdCheck = (fields: UnionpayFields): Result<void, ProviderCallError> =>
     fields["merId"] === config.merId ? ok(undefined) : err({ code: "integrity_mismatch", field: "merId", message: `UnionPay answered for merId ${fields["merId"] ?? "(none)"}`, retryable: false });
