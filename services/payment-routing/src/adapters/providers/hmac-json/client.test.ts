@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { money } from "@tributary/money";
@@ -128,5 +129,44 @@ describe("HMAC JSON calls", () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     const closed = createJdPayAdapter({ ...config, baseUrl: `http://127.0.0.1:${port}/jdpay/v1` });
     expect(await closed.queryPayment("PAY-1", money(1n, "CNY"))).toMatchObject({ ok: false, error: { code: "unreachable" } });
+  });
+});
+
+describe("HMAC JSON answers over HTTP (a loopback server playing the API)", () => {
+  /** Answers every request with `payload`, signed with `secret`, and returns the adapter pointed at it. */
+  async function apiAnswering(status: number, payload: object, secret = SECRET) {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        const body = JSON.stringify(payload);
+        res.writeHead(status, { "content-type": "application/json", "x-sandbox-timestamp": "1795406400", "x-sandbox-nonce": "abc", "x-sandbox-signature": hmacSignHex(hmacResponseMessage(status, "1795406400", "abc", body), secret) }).end(body);
+      });
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const adapter = createJdPayAdapter({ ...config, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jdpay/v1` });
+    return { adapter, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  it("a genuine answer is read; one signed with another secret is bad_response_signature", async () => {
+    const genuine = await apiAnswering(200, paymentEvent.data);
+    expect(await genuine.adapter.queryPayment("PAY-1", money(129902n, "CNY"))).toMatchObject({ ok: true, value: { status: "captured", amount: money(129902n, "CNY") } });
+    await genuine.close();
+    const forged = await apiAnswering(200, paymentEvent.data, "someone-else");
+    expect(await forged.adapter.queryPayment("PAY-1", money(129902n, "CNY"))).toMatchObject({ ok: false, error: { code: "bad_response_signature" } });
+    await forged.close();
+  });
+
+  it("an unknown status goes to review; a missing amount is integrity_mismatch; a 500 is outcome_unknown", async () => {
+    const unknown = await apiAnswering(200, { ...paymentEvent.data, status: "DISPUTED" });
+    expect(await unknown.adapter.queryPayment("PAY-1", money(129902n, "CNY"))).toMatchObject({ ok: false, error: { code: "unknown_provider_status", providerStatus: "DISPUTED" } });
+    await unknown.close();
+    const { amountMinor: _a, ...noAmount } = paymentEvent.data;
+    const missing = await apiAnswering(200, noAmount);
+    expect(await missing.adapter.queryPayment("PAY-1", money(129902n, "CNY"))).toMatchObject({ ok: false, error: { code: "integrity_mismatch", field: "amountMinor" } });
+    await missing.close();
+    const failing = await apiAnswering(500, { error: { code: "SYSTEM_ERROR", message: "retry" } });
+    expect(await failing.adapter.queryPayment("PAY-1", money(129902n, "CNY"))).toMatchObject({ ok: false, error: { code: "outcome_unknown", retryable: true } });
+    await failing.close();
   });
 });

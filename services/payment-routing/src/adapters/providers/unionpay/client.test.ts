@@ -1,7 +1,10 @@
 import { createHash, createVerify, generateKeyPairSync } from "node:crypto";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { money } from "@tributary/money";
 import { describe, expect, it } from "vitest";
-import { createUnionpayAdapter, signUnionpayFields, unionpaySigningString, verifyUnionpayFields } from "./client.js";
+import { createUnionpayAdapter, signUnionpayFields, unionpaySigningString, verifyUnionpayFields, type UnionpayOrderRecord } from "./client.js";
 import { UNIONPAY_TEST_NOTIFICATION_VECTOR as VECTOR } from "./known-answer-vector.js";
 
 function rsaPair(): { privateKeyPem: string; publicKeyPem: string } {
@@ -183,5 +186,62 @@ describe("UnionPay calls that cannot be sent", () => {
 
   it("will not query an order whose txnTime it does not know (guessing could make a real order look missing)", async () => {
     expect(await adapter.queryPayment("PAY99999999", money(1n, "CNY"))).toMatchObject({ ok: false, error: { code: "outcome_unknown" } });
+  });
+});
+
+describe("UnionPay answers over HTTP (a loopback server playing the gateway)", () => {
+  /** Serves one fixed answer text (or status) to every POST and returns the adapter pointed at it. */
+  async function gatewayAnswering(status: number, text: string) {
+    const server = createServer((_req, res) => {
+      _req.resume();
+      _req.on("end", () => res.writeHead(status, { "content-type": "text/plain;charset=UTF-8" }).end(text));
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const records = new Map<string, UnionpayOrderRecord>([["PAY00000001", { txnTime: "20261123100000", backUrl: "http://127.0.0.1/notify" }]]);
+    const pointed = createUnionpayAdapter({
+      backTransUrl: `${base}/back`,
+      queryUrl: `${base}/query`,
+      merId: MER_ID,
+      merchantPrivateKeyPem: merchant.privateKeyPem,
+      merchantCertId: "68759663125",
+      platformPublicKeyPem: platform.publicKeyPem,
+      platformCertId: PLATFORM_CERT_ID,
+      timeoutMs: 2_000,
+      orders: { get: (id) => records.get(id), set: (id, record) => void records.set(id, record) },
+    });
+    return { adapter: pointed, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+  const rawText = (fields: Record<string, string>) => Object.entries(fields).map(([k, v]) => `${k}=${v}`).join("&");
+  const queryAnswer: Record<string, string> = { ...consumeNotice, txnType: "00", txnSubType: "00", origRespCode: "00", origRespMsg: "成功" };
+
+  it("a genuine query answer is captured with its amount", async () => {
+    const gateway = await gatewayAnswering(200, rawText(platformSigned(queryAnswer)));
+    expect(await gateway.adapter.queryPayment("PAY00000001", money(129902n, "CNY"))).toMatchObject({ ok: true, value: { status: "captured", amount: money(129902n, "CNY") } });
+    await gateway.close();
+  });
+
+  it("an answer re-signed with a substituted key carried in signPubKeyCert is bad_response_signature", async () => {
+    const forged = signUnionpayFields({ ...queryAnswer, signPubKeyCert: attacker.publicKeyPem }, attacker.privateKeyPem, PLATFORM_CERT_ID);
+    const gateway = await gatewayAnswering(200, rawText(forged));
+    expect(await gateway.adapter.queryPayment("PAY00000001", money(129902n, "CNY"))).toMatchObject({ ok: false, error: { code: "bad_response_signature" } });
+    await gateway.close();
+  });
+
+  it("a genuine answer without txnAmt is integrity_mismatch; an unknown origRespCode goes to review", async () => {
+    const { txnAmt: _t, ...noAmount } = queryAnswer;
+    const missing = await gatewayAnswering(200, rawText(platformSigned(noAmount)));
+    expect(await missing.adapter.queryPayment("PAY00000001", money(129902n, "CNY"))).toMatchObject({ ok: false, error: { code: "integrity_mismatch", field: "txnAmt" } });
+    await missing.close();
+    const unknown = await gatewayAnswering(200, rawText(platformSigned({ ...queryAnswer, origRespCode: "K7" })));
+    expect(await unknown.adapter.queryPayment("PAY00000001", money(129902n, "CNY"))).toMatchObject({ ok: false, error: { code: "unknown_provider_status", providerStatus: "origRespCode=K7" } });
+    await unknown.close();
+  });
+
+  it("HTTP 503 is outcome_unknown", async () => {
+    const gateway = await gatewayAnswering(503, "<html>503</html>");
+    expect(await gateway.adapter.queryPayment("PAY00000001", money(129902n, "CNY"))).toMatchObject({ ok: false, error: { code: "outcome_unknown", retryable: true } });
+    await gateway.close();
   });
 });
