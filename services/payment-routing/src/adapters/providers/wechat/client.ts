@@ -21,6 +21,7 @@ import {
   authorizationHeader,
   decodeWechatCallback,
   fenJsonNumber,
+  isFreshTimestamp,
   refundReport,
   str,
   transactionReport,
@@ -229,6 +230,9 @@ export class WechatAdapter implements ProviderAdapter {
     if (status >= 500) return err({ code: "outcome_unknown", message: `WeChat ${what}: HTTP ${status}`, retryable: true });
     const signatureProblem = verifyWechatSignature(headers, raw, this.platform);
     if (signatureProblem !== undefined) return err({ code: "bad_response_signature", message: `WeChat ${what}: ${signatureProblem}`, retryable: false });
+    if (!isFreshTimestamp(headers["wechatpay-timestamp"], this.now().getTime())) {
+      return err({ code: "bad_response_signature", message: `WeChat ${what}: Wechatpay-Timestamp ${headers["wechatpay-timestamp"] ?? ""} is more than 5 minutes off`, retryable: false });
+    }
     let json: Readonly<Record<string, unknown>> | undefined;
     if (raw.length > 0) {
       try {

@@ -5,6 +5,7 @@ import {
   checkAmount,
   decodeWechatCallback,
   decryptResource,
+  isFreshTimestamp,
   mapRefundState,
   mapTradeState,
   refundReport,
@@ -82,6 +83,19 @@ describe("WeChat response verification", () => {
     expect(verifyWechatSignature(signedHeaders(body, platform.privateKeyPem, "PUB_KEY_ID_9999"), Buffer.from(body), platformKey)).toMatch(/not the platform key/);
     const { "wechatpay-signature": _s, ...unsigned } = signedHeaders(body);
     expect(verifyWechatSignature(unsigned, Buffer.from(body), platformKey)).toMatch(/required/);
+  });
+});
+
+describe("WeChat response freshness", () => {
+  it("accepts a timestamp within 5 minutes either way, refuses older, newer, missing or malformed", () => {
+    const nowMs = 1764550800_000;
+    expect(isFreshTimestamp("1764550800", nowMs)).toBe(true);
+    expect(isFreshTimestamp("1764550500", nowMs)).toBe(true);
+    expect(isFreshTimestamp("1764551100", nowMs)).toBe(true);
+    expect(isFreshTimestamp("1764550499", nowMs)).toBe(false);
+    expect(isFreshTimestamp("1764551101", nowMs)).toBe(false);
+    expect(isFreshTimestamp(undefined, nowMs)).toBe(false);
+    expect(isFreshTimestamp("17645508e2", nowMs)).toBe(false);
   });
 });
 

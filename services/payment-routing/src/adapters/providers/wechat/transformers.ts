@@ -82,6 +82,16 @@ export function verifyWechatSignature(
   return valid ? undefined : "Wechatpay-Signature does not verify";
 }
 
+/**
+ * Whether a signed answer's `Wechatpay-Timestamp` is within `skewSecondsMax` of our clock, as
+ * WeChat's own SDKs require of responses (5 minutes): an old signed answer replayed to us is
+ * refused even though its signature is genuine. Missing or malformed is not fresh.
+ */
+export function isFreshTimestamp(timestamp: string | undefined, nowMs: number, skewSecondsMax = 300): boolean {
+  if (timestamp === undefined || !/^\d{1,12}$/.test(timestamp)) return false;
+  return Math.abs(Math.floor(nowMs / 1000) - Number.parseInt(timestamp, 10)) <= skewSecondsMax;
+}
+
 /** The encrypted `resource` of a callback. */
 export interface EncryptedResource {
   readonly algorithm: string;
