@@ -147,6 +147,45 @@ function repointed(credentials: ProviderCredentials, sandboxUrl: string, deadUrl
   ) as ProviderCredentials;
 }
 
+/**
+ * A man in the middle: forwards every request to `targetUrl` unchanged and alters one byte of
+ * each answer's body, keeping status and headers. Whatever the provider's signature scheme, the
+ * adapter must notice.
+ */
+async function tamperingProxy(targetUrl: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (value !== undefined && name !== "host" && name !== "content-length" && name !== "connection") headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+      }
+      const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
+      fetch(`${targetUrl}${req.url ?? "/"}`, { method: req.method ?? "GET", headers, ...(body === undefined ? {} : { body }) })
+        .then(async (answer) => {
+          const raw = Buffer.from(await answer.arrayBuffer());
+          const altered = raw.length > 0 ? tamper(raw) : raw;
+          const out: Record<string, string> = {};
+          answer.headers.forEach((value, name) => {
+            if (name !== "content-length" && name !== "transfer-encoding" && name !== "content-encoding" && name !== "connection") out[name] = value;
+          });
+          res.writeHead(answer.status, out).end(altered);
+        })
+        .catch(() => res.writeHead(502).end());
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 /** A local port nothing listens on (bound, then released). */
 async function deadPort(): Promise<number> {
   const server = createServer();
@@ -159,7 +198,8 @@ async function deadPort(): Promise<number> {
 
 /**
  * Registers the conformance suite for one adapter: payment, query, close, refunds, notifications
- * (genuine, tampered, forged) and transport faults, all against a real sandbox over HTTP.
+ * (genuine, tampered, forged), answers altered on the way, and transport faults, all against a real
+ * sandbox over HTTP.
  */
 export function providerConformanceSuite(subject: ConformanceSubject): void {
   const provider = subject.sandboxProvider;
@@ -353,6 +393,17 @@ export function providerConformanceSuite(subject: ConformanceSubject): void {
       const slow = await faultySandbox({ slowRate: 1, slowMs: 1_500 });
       const impatient = await create(subject.createAdapter(slow.providers, { timeoutMs: 200 }));
       expect(impatient.result).toMatchObject({ ok: false, error: { code: "outcome_unknown" } });
+    });
+
+    it("an answer altered on the way (one byte of its body) is bad_response_signature", async () => {
+      const paymentId = await createPaid();
+      const proxy = await tamperingProxy(sandbox.url);
+      try {
+        const fooled = subject.createAdapter(repointed(sandbox.providers, sandbox.url, proxy.url), { timeoutMs: 5_000 });
+        expect(await fooled.queryPayment(paymentId, cny(1234n))).toMatchObject({ ok: false, error: { code: "bad_response_signature" } });
+      } finally {
+        await proxy.stop();
+      }
     });
 
     it("a connection refused is unreachable", async () => {
