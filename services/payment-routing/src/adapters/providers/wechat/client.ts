@@ -20,8 +20,8 @@ import {
   asObject,
   authorizationHeader,
   decodeWechatCallback,
-  fenJsonNumber,
   isFreshTimestamp,
+  jsonWithAmount,
   refundReport,
   str,
   transactionReport,
@@ -97,10 +97,10 @@ export class WechatAdapter implements ProviderAdapter {
       time_expire: rfc3339Shanghai(request.expiresAt),
       attach: request.orderId,
       notify_url: request.notifyUrl,
-      amount: { total: fenJsonNumber(request.amount), currency: WECHAT_CURRENCY },
       ...(product === "jsapi" ? { payer: { openid: request.providerBuyerId } } : {}),
     };
-    const answer = await this.send("POST", `/v3/pay/transactions/${product}`, JSON.stringify(body), "create");
+    const json = jsonWithAmount(body, { total: request.amount.amountMinor, currency: WECHAT_CURRENCY });
+    const answer = await this.send("POST", `/v3/pay/transactions/${product}`, json, "create");
     if (!answer.ok) return answer;
     const action = this.buyerAction(product, answer.value.json);
     return action.ok ? ok({ paymentId: request.paymentId, buyerAction: action.value }) : action;
@@ -125,9 +125,9 @@ export class WechatAdapter implements ProviderAdapter {
       out_refund_no: request.refundRef,
       reason: request.reason,
       ...(request.notifyUrl === undefined ? {} : { notify_url: request.notifyUrl }),
-      amount: { refund: fenJsonNumber(request.amount), total: fenJsonNumber(request.paymentAmount), currency: WECHAT_CURRENCY },
     };
-    const answer = await this.send("POST", "/v3/refund/domestic/refunds", JSON.stringify(body), "refund");
+    const json = jsonWithAmount(body, { refund: request.amount.amountMinor, total: request.paymentAmount.amountMinor, currency: WECHAT_CURRENCY });
+    const answer = await this.send("POST", "/v3/refund/domestic/refunds", json, "refund");
     if (!answer.ok) return answer;
     if (answer.value.json === undefined) return err(noBody("refund"));
     return refundReport(answer.value.json, request);

@@ -6,6 +6,7 @@ import {
   decodeWechatCallback,
   decryptResource,
   isFreshTimestamp,
+  jsonWithAmount,
   mapRefundState,
   mapTradeState,
   refundReport,
@@ -83,6 +84,16 @@ describe("WeChat response verification", () => {
     expect(verifyWechatSignature(signedHeaders(body, platform.privateKeyPem, "PUB_KEY_ID_9999"), Buffer.from(body), platformKey)).toMatch(/not the platform key/);
     const { "wechatpay-signature": _s, ...unsigned } = signedHeaders(body);
     expect(verifyWechatSignature(unsigned, Buffer.from(body), platformKey)).toMatch(/required/);
+  });
+});
+
+describe("WeChat request amounts", () => {
+  it("writes fen as JSON integers from the bigint's digits, beyond 2^53 too", () => {
+    expect(jsonWithAmount({ out_trade_no: "P1", description: "书 \"x\"" }, { total: 1234n, currency: "CNY" })).toBe(
+      '{"out_trade_no":"P1","description":"书 \\"x\\"","amount":{"total":1234,"currency":"CNY"}}',
+    );
+    expect(jsonWithAmount({}, { total: 9007199254740993n })).toBe('{"amount":{"total":9007199254740993}}');
+    expect(() => jsonWithAmount({}, { total: -1n })).toThrow(RangeError);
   });
 });
 

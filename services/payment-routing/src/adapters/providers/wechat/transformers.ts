@@ -177,17 +177,25 @@ export function mapRefundState(
 }
 
 /**
- * Fen as the JSON integer API v3 wants. A JSON number is exact for integers up to 2^53 − 1,
- * far above any WeChat amount (a total is an int32); beyond that is a bug, not a rounding.
+ * A request body whose `amount` member holds fen as JSON integers, written from the bigint's own
+ * digits: no amount ever passes through a JS number on the way out. The other members are
+ * ordinary JSON.
  */
-export function fenJsonNumber(amount: Money): number {
-  if (amount.amountMinor < 0n || amount.amountMinor > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new RangeError(`amount ${amount.amountMinor} fen cannot be a WeChat amount`);
-  }
-  return Number(amount.amountMinor);
+export function jsonWithAmount(members: Readonly<Record<string, unknown>>, amount: Readonly<Record<string, bigint | string>>): string {
+  const amountJson = Object.entries(amount)
+    .map(([name, value]) => {
+      if (typeof value === "bigint" && value < 0n) throw new RangeError(`amount.${name} ${value} fen cannot be a WeChat amount`);
+      return `${JSON.stringify(name)}:${typeof value === "bigint" ? value.toString() : JSON.stringify(value)}`;
+    })
+    .join(",");
+  const rest = JSON.stringify(members);
+  return rest === "{}" ? `{"amount":{${amountJson}}}` : `${rest.slice(0, -1)},"amount":{${amountJson}}}`;
 }
 
-/** A fen JSON number as bigint; undefined unless it is a non-negative safe integer (so exact). */
+/**
+ * A fen JSON number (as JSON.parse gives it) as bigint; undefined unless it is a non-negative
+ * safe integer, which a double holds exactly (a WeChat total is an int32).
+ */
 export function fenFromJson(value: unknown): bigint | undefined {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? BigInt(value) : undefined;
 }
