@@ -7,15 +7,18 @@ import type { Result } from "@tributary/result";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providerConformanceSuite } from "../src/adapters/providers/conformance.js";
 import type { NotificationError, ProviderAdapter, VerifiedNotification } from "../src/adapters/providers/provider-adapter.js";
-import { createUnionpayAdapter } from "../src/adapters/providers/unionpay/client.js";
+import { createUnionpayAdapter, inMemoryUnionpayOrders } from "../src/adapters/providers/unionpay/client.js";
 
 // The UnionPay adapter against the sandbox's ACP 5.1.0 gateway: signMethod=01 both ways, QR
 // consume (txnSubType=07), query by orderId + txnTime, refunds by origQryId, back notifications.
+// ACP finds an order by orderId + its original txnTime, so every adapter the suite builds shares
+// one order memory, as the service's instances share their database.
+const orders = inMemoryUnionpayOrders();
 providerConformanceSuite({
   sandboxProvider: "unionpay",
   channel: "web",
   startSandbox,
-  createAdapter: (credentials, { timeoutMs }) => createUnionpayAdapter({ ...credentials.unionpay, timeoutMs }),
+  createAdapter: (credentials, { timeoutMs }) => createUnionpayAdapter({ ...credentials.unionpay, timeoutMs, orders }),
 });
 
 /*

@@ -162,14 +162,19 @@ async function postForm(url: string, fields: UnionpayFields, timeoutMs: number, 
   return ok(answer);
 }
 
-class InMemoryOrders implements UnionpayOrderMemory {
-  readonly #records = new Map<string, UnionpayOrderRecord>();
-  get(orderId: string): UnionpayOrderRecord | undefined {
-    return this.#records.get(orderId);
-  }
-  set(orderId: string, record: UnionpayOrderRecord): void {
-    this.#records.set(orderId, record);
-  }
+/**
+ * A {@link UnionpayOrderMemory} in this process's memory: the default of one adapter, or shared by
+ * several adapters of one process (the service's real one is backed by its database, so every
+ * instance can query an order another one created).
+ */
+export function inMemoryUnionpayOrders(): UnionpayOrderMemory {
+  const records = new Map<string, UnionpayOrderRecord>();
+  return {
+    get: (orderId) => records.get(orderId),
+    set: (orderId, record) => {
+      records.set(orderId, record);
+    },
+  };
 }
 
 /** ACP `orderId`: 8–40 letters and digits. Our ids are checked before anything is sent. */
@@ -191,7 +196,7 @@ export function createUnionpayAdapter(config: UnionpayAdapterConfig): ProviderAd
   const merchantKey = createPrivateKey(config.merchantPrivateKeyPem);
   const timeoutMs = config.timeoutMs ?? 10_000;
   const now = config.now ?? ((): Date => new Date());
-  const orders = config.orders ?? new InMemoryOrders();
+  const orders = config.orders ?? inMemoryUnionpayOrders();
 
   const call = (url: string, fields: Record<string, string>): Promise<Transport> =>
     postForm(url, signUnionpayFields({ ...ACP_COMMON, merId: config.merId, ...fields }, merchantKey, config.merchantCertId), timeoutMs, platformKey, config.platformCertId);
