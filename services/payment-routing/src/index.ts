@@ -62,6 +62,7 @@ export type { AlipayAdapterConfig } from "./adapters/providers/alipay/client.js"
 export { createWechatAdapter, WechatAdapter } from "./adapters/providers/wechat/client.js";
 export type { WechatAdapterConfig } from "./adapters/providers/wechat/client.js";
 export { createUnionpayAdapter, signUnionpayFields, unionpaySigningString, verifyUnionpayFields } from "./adapters/providers/unionpay/client.js";
+export { inMemoryUnionpayOrders } from "./adapters/providers/unionpay/client.js";
 export type { UnionpayAdapterConfig, UnionpayOrderMemory, UnionpayOrderRecord } from "./adapters/providers/unionpay/client.js";
 export { createJdPayAdapter } from "./adapters/providers/jdpay/client.js";
 export type { JdPayAdapterConfig } from "./adapters/providers/jdpay/client.js";
