@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BUCKET_COUNT, fnv1a32, rolloutBucket } from "./stable-hash.js";
 
@@ -15,6 +16,16 @@ describe("fnv1a32", () => {
       expected = Math.imul(expected ^ byte, 0x01000193) >>> 0;
     }
     expect(fnv1a32("买")).toBe(expected);
+  });
+
+  it("folds exactly the bytes TextEncoder produces, for any string (surrogates, emoji, lone halves)", () => {
+    const reference = (text: string) => {
+      let hash = 0x811c9dc5;
+      for (const byte of new TextEncoder().encode(text)) hash = Math.imul(hash ^ byte, 0x01000193);
+      return hash >>> 0;
+    };
+    for (const text of ["买家-42", "𠀋", "😀x", "\ud800", "a\udc00b", "\u07ff\u0800\uffff"]) expect(fnv1a32(text), text).toBe(reference(text));
+    fc.assert(fc.property(fc.string({ unit: "binary" }), (text) => fnv1a32(text) === reference(text)), { numRuns: 2_000 });
   });
 });
 
