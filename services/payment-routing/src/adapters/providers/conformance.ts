@@ -39,6 +39,13 @@ export interface ConformanceQuirks {
   readonly refundNotificationCarriesTotalOnly?: boolean;
   /** The provider sends no refund notifications at all. */
   readonly noRefundNotifications?: boolean;
+  /**
+   * The provider cannot close an open unpaid order (UnionPay ACP: a QR consume ends at its
+   * payTimeout). Close must then be refused (`rejected`) and the order stay pending, never captured.
+   */
+  readonly noCloseWhileOpen?: boolean;
+  /** The payment query describes the payment only; refunds do not change it (UnionPay consume query): captured. */
+  readonly queryIgnoresRefunds?: boolean;
 }
 
 /** What the suite needs to know about one adapter. */
@@ -291,6 +298,11 @@ export function providerConformanceSuite(subject: ConformanceSubject): void {
     it("close → closed: the buyer can no longer pay and the query never says captured", async () => {
       const { paymentId, result } = await create(adapter);
       expect(result.ok).toBe(true);
+      if (quirks.noCloseWhileOpen === true) {
+        expect(await adapter.closePayment(paymentId)).toMatchObject({ ok: false, error: { code: "rejected" } });
+        expect(await adapter.queryPayment(paymentId, cny(1234n))).toMatchObject({ ok: true, value: { status: "pending" } });
+        return;
+      }
       expect(await adapter.closePayment(paymentId)).toEqual({ ok: true, value: undefined });
       expect(sandbox.pay(provider, paymentId)).toBe(false);
       const query = await adapter.queryPayment(paymentId, cny(1234n));
@@ -322,7 +334,10 @@ export function providerConformanceSuite(subject: ConformanceSubject): void {
       const refunded = await adapter.queryPayment(paymentId, cny(1234n));
       expect(refunded).toMatchObject({
         ok: true,
-        value: { status: quirks.fullRefundQueriesAsPartiallyRefunded === true ? "partially_refunded" : "refunded" },
+        value: {
+          status:
+            quirks.queryIgnoresRefunds === true ? "captured" : quirks.fullRefundQueriesAsPartiallyRefunded === true ? "partially_refunded" : "refunded",
+        },
       });
 
       expect(await adapter.refund(refundRequest(paymentId, 1n))).toMatchObject({ ok: false, error: { code: "rejected" } });
