@@ -10,10 +10,15 @@ describe("fault injector", () => {
     for (let i = 0; i < 50; i++) {
       expect(none.apiFault()).toEqual({ kind: "none" });
       expect(none.decline()).toBe(false);
-      expect(none.notifyPlan()).toEqual({ lost: false, duplicate: false, extraDelayMs: 0, forged: false });
+      expect(none.notifyPlan()).toEqual({ lost: false, duplicate: false, duplicateMode: "resigned", duplicateDelayMs: 100, extraDelayMs: 0, forged: false });
       expect(all.apiFault()).toEqual({ kind: "server_error" });
-      expect(all.notifyPlan()).toEqual({ lost: true, duplicate: true, extraDelayMs: 7, forged: true });
+      expect(all.notifyPlan()).toEqual({ lost: true, duplicate: true, duplicateMode: "resigned", duplicateDelayMs: 100, extraDelayMs: 7, forged: true });
     }
+  });
+
+  it("makes identical duplicates only when asked, after the configured delay", () => {
+    const identical = new FaultInjector({ duplicateNotifyRate: 1, duplicateNotifyMode: "identical", duplicateNotifyDelayMs: 250 }, createPrng(1));
+    expect(identical.notifyPlan()).toMatchObject({ duplicate: true, duplicateMode: "identical", duplicateDelayMs: 250 });
   });
 
   it("draws the same faults for the same seed", () => {

@@ -17,8 +17,18 @@ export interface ProviderFaults {
   readonly slowMs?: number;
   /** A notification is never sent. */
   readonly lostNotifyRate?: number;
-  /** A notification is sent twice. */
+  /** A notification is sent twice (same notification id). */
   readonly duplicateNotifyRate?: number;
+  /**
+   * How the second copy is made. `"resigned"` (the default, as before): built and signed anew,
+   * so WeChat and JD Pay / e-CNY copies carry a fresh timestamp, nonce and signature (Alipay a
+   * fresh `notify_time`) around the same notification id. `"identical"`: the very bytes of the
+   * first attempt (body and every header) are sent again, as a network retry or an attacker
+   * replaying a captured request would, so only replay rejection (id / nonce memory) stops it.
+   */
+  readonly duplicateNotifyMode?: DuplicateNotifyMode;
+  /** How long after the first attempt the duplicate is sent (default 100 ms). */
+  readonly duplicateNotifyDelayMs?: number;
   /** A notification is held back by `outOfOrderDelayMs`, so later ones overtake it. */
   readonly outOfOrderNotifyRate?: number;
   readonly outOfOrderDelayMs?: number;
@@ -32,6 +42,9 @@ export interface ProviderFaults {
   readonly forgedNotifyRate?: number;
 }
 
+/** How a duplicated notification is produced; see {@link ProviderFaults.duplicateNotifyMode}. */
+export type DuplicateNotifyMode = "identical" | "resigned";
+
 /** What happens to one API request. */
 export type ApiFault =
   | { readonly kind: "none" }
@@ -43,6 +56,10 @@ export type ApiFault =
 export interface NotifyPlan {
   readonly lost: boolean;
   readonly duplicate: boolean;
+  /** How the duplicate (when there is one) is made; default `"resigned"`. */
+  readonly duplicateMode?: DuplicateNotifyMode;
+  /** Delay of the duplicate after the first attempt; default 100 ms. */
+  readonly duplicateDelayMs?: number;
   readonly extraDelayMs: number;
   readonly forged: boolean;
 }
@@ -80,6 +97,11 @@ export class FaultInjector {
     const duplicate = this.prng.chance(this.faults.duplicateNotifyRate ?? 0);
     const outOfOrder = this.prng.chance(this.faults.outOfOrderNotifyRate ?? 0);
     const forged = this.prng.chance(this.faults.forgedNotifyRate ?? 0);
-    return { lost, duplicate, extraDelayMs: outOfOrder ? (this.faults.outOfOrderDelayMs ?? 1_500) : 0, forged };
+    return {
+      lost,
+      duplicate,
+      duplicateMode: this.faults.duplicateNotifyMode ?? "resigned",
+      duplicateDelayMs: this.faults.duplicateNotifyDelayMs ?? 100,
+      extraDelayMs: outOfOrder ? (this.faults.outOfOrderDelayMs ?? 1_500) : 0, forged };
   }
 }

@@ -16,6 +16,12 @@ export interface NotificationSpec {
   readonly event: string;
   readonly outTradeNo: string;
   readonly url: string;
+  /**
+   * The id the merchant de-duplicates on (Alipay `notify_id`, WeChat `id`, JD Pay / e-CNY
+   * `eventId`): the same on every attempt and copy of this notification, new for the next one.
+   * UnionPay has none (merchants key on `orderId` + `txnTime` / `queryId`).
+   */
+  readonly notificationId?: string;
   /** Builds the genuine request for attempt `n` (1-based); providers may re-sign per attempt. */
   build(attempt: number): OutgoingRequest;
   /** Builds a copy whose signature does not verify. */
@@ -35,6 +41,13 @@ export interface DeliveryRecord {
   readonly atMs: number;
   readonly forged: boolean;
   readonly duplicate: boolean;
+  /**
+   * True when this attempt re-sent the exact bytes (body and headers) of an earlier attempt
+   * (`duplicateNotifyMode: "identical"`); false for anything built and signed anew.
+   */
+  readonly identicalReplay: boolean;
+  /** See {@link NotificationSpec.notificationId}; absent for UnionPay. */
+  readonly notificationId?: string;
   /** HTTP status, or 0 when the merchant could not be reached. */
   readonly status: number;
   readonly acked: boolean;
@@ -58,14 +71,22 @@ export class NotificationDispatcher {
   dispatch(spec: NotificationSpec, plan: NotifyPlan, extraDelayMs = 0): void {
     if (plan.lost) return;
     const startDelay = extraDelayMs + plan.extraDelayMs;
+    // The first attempt is built once, so an identical duplicate can re-send its very bytes
+    // whichever of the two timers fires first.
+    let firstRequest: OutgoingRequest | undefined;
+    const first = (): OutgoingRequest => (firstRequest ??= spec.build(1));
     if (plan.forged) {
       this.scheduler.after(startDelay, async () => {
-        await this.send(spec, spec.buildForged(), 1, true, false);
+        await this.send(spec, spec.buildForged(), 1, { forged: true, duplicate: false, identicalReplay: false });
       });
     }
-    this.scheduleAttempt(spec, 1, startDelay + (plan.forged ? 50 : 0), false);
+    this.scheduleAttempt(spec, 1, startDelay + (plan.forged ? 50 : 0), first);
     if (plan.duplicate) {
-      this.scheduleAttempt(spec, 1, startDelay + 100, true);
+      const identical = plan.duplicateMode === "identical";
+      this.scheduler.after(startDelay + (plan.duplicateDelayMs ?? 100) + (spec.scheduleMs[0] ?? 0), async () => {
+        // A duplicate is one extra copy of the first attempt; only the genuine stream retries.
+        await this.send(spec, identical ? first() : spec.build(1), 1, { forged: false, duplicate: true, identicalReplay: identical });
+      });
     }
   }
 
@@ -74,13 +95,13 @@ export class NotificationDispatcher {
     return this.log;
   }
 
-  private scheduleAttempt(spec: NotificationSpec, attempt: number, baseDelayMs: number, duplicate: boolean): void {
+  private scheduleAttempt(spec: NotificationSpec, attempt: number, baseDelayMs: number, first: () => OutgoingRequest): void {
     const delay = baseDelayMs + (spec.scheduleMs[attempt - 1] ?? 0);
     this.scheduler.after(delay, async () => {
-      const acked = await this.send(spec, spec.build(attempt), attempt, false, duplicate);
-      // A duplicate is one extra copy; only the genuine stream retries.
-      if (!acked && !duplicate && attempt < spec.scheduleMs.length) {
-        this.scheduleAttempt(spec, attempt + 1, 0, false);
+      const request = attempt === 1 ? first() : spec.build(attempt);
+      const acked = await this.send(spec, request, attempt, { forged: false, duplicate: false, identicalReplay: false });
+      if (!acked && attempt < spec.scheduleMs.length) {
+        this.scheduleAttempt(spec, attempt + 1, 0, first);
       }
     });
   }
@@ -89,8 +110,7 @@ export class NotificationDispatcher {
     spec: NotificationSpec,
     request: OutgoingRequest,
     attempt: number,
-    forged: boolean,
-    duplicate: boolean,
+    kind: { readonly forged: boolean; readonly duplicate: boolean; readonly identicalReplay: boolean },
   ): Promise<boolean> {
     let status = 0;
     let body = "";
@@ -114,8 +134,8 @@ export class NotificationDispatcher {
       outTradeNo: spec.outTradeNo,
       attempt,
       atMs: this.clock.nowMs(),
-      forged,
-      duplicate,
+      ...kind,
+      ...(spec.notificationId === undefined ? {} : { notificationId: spec.notificationId }),
       status,
       acked,
     });

@@ -114,8 +114,11 @@ export function alipayRoutes(ctx: SandboxContext, options: AlipayOptions): Route
 
   const notify = (payment: PaymentRecord, refund: RefundRecord | undefined, extraDelayMs: number): void => {
     if (payment.notifyUrl === undefined) return;
+    // The notification's content is fixed when it is made (a later refund does not change a
+    // retry of this one); each attempt gets its own notify_time and is signed anew.
+    const snapshot = notifyFields(payment, refund);
     const build = (forged: boolean): { body: string; headers: Record<string, string> } => {
-      const fields = notifyFields(payment, refund);
+      const fields = { ...snapshot, notify_time: formatShanghai(ctx.clock.nowMs(), "yyyy-MM-dd HH:mm:ss") };
       // Alipay signs without sign and sign_type; the merchant verifies the same way.
       let sign = rsa2Sign(alipaySigningString(fields, ["sign", "sign_type"]), keys.alipay.privateKeyPem);
       if (forged) sign = rsa2Sign(alipaySigningString(fields, ["sign", "sign_type"]), keys.app.privateKeyPem);
@@ -130,6 +133,7 @@ export function alipayRoutes(ctx: SandboxContext, options: AlipayOptions): Route
         event: refund === undefined ? "TRADE_SUCCESS" : `REFUND:${refund.outRefundNo}`,
         outTradeNo: payment.outTradeNo,
         url: payment.notifyUrl,
+        notificationId: snapshot["notify_id"] ?? "",
         build: () => build(false),
         buildForged: () => build(true),
         isAck: (_status, body) => body.trim() === "success",

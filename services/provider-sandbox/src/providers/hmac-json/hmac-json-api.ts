@@ -96,8 +96,11 @@ export function hmacJsonRoutes(ctx: SandboxContext, provider: Extract<SandboxPro
 
   const notify = (url: string | undefined, payment: PaymentRecord, eventType: string, data: object, extraDelayMs: number): void => {
     if (url === undefined) return;
+    // One event, one eventId: the body is made once and re-sent on every retry, each attempt
+    // signed anew (timestamp, nonce); a later event (a refund) gets its own id.
+    const eventId = prng.hex(32);
+    const body = JSON.stringify({ eventId, eventType, occurredAt: iso(ctx.clock.nowMs()), data });
     const build = (forged: boolean): { body: string; headers: Record<string, string> } => {
-      const body = JSON.stringify({ eventId: prng.hex(32), eventType, occurredAt: iso(ctx.clock.nowMs()), data });
       const headers = signedHeaders(0, body);
       if (forged) headers["X-Sandbox-Signature"] = hmacSign(`forged\n${body}`, creds.secret);
       return { body, headers };
@@ -108,6 +111,7 @@ export function hmacJsonRoutes(ctx: SandboxContext, provider: Extract<SandboxPro
         event: eventType,
         outTradeNo: payment.outTradeNo,
         url,
+        notificationId: eventId,
         build: () => build(false),
         buildForged: () => build(true),
         isAck: (code) => code >= 200 && code < 300,

@@ -149,16 +149,18 @@ export function wechatRoutes(ctx: SandboxContext, options: WechatOptions): Route
   ): void => {
     if (url === undefined) return;
     const originalType = event === "TRANSACTION.SUCCESS" ? "transaction" : "refund";
+    // The callback is made once: its id (WeChat's "通知的唯一ID"), create_time and encrypted
+    // resource stay the same on every retry; each attempt is signed anew (timestamp, nonce).
+    const id = `${prng.hex(8)}-${prng.hex(4)}-${prng.hex(4)}-${prng.hex(4)}-${prng.hex(12)}`;
+    const body = JSON.stringify({
+      id,
+      create_time: rfc3339Shanghai(ctx.clock.nowMs()),
+      resource_type: "encrypt-resource",
+      event_type: event,
+      summary: event === "TRANSACTION.SUCCESS" ? "支付成功" : "退款成功",
+      resource: encryptWechatResource(keys.apiV3Key, JSON.stringify(resourcePlain), prng.hex(12), originalType, originalType),
+    });
     const build = (forged: boolean): { body: string; headers: Record<string, string> } => {
-      const now = ctx.clock.nowMs();
-      const body = JSON.stringify({
-        id: `${prng.hex(8)}-${prng.hex(4)}-${prng.hex(4)}-${prng.hex(4)}-${prng.hex(12)}`,
-        create_time: rfc3339Shanghai(now),
-        resource_type: "encrypt-resource",
-        event_type: event,
-        summary: event === "TRANSACTION.SUCCESS" ? "支付成功" : "退款成功",
-        resource: encryptWechatResource(keys.apiV3Key, JSON.stringify(resourcePlain), prng.hex(12), originalType, originalType),
-      });
       // A forged callback is signed with a key that is not the platform key.
       const signingKey = forged ? keys.merchant.privateKeyPem : keys.platform.privateKeyPem;
       return { body, headers: { "content-type": "application/json", ...signedHeaders(body, signingKey) } };
@@ -169,6 +171,7 @@ export function wechatRoutes(ctx: SandboxContext, options: WechatOptions): Route
         event,
         outTradeNo: payment.outTradeNo,
         url,
+        notificationId: id,
         build: () => build(false),
         buildForged: () => build(true),
         isAck: (status) => status === 200 || status === 204,
