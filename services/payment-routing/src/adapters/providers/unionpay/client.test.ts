@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { money } from "@tributary/money";
 import { describe, expect, it } from "vitest";
-import { createUnionpayAdapter, signUnionpayFields, unionpaySigningString, verifyUnionpayFields, type UnionpayOrderRecord } from "./client.js";
+import { createUnionpayAdapter, inMemoryUnionpayOrders, signUnionpayFields, unionpaySigningString, verifyUnionpayFields, type UnionpayOrderRecord } from "./client.js";
 import { UNIONPAY_TEST_NOTIFICATION_VECTOR as VECTOR } from "./known-answer-vector.js";
 
 function rsaPair(): { privateKeyPem: string; publicKeyPem: string } {
@@ -30,6 +30,7 @@ const adapter = createUnionpayAdapter({
   merchantCertId: "68759663125",
   platformPublicKeyPem: platform.publicKeyPem,
   platformCertId: PLATFORM_CERT_ID,
+  orders: inMemoryUnionpayOrders(),
 });
 
 const consumeNotice: Record<string, string> = {
@@ -184,8 +185,8 @@ describe("UnionPay calls that cannot be sent", () => {
     expect(result).toMatchObject({ ok: false, error: { code: "rejected", providerCode: "invalid_order_id" } });
   });
 
-  it("will not query an order whose txnTime it does not know (guessing could make a real order look missing)", async () => {
-    expect(await adapter.queryPayment("PAY99999999", money(1n, "CNY"))).toMatchObject({ ok: false, error: { code: "outcome_unknown" } });
+  it("an order the order memory does not know was never sent: not_found, without asking UnionPay with a guessed txnTime", async () => {
+    expect(await adapter.queryPayment("PAY99999999", money(1n, "CNY"))).toMatchObject({ ok: false, error: { code: "not_found" } });
   });
 });
 

@@ -76,10 +76,13 @@ export function verifyUnionpayFields(fields: UnionpayFields, platformPublicKey: 
 }
 
 /**
- * Where the adapter keeps the `txnTime` of each order and refund it sent. ACP identifies an order
- * by `orderId` + `txnTime` of the original request: a query, a refund and a retry of the same
- * request all need the original `txnTime`, which the port does not carry. The default keeps it in
- * memory; a multi-instance service passes a store backed by its database.
+ * Where the adapter keeps the `txnTime` of each order and refund it sends. ACP identifies an order
+ * by `orderId` + the `txnTime` of the original request: a query, a refund and a retry of the same
+ * request all need it, and the port does not carry it. The adapter records an order here before
+ * sending it, so an `orderId` this memory does not know was never sent and is `not_found`. That
+ * only holds if the memory outlives the process and is shared by every instance: the service
+ * passes one backed by its database; {@link inMemoryUnionpayOrders} is for tests and one-process
+ * tools.
  */
 export interface UnionpayOrderMemory {
   get(orderId: string): UnionpayOrderRecord | undefined;
@@ -108,7 +111,8 @@ export interface UnionpayAdapterConfig {
   readonly platformCertId?: string;
   readonly timeoutMs?: number;
   readonly now?: () => Date;
-  readonly orders?: UnionpayOrderMemory;
+  /** Required on purpose: whether it is durable decides whether `not_found` is true (see {@link UnionpayOrderMemory}). */
+  readonly orders: UnionpayOrderMemory;
 }
 
 const ACP_COMMON = { version: "5.1.0", encoding: "UTF-8", accessType: "0", bizType: "000000" } as const;
@@ -163,9 +167,9 @@ async function postForm(url: string, fields: UnionpayFields, timeoutMs: number, 
 }
 
 /**
- * A {@link UnionpayOrderMemory} in this process's memory: the default of one adapter, or shared by
- * several adapters of one process (the service's real one is backed by its database, so every
- * instance can query an order another one created).
+ * A {@link UnionpayOrderMemory} in this process's memory, for tests and one-process tools; shared by
+ * several adapters of one process it plays what the service's database does for its instances.
+ * It forgets everything on restart, after which those orders would look `not_found`.
  */
 export function inMemoryUnionpayOrders(): UnionpayOrderMemory {
   const records = new Map<string, UnionpayOrderRecord>();
@@ -196,7 +200,7 @@ export function createUnionpayAdapter(config: UnionpayAdapterConfig): ProviderAd
   const merchantKey = createPrivateKey(config.merchantPrivateKeyPem);
   const timeoutMs = config.timeoutMs ?? 10_000;
   const now = config.now ?? ((): Date => new Date());
-  const orders = config.orders ?? inMemoryUnionpayOrders();
+  const orders = config.orders;
 
   const call = (url: string, fields: Record<string, string>): Promise<Transport> =>
     postForm(url, signUnionpayFields({ ...ACP_COMMON, merId: config.merId, ...fields }, merchantKey, config.merchantCertId), timeoutMs, platformKey, config.platformCertId);
@@ -207,9 +211,8 @@ export function createUnionpayAdapter(config: UnionpayAdapterConfig): ProviderAd
   const query = async (orderId: string): Promise<Transport> => {
     const record = orders.get(orderId);
     if (record === undefined) {
-      // Without the original txnTime UnionPay cannot find the order; guessing one would make a
-      // real order look missing (and a missing order invites paying again elsewhere).
-      return err({ code: "outcome_unknown", message: `the txnTime of UnionPay order ${orderId} is not known to this adapter: query needs it`, retryable: true });
+      // Every order is recorded before it is sent, so one the memory does not know was never sent.
+      return err({ code: "not_found", message: `no UnionPay order ${orderId} was sent (the order memory does not know it)`, retryable: false });
     }
     const answer = await call(config.queryUrl, { txnType: "00", txnSubType: "00", orderId, txnTime: record.txnTime });
     if (!answer.ok) return answer;
