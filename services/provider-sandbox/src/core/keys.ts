@@ -64,7 +64,11 @@ function serialOf(pair: RsaKeyPair): string {
   return createHash("sha1").update(pair.publicKeyPem).digest("hex").toUpperCase();
 }
 
-function certIdOf(pair: RsaKeyPair): string {
+/**
+ * The UnionPay certId of a key pair, derived from its public key so it is stable; exported so
+ * the sandbox can give a forger's substituted key a matching certId.
+ */
+export function certIdOf(pair: RsaKeyPair): string {
   // UnionPay certIds are decimal certificate serial numbers.
   return BigInt(`0x${createHash("sha256").update(pair.publicKeyPem).digest("hex").slice(0, 15)}`).toString();
 }

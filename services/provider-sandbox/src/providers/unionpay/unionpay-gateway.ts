@@ -4,6 +4,7 @@ import JSZip from "jszip";
 import { parseFen } from "../../core/amounts.js";
 import type { BillDiscrepancy } from "../../core/bill-discrepancies.js";
 import { encodeForm, parseForm } from "../../core/form.js";
+import { certIdOf, generateRsaKeyPair, type RsaKeyPair } from "../../core/keys.js";
 import type { Route, SandboxRequest, SandboxResponse } from "../../core/http-router.js";
 import type { SandboxContext } from "../../core/sandbox-context.js";
 import { formatShanghai, shanghaiDayBounds } from "../../core/shanghai-time.js";
@@ -53,6 +54,13 @@ export function unionpayRoutes(ctx: SandboxContext, options: UnionpayOptions): R
   const signed = (fields: Record<string, string>): Record<string, string> =>
     signUnionpay({ ...fields, signPubKeyCert: keys.platform.publicKeyPem }, keys.platform.privateKeyPem, keys.platformCertId);
 
+  let forger: { readonly pair: RsaKeyPair; readonly certId: string } | undefined;
+  const forgedSigned = (fields: Record<string, string>): Record<string, string> => {
+    // Made on first use (an RSA key takes a moment) and never stored.
+    forger ??= ((pair) => ({ pair, certId: certIdOf(pair) }))(generateRsaKeyPair());
+    return signUnionpay({ ...fields, signPubKeyCert: forger.pair.publicKeyPem }, forger.pair.privateKeyPem, forger.certId);
+  };
+
   const respond = (request: Record<string, string>, respCode: string, extra: Record<string, string> = {}): SandboxResponse => {
     const echo: Record<string, string> = {};
     for (const key of ["version", "encoding", "bizType", "txnType", "txnSubType", "accessType", "merId", "orderId", "txnTime", "txnAmt", "currencyCode", "reqReserved"]) {
@@ -79,8 +87,10 @@ export function unionpayRoutes(ctx: SandboxContext, options: UnionpayOptions): R
   const notify = (url: string | undefined, payment: PaymentRecord, fields: Record<string, string>, extraDelayMs: number, event: string): void => {
     if (url === undefined) return;
     const build = (forged: boolean): { body: string; headers: Record<string, string> } => {
-      const body = signed(fields);
-      if (forged) body["signature"] = signUnionpay(fields, keys.merchant.privateKeyPem, keys.platformCertId)["signature"] ?? "";
+      // A forger cannot sign with the platform key, so it substitutes its own: its public key in
+      // signPubKeyCert, its certId, its signature. The message verifies against the key it
+      // carries; only a merchant that verifies with the platform key it holds rejects it.
+      const body = forged ? forgedSigned(fields) : signed(fields);
       return { body: encodeForm(body), headers: { "content-type": "application/x-www-form-urlencoded; charset=UTF-8" } };
     };
     ctx.notifier.dispatch(
@@ -252,8 +262,19 @@ export function unionpayRoutes(ctx: SandboxContext, options: UnionpayOptions): R
         origRespCode: orig,
         origRespMsg: RESP_MSG[orig] ?? "交易已受理",
         queryId: payment.providerTradeNo,
+        // Real query answers state the amount with its currency (the request carries neither).
         txnAmt: payment.amountMinor.toString(),
-        ...(payment.paidAtMs === undefined ? {} : { settleDate: formatShanghai(payment.paidAtMs, "MMdd"), traceNo: payment.extra["traceNo"] ?? "" }),
+        currencyCode: "156",
+        ...(payment.paidAtMs === undefined
+          ? {}
+          : {
+              settleAmt: payment.amountMinor.toString(),
+              settleCurrencyCode: "156",
+              settleDate: formatShanghai(payment.paidAtMs, "MMdd"),
+              traceNo: payment.extra["traceNo"] ?? "",
+              traceTime: formatShanghai(payment.paidAtMs, "MMddHHmmss"),
+              accNo: payment.extra["accNo"] ?? "",
+            }),
       });
     }
     const found = ctx.store.refundByOutRefundNo("unionpay", orderId);
@@ -265,6 +286,15 @@ export function unionpayRoutes(ctx: SandboxContext, options: UnionpayOptions): R
       queryId: found.refund.providerRefundNo,
       origQryId: found.payment.providerTradeNo,
       txnAmt: found.refund.amountMinor.toString(),
+      currencyCode: "156",
+      ...(found.refund.successAtMs === undefined
+        ? {}
+        : {
+            settleAmt: found.refund.amountMinor.toString(),
+            settleCurrencyCode: "156",
+            settleDate: formatShanghai(found.refund.successAtMs, "MMdd"),
+            traceTime: formatShanghai(found.refund.successAtMs, "MMddHHmmss"),
+          }),
     });
   };
 
