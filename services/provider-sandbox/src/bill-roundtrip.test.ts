@@ -1,5 +1,6 @@
 import { parseDecimal, parseDecimalScaled, parseRatePpm } from "@tributary/money";
 import { inflateSync } from "node:zlib";
+import iconv from "iconv-lite";
 import { describe, expect, it } from "vitest";
 import { FEE_SCHEDULES } from "./config/fee-schedules.js";
 import { writeAlipayTradeBill } from "./providers/alipay/alipay-bill.js";
@@ -123,6 +124,8 @@ describe("Alipay trade bill round trip", () => {
       const received = fen(r["商家实收（元）"]);
       const fee = fen(r["服务费（元）"]);
       if (refund) expect(received < 0n).toBe(true);
+      // Real exports show a refund's 订单金额 negative too, equal to its 商家实收.
+      if (refund) expect(fen(r["订单金额（元）"])).toBe(received);
       return {
         kind: refund ? ("refund" as const) : ("payment" as const),
         outTradeNo: (r["商户订单号"] ?? "").replace(/\t$/, ""),
@@ -148,6 +151,30 @@ describe("Alipay trade bill round trip", () => {
     const total = summary.rows.find((r) => r["门店编号"] === "合计");
     expect(fen(total?.["商家实收（元）"])).toBe(detail.rows.reduce((s, r) => s + fen(r["商家实收（元）"]), 0n));
     expect(fen(total?.["服务费（元）"])).toBe(detail.rows.reduce((s, r) => s + fen(r["服务费（元）"]), 0n));
+  });
+
+  it("draws the separator lines as real exports do: 41 + 业务明细列表 + 40 dashes, 41 + 业务明细列表结束 + 36", async () => {
+    const payments = seededDay("alipay", 11);
+    const bill = await writeAlipayTradeBill({ day: DAY, payments, account: "20880000000000010156", exportedAtMs: DAY_END + 3_600_000, feeSchedule: FEE_SCHEDULES.alipay });
+    const lines = bill.detailText.split("\r\n");
+    const start = lines.filter((l) => /^#-+业务明细列表-+$/.test(l));
+    const end = lines.filter((l) => /^#-+业务明细列表结束-+$/.test(l));
+    expect(start).toEqual([`#${"-".repeat(41)}业务明细列表${"-".repeat(40)}`]);
+    expect(end).toEqual([`#${"-".repeat(41)}业务明细列表结束${"-".repeat(36)}`]);
+    expect(lines[3]).toBe(start[0]);
+    expect(payments.some((p) => p.refunds.length > 0)).toBe(true);
+  });
+
+  it("is parsed by marker text, whatever the dash counts", async () => {
+    const payments = seededDay("alipay", 11);
+    const bill = await writeAlipayTradeBill({ day: DAY, payments, account: "20880000000000010156", exportedAtMs: DAY_END + 3_600_000, feeSchedule: FEE_SCHEDULES.alipay });
+    const original = parseAlipayCsv(iconv.encode(bill.detailText, "gbk"));
+    const redrawn = bill.detailText.replace(/^#-+(业务明细列表(?:结束)?)-+$/gm, "#---$1-------");
+    expect(redrawn).not.toBe(bill.detailText);
+    const reparsed = parseAlipayCsv(iconv.encode(redrawn, "gbk"));
+    expect(reparsed.rows).toEqual(original.rows);
+    expect(reparsed.footer.slice(1)).toEqual(original.footer.slice(1));
+    expect(original.rows.length).toBeGreaterThan(0);
   });
 });
 

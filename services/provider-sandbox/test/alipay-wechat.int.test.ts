@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { parseDecimal } from "@tributary/money";
+import iconv from "iconv-lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type RunningSandbox } from "../src/index.js";
 import { parseAlipayCsv, readZipRaw } from "./parsers/alipay-bill-parser.js";
@@ -132,6 +133,13 @@ describe("Alipay over HTTP", () => {
     expect(fen(trade?.["服务费（元）"])).toBe(-779n);
     const refundRow = detail.rows.find((r) => r["退款批次号/请求号"] === "RF1\t");
     expect(fen(refundRow?.["商家实收（元）"])).toBe(-29902n);
+    // As in real exports, a refund row's 订单金额 is negative too.
+    expect(fen(refundRow?.["订单金额（元）"])).toBe(-29902n);
+    expect(fen(trade?.["订单金额（元）"])).toBe(129902n);
+    // Separator lines as in real exports, found by their marker text.
+    const detailLines = iconv.decode(entries.find((e) => e.name.endsWith("_业务明细.csv"))!.data, "gbk").split("\r\n");
+    expect(detailLines.filter((l) => /^#-+业务明细列表-+$/.test(l))).toEqual([`#${"-".repeat(41)}业务明细列表${"-".repeat(40)}`]);
+    expect(detailLines.filter((l) => /^#-+业务明细列表结束-+$/.test(l))).toEqual([`#${"-".repeat(41)}业务明细列表结束${"-".repeat(36)}`]);
     // The two refunds give back exactly the 7.79 fee.
     expect(detail.rows.filter((r) => r["业务类型"] === "退款").reduce((s, r) => s + fen(r["服务费（元）"]), 0n)).toBe(779n);
     clock.jumpTo(START + 60_000);

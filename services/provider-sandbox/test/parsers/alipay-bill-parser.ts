@@ -65,17 +65,21 @@ function splitCsv(line: string): string[] {
   return cells;
 }
 
+// The list is found by its marker text; the dash counts around it vary between exports
+// (41 before and 40 after 业务明细列表, 41 and 36 around 业务明细列表结束 in real files).
+const LIST_START = /^#-+业务(?:明细|汇总)列表-+$/;
+const LIST_END = /^#-+业务(?:明细|汇总)列表结束-+$/;
+
 export function parseAlipayCsv(gbk: Buffer): ParsedAlipayCsv {
   const text = iconv.decode(gbk, "gbk");
   const lines = text.split(/\r?\n/).filter((l) => l !== "");
-  const firstData = lines.findIndex((l) => !l.startsWith("#"));
-  const preamble = lines.slice(0, firstData);
-  const header = splitCsv(lines[firstData] ?? "");
-  const body: string[] = [];
-  let i = firstData + 1;
-  for (; i < lines.length && !lines[i]!.startsWith("#"); i++) body.push(lines[i]!);
-  const footer = lines.slice(i);
-  const rows = body.map((l) => {
+  const start = lines.findIndex((l) => LIST_START.test(l));
+  const end = lines.findIndex((l) => LIST_END.test(l));
+  if (start < 0 || end < start + 1) throw new Error("no 业务明细列表 … 业务明细列表结束 markers");
+  const preamble = lines.slice(0, start + 1);
+  const header = splitCsv(lines[start + 1] ?? "");
+  const footer = lines.slice(end);
+  const rows = lines.slice(start + 2, end).map((l) => {
     const cells = splitCsv(l);
     if (cells.length !== header.length) throw new Error(`row has ${cells.length} cells`);
     return Object.fromEntries(header.map((h, k) => [h, cells[k] ?? ""]));

@@ -21,7 +21,14 @@ export const ALIPAY_SUMMARY_HEADER: readonly string[] = [
 ];
 
 const CRLF = "\r\n";
-const LINE = "#-----------------------------------------";
+/**
+ * The separator lines, dash counts as in real exports: 41 dashes before 业务明细列表 and 40
+ * after it, 41 before 业务明细列表结束 and 36 after. Readers should match the marker text, not
+ * the count. The summary file's counts are not known; it uses the same ones.
+ */
+function separator(marker: string, dashesAfter: number): string {
+  return `#${"-".repeat(41)}${marker}${"-".repeat(dashesAfter)}`;
+}
 
 /** A generated Alipay bill: the archive and the names inside it. */
 export interface AlipayBill {
@@ -49,7 +56,8 @@ function detailRow(e: BillEntry): string[] {
     formatShanghai(e.atMs, "yyyy-MM-dd HH:mm:ss"),
     "", "", "", "",
     `${e.buyerId.slice(-8)}@sandbox.alipay`,
-    yuan(e.orderAmountMinor),
+    // Real exports show a refund row's 订单金额 negative like its 商家实收: the refunded amount.
+    yuan(payment ? e.orderAmountMinor : -e.amountMinor),
     yuan(payment ? e.amountMinor : -e.amountMinor),
     "0.00", "0.00", "0.00", "0.00", "0.00", "", "0.00", "0.00",
     payment ? "" : `${e.outRefundNo ?? ""}\t`,
@@ -69,7 +77,7 @@ function csvCell(value: string): string {
  * Writes Alipay's trade bill for one Asia/Shanghai day as the real archive looks: a zip named
  * `{account}_{yyyyMMdd}.csv.zip` holding `…_业务明细.csv` and `…_业务明细(汇总).csv`, both GBK,
  * entry names GBK with the UTF-8 flag unset, `#` header and footer lines with full-width
- * punctuation, id cells suffixed with a TAB, refund rows with negative 商家实收.
+ * punctuation, id cells suffixed with a TAB, refund rows with negative 订单金额 and 商家实收.
  */
 export async function writeAlipayTradeBill(input: {
   day: string;
@@ -95,10 +103,10 @@ export async function writeAlipayTradeBill(input: {
     "#支付宝业务明细查询",
     `#账号：[${input.account}]`,
     period,
-    `${LINE}业务明细列表${LINE.slice(1)}`,
+    separator("业务明细列表", 40),
     ALIPAY_DETAIL_HEADER.join(","),
     ...entries.map((e) => detailRow(e).map(csvCell).join(",")),
-    `${LINE}业务明细列表结束${LINE.slice(1)}`,
+    separator("业务明细列表结束", 36),
     `#交易合计：${trades.length}笔，商家实收共${yuan(tradeReceived)}元，商家优惠共0.00元`,
     `#退款合计：${refunds.length}笔，商家实收退款共${yuan(refundReceived)}元，商家优惠退款共0.00元`,
     `#导出时间：[${chineseDate(input.exportedAtMs)}]`,
@@ -115,11 +123,11 @@ export async function writeAlipayTradeBill(input: {
     "#支付宝业务汇总查询",
     `#账号：[${input.account}]`,
     period,
-    `${LINE}业务汇总列表${LINE.slice(1)}`,
+    separator("业务汇总列表", 40),
     ALIPAY_SUMMARY_HEADER.join(","),
     summaryValues("", "").join(","),
     summaryValues("合计", "").join(","),
-    `${LINE}业务汇总列表结束${LINE.slice(1)}`,
+    separator("业务汇总列表结束", 36),
     `#导出时间：[${chineseDate(input.exportedAtMs)}]`,
   ];
 
