@@ -19,7 +19,9 @@
  * BENCH_PER_EVENT=0 leaves the per-event handler out; BENCH_FETCH_BYTES (1 MiB, kafkajs' default)
  * is maxBytesPerPartition for both sides. Infra: see bench/_events-infra.ts.
  *
- * Results on the 2-core machine: see README.md, "Benchmarks".
+ * Results on the 2-core machine, 2026-12-01, five runs: ratio 0.341, 0.327, 0.440, 0.448, 0.430 —
+ * median 0.430 (0.327–0.448), below the 0.5 goal; rounds within a run rarely agree within 15 %
+ * (per-round ratio spread 11–68 %). Details and the profile: README.md, "Benchmarks".
  */
 import { createIdempotentProducer, ensureTopics, startIdempotentConsumer } from "@tributary/events";
 import { createLogger } from "@tributary/telemetry";
