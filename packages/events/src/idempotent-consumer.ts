@@ -860,7 +860,7 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
         // Hand the failure to kafkajs as the synchronous consumer did (an outage: it restarts from
         // the committed offsets, which stop before the failed chunk).
         failures.delete(partition);
-        throw failure;
+        throw failure instanceof Error ? failure : new Error("consumer: the partition pipeline failed", { cause: failure });
       }
       const last = batch.messages[batch.messages.length - 1];
       if (stopping || !isRunning() || isStale() || last === undefined) return;
