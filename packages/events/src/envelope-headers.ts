@@ -52,15 +52,28 @@ export function envelopeHeaders(envelope: Envelope): Record<string, string> {
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const rfc3339Utc = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
+/** The headers every envelope must carry, in the order their absence is reported. */
+const requiredHeaders = [
+  envelopeHeaderNames.eventId,
+  envelopeHeaderNames.eventType,
+  envelopeHeaderNames.schemaVersion,
+  envelopeHeaderNames.producer,
+  envelopeHeaderNames.occurredAt,
+  envelopeHeaderNames.contentType,
+] as const;
+
 /** Reads an envelope from string headers; a missing or malformed field is an error value. */
 export function parseEnvelope(headers: Readonly<Record<string, string>>): Result<Envelope, EnvelopeError> {
-  const names = envelopeHeaderNames;
-  for (const header of [names.eventId, names.eventType, names.schemaVersion, names.producer, names.occurredAt, names.contentType]) {
+  // Runs for every consumed message: each header is read once, and nothing is allocated on the
+  // happy path but the envelope, its date and its result.
+  for (let i = 0; i < requiredHeaders.length; i += 1) {
+    const header = requiredHeaders[i]!;
     if (headers[header] === undefined) return err({ code: "missing_header", header });
   }
-  const eventId = headers[names.eventId] ?? "";
-  const occurredAtText = headers[names.occurredAt] ?? "";
-  const contentType = headers[names.contentType] ?? "";
+  const names = envelopeHeaderNames;
+  const eventId = headers[names.eventId]!;
+  const occurredAtText = headers[names.occurredAt]!;
+  const contentType = headers[names.contentType]!;
   if (!uuidPattern.test(eventId)) return err({ code: "invalid_header", header: names.eventId, value: eventId });
   const occurredAt = new Date(occurredAtText);
   if (!rfc3339Utc.test(occurredAtText) || Number.isNaN(occurredAt.getTime())) {
@@ -71,9 +84,9 @@ export function parseEnvelope(headers: Readonly<Record<string, string>>): Result
   }
   return ok({
     eventId: eventId.toLowerCase(),
-    eventType: headers[names.eventType] ?? "",
-    schemaVersion: headers[names.schemaVersion] ?? "",
-    producer: headers[names.producer] ?? "",
+    eventType: headers[names.eventType]!,
+    schemaVersion: headers[names.schemaVersion]!,
+    producer: headers[names.producer]!,
     occurredAt,
     contentType,
   });
@@ -85,7 +98,12 @@ export function parseEnvelope(headers: Readonly<Record<string, string>>): Result
  */
 export function kafkaHeadersToRecord(headers: IHeaders | undefined): Record<string, string> {
   const record: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
+  if (headers === undefined) return record;
+  // Runs for every consumed message: `for…in` over kafkajs' plain header object, without the
+  // arrays `Object.entries` would allocate for each header.
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
+    const value = headers[name];
     const last = Array.isArray(value) ? value[value.length - 1] : value;
     if (last === undefined) continue;
     record[name] = typeof last === "string" ? last : last.toString("utf8");
