@@ -1,7 +1,7 @@
 /**
  * Shared set-up of the events benchmarks (`outbox`, `consume`): a broker from `KAFKA_BROKERS` or
  * the testkit, a migrated events database from `EVENTS_DATABASE_URL` or a fresh
- * `tributary_events_bench` on the testkit's Postgres, and messages of a fixed size.
+ * `tributary_events_bench_test_<pid>` on the testkit's Postgres, and messages of a fixed size.
  */
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -40,10 +40,16 @@ export async function startInfra(): Promise<EventsBenchInfra> {
   let stopPostgres = async (): Promise<void> => {};
   if (url === undefined) {
     const server = await testPostgres();
-    stopPostgres = server.stop;
-    await dropDatabase(server.serverUrl, "tributary_events_bench");
-    await ensureDatabase(server.serverUrl, "tributary_events_bench");
-    url = databaseUrl(server.serverUrl, "tributary_events_bench");
+    // One database per bench process (the `_test_<pid>` form, so the testkit reaps it if this
+    // process dies first): two benches at once never drop each other's database.
+    const database = `tributary_events_bench_test_${process.pid}`;
+    stopPostgres = async () => {
+      await dropDatabase(server.serverUrl, database);
+      await server.stop();
+    };
+    await dropDatabase(server.serverUrl, database);
+    await ensureDatabase(server.serverUrl, database);
+    url = databaseUrl(server.serverUrl, database);
     const events = (await findServiceDatabases(repoRoot)).find((service) => service.packageName === "@tributary/events");
     if (events === undefined) throw new Error("the events package declares no database");
     await migrateServiceDatabase(url, events);

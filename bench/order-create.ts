@@ -13,7 +13,7 @@
  * `ratio` = the median of the per-round ratios CreateOrder / bare handler; `intakeRatio` beside it.
  *
  * Infra: `KAFKA_BROKERS` and `ORDER_DATABASE_URL` when set (the database must be migrated or
- * migratable), otherwise the testkit's broker and a fresh `tributary_order_bench` database on the
+ * migratable), otherwise the testkit's broker and a fresh `tributary_order_bench_test_<pid>` database on the
  * local Postgres. Sizes: BENCH_CONCURRENCY (32), BENCH_EVENTS (2000), BENCH_POOL (16).
  *
  * Results on the 2-core machine, 2026-12-01, five runs: ratio 0.345, 0.414, 0.363, 0.369, 0.382 —
@@ -160,10 +160,15 @@ async function main(): Promise<void> {
   let cleanup = async (): Promise<void> => {};
   if (dbUrl === undefined) {
     const server = await testPostgres();
-    await dropDatabase(server.serverUrl, "tributary_order_bench");
-    await ensureDatabase(server.serverUrl, "tributary_order_bench");
-    dbUrl = databaseUrl(server.serverUrl, "tributary_order_bench");
-    cleanup = () => server.stop();
+    // One database per bench process (reaped by the testkit if this process dies first).
+    const database = `tributary_order_bench_test_${process.pid}`;
+    await dropDatabase(server.serverUrl, database);
+    await ensureDatabase(server.serverUrl, database);
+    dbUrl = databaseUrl(server.serverUrl, database);
+    cleanup = async () => {
+      await dropDatabase(server.serverUrl, database);
+      await server.stop();
+    };
   }
   const orderDatabase = (await findServiceDatabases(repoRoot)).find((service) => service.packageName === "@tributary/order");
   if (orderDatabase === undefined) throw new Error("the order service declares no database");
