@@ -15,3 +15,4 @@ export type { ServiceDatabase, SharedTables } from "./service-databases.js";
 export { defaultPostgresServerUrl, postgresServerUrl } from "./server-url.js";
 export { checkSchemaDrift } from "./schema-drift.js";
 export type { DriftProblem } from "./schema-drift.js";
+export { probePostgres } from "./probe-postgres.js";

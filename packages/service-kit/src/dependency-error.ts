@@ -1,5 +1,5 @@
 import { logLevel } from "kafkajs";
-import pg from "pg";
+import { probePostgres } from "@tributary/local-postgres";
 import { createKafkaClient, type KafkaSettings } from "./kafka-client.js";
 
 /**
@@ -27,22 +27,16 @@ function reasonOf(cause: unknown): string {
 
 /** Connects once and runs `SELECT 1`; throws {@link DependencyUnavailableError} naming `setting`. */
 export async function assertPostgresReachable(databaseUrl: string, setting: string, timeoutMs = 5_000): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: timeoutMs });
-  try {
-    await client.connect();
-    await client.query("SELECT 1");
-  } catch (cause) {
-    const url = new URL(databaseUrl);
-    throw new DependencyUnavailableError(
-      "postgres",
-      setting,
-      `cannot reach Postgres at ${url.host}, database ${url.pathname.slice(1)} (${reasonOf(cause)}; from ${setting}): ` +
-        `start Postgres (pg_ctlcluster 15 main start), create and migrate the databases (npm run db:migrate), or point ${setting} at a server you can use`,
-      { cause },
-    );
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  const failure = await probePostgres(databaseUrl, timeoutMs);
+  if (failure === undefined) return;
+  const url = new URL(databaseUrl);
+  throw new DependencyUnavailableError(
+    "postgres",
+    setting,
+    `cannot reach Postgres at ${url.host}, database ${url.pathname.slice(1)} (${failure.reason}; from ${setting}): ` +
+      `start Postgres (pg_ctlcluster 15 main start), create and migrate the databases (npm run db:migrate), or point ${setting} at a server you can use`,
+    { cause: failure.cause },
+  );
 }
 
 /**

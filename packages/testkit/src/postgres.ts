@@ -1,5 +1,4 @@
-import pg from "pg";
-import { postgresServerUrl } from "@tributary/local-postgres";
+import { postgresServerUrl, probePostgres } from "@tributary/local-postgres";
 import { containerRuntimeAvailable } from "./container-runtime.js";
 
 /** A Postgres server a test can use, whichever way it was obtained. */
@@ -33,18 +32,11 @@ export async function postgres(env: Readonly<Record<string, string | undefined>>
 }
 
 async function assertReachable(serverUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5_000 });
-  try {
-    await client.connect();
-    await client.query("SELECT 1");
-  } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new Error(
-      `cannot reach Postgres at ${new URL(serverUrl).host} (${reason}): start it ` +
-        "(pg_ctlcluster 15 main start), or set POSTGRES_URL to a server you can use",
-      { cause },
-    );
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  const failure = await probePostgres(serverUrl);
+  if (failure === undefined) return;
+  throw new Error(
+    `cannot reach Postgres at ${new URL(serverUrl).host} (${failure.reason}): start it ` +
+      "(pg_ctlcluster 15 main start), or set POSTGRES_URL to a server you can use",
+    { cause: failure.cause },
+  );
 }
