@@ -1,0 +1,143 @@
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Span, type Tracer } from "@opentelemetry/api";
+import type { ProviderId } from "@tributary/contracts";
+import type { Logger } from "@tributary/telemetry";
+import type { Pool, PoolClient } from "pg";
+import type { NotificationAcknowledgement, ProviderAdapter, RawNotification, VerifiedNotification } from "../providers/provider-adapter.js";
+import type { EffectOutcome, NotificationContext, NotificationEffects } from "./notification-effects.js";
+import { recordNotificationId } from "./notification-store.js";
+import { decideNotification, PROVIDERS_WITHOUT_SENT_AT, type NotificationOutcome } from "./webhook-decision.js";
+import type { CountedNotification, WebhookMetrics } from "./webhook-metrics.js";
+
+/** What handling one notification needs. */
+export interface NotificationHandlerDeps {
+  readonly adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
+  readonly pool: Pool;
+  readonly effects: NotificationEffects;
+  readonly clock: () => Date;
+  readonly replayWindowMs: number;
+  readonly logger: Logger;
+  readonly metrics: WebhookMetrics;
+  readonly tracer: Tracer;
+}
+
+/** The answer for the provider and what became of the notification. */
+export interface HandledNotification {
+  readonly reply: NotificationAcknowledgement;
+  readonly outcome: NotificationOutcome;
+}
+
+/**
+ * Handles one notification exactly as it arrived, whatever the transport: verify with the key we
+ * hold, hold it against the replay window, then in ONE transaction store its id (`ON CONFLICT DO
+ * NOTHING`) and — only when the id is new — apply it through the lifecycle. The provider is told
+ * "accepted" only after the commit; a duplicate is acknowledged (so the provider stops) without
+ * applying anything; a database failure gets a 5xx so the provider retries. Runs in one span,
+ * joined to the caller's trace when the request carries a W3C `traceparent`.
+ */
+export async function handleNotification(deps: NotificationHandlerDeps, provider: ProviderId, raw: RawNotification): Promise<HandledNotification> {
+  const adapter = deps.adapters.get(provider);
+  if (adapter === undefined) throw new Error(`no adapter for ${provider}: the server registers routes only for the adapters it has`);
+  const parent = propagation.extract(ROOT_CONTEXT, raw.headers);
+  return deps.tracer.startActiveSpan(
+    `POST /webhooks/${provider}`,
+    { kind: SpanKind.SERVER, attributes: { "http.request.method": "POST", "http.route": `/webhooks/${provider}`, "tributary.provider": provider } },
+    parent,
+    async (span) => {
+      try {
+        const handled = await handleInSpan(deps, adapter, provider, raw, span);
+        span.setAttribute("tributary.webhook.outcome", handled.outcome);
+        span.setAttribute("http.response.status_code", handled.reply.status);
+        if (handled.outcome === "error") span.setStatus({ code: SpanStatusCode.ERROR, message: "notification not applied: database or lifecycle failure" });
+        return handled;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+async function handleInSpan(deps: NotificationHandlerDeps, adapter: ProviderAdapter, provider: ProviderId, raw: RawNotification, span: Span): Promise<HandledNotification> {
+  const receivedAt = deps.clock();
+  const decision = decideNotification(adapter.verifyNotification(raw), receivedAt, {
+    replayWindowMs: deps.replayWindowMs,
+    sentAtRequired: !PROVIDERS_WITHOUT_SENT_AT.has(provider),
+  });
+  if (decision.kind === "reject") {
+    span.setAttribute("tributary.webhook.reason", decision.reason);
+    // A verified notification in a status we do not know goes to review: louder than a forgery.
+    const level = decision.reason === "unknown_provider_status" ? "error" : "warn";
+    deps.logger[level]({ provider, reason: decision.reason, detail: decision.message }, "webhook notification rejected");
+    return finish(deps, { provider, outcome: "rejected", reason: decision.reason }, adapter.acknowledgement(false));
+  }
+  const notification = decision.notification;
+  const context: NotificationContext = { provider, notificationId: notification.notificationId, receivedAt };
+  const paymentId = notification.report.paymentId;
+  span.setAttributes({ "tributary.notification.id": notification.notificationId, "tributary.payment.id": paymentId, "tributary.notification.kind": notification.kind });
+  let stored: StoredOutcome;
+  try {
+    stored = await storeAndApply(deps, notification, context);
+  } catch (error) {
+    span.recordException(error instanceof Error ? error : new Error(String(error)));
+    deps.logger.error({ provider, notificationId: notification.notificationId, paymentId, err: error }, "webhook notification not applied: rolled back, the provider will retry");
+    return finish(deps, { provider, outcome: "error", reason: "database" }, retryReply(adapter));
+  }
+  const fields = { provider, notificationId: notification.notificationId, paymentId, kind: notification.kind };
+  switch (stored.code) {
+    case "duplicate":
+      deps.logger.info(fields, "webhook notification already stored: a retry, duplicate or replay; acknowledged, nothing applied");
+      return finish(deps, { provider, outcome: "duplicate" }, adapter.acknowledgement(true));
+    case "applied":
+      deps.logger.info({ ...fields, detail: stored.detail }, "webhook notification applied");
+      return finish(deps, { provider, outcome: "applied" }, adapter.acknowledgement(true));
+    case "ignored":
+      deps.logger.info({ ...fields, reason: stored.reason }, "webhook notification stored; the lifecycle had nothing to change");
+      return finish(deps, { provider, outcome: "ignored" }, adapter.acknowledgement(true));
+    case "retry_later":
+      deps.logger.warn({ ...fields, reason: stored.reason }, "webhook notification deferred by the lifecycle: rolled back, the provider will retry");
+      return finish(deps, { provider, outcome: "deferred", reason: "effects_retry_later" }, adapter.acknowledgement(false));
+  }
+}
+
+type StoredOutcome = EffectOutcome | { readonly code: "duplicate" };
+
+/** The one transaction: the id is stored and the report applied together, or neither. */
+async function storeAndApply(deps: NotificationHandlerDeps, notification: VerifiedNotification, context: NotificationContext): Promise<StoredOutcome> {
+  const client: PoolClient = await deps.pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query("BEGIN");
+    const fresh = await recordNotificationId(client, context.provider, notification.notificationId, notification.report.paymentId, context.receivedAt);
+    if (!fresh) {
+      await client.query("ROLLBACK");
+      return { code: "duplicate" };
+    }
+    const outcome =
+      notification.kind === "payment"
+        ? await deps.effects.applyPayment(client, notification.report, context)
+        : await deps.effects.applyRefund(client, notification.report, context);
+    await client.query(outcome.code === "retry_later" ? "ROLLBACK" : "COMMIT");
+    return outcome;
+  } catch (error) {
+    broken = error instanceof Error ? error : new Error(String(error));
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    // A client whose transaction failed is destroyed rather than returned half-way through one.
+    client.release(broken);
+  }
+}
+
+/** The provider's "not accepted" answer as a 5xx: the notification was fine, we failed; retry it. */
+function retryReply(adapter: ProviderAdapter): NotificationAcknowledgement {
+  return { ...adapter.acknowledgement(false), status: 503 };
+}
+
+function finish(deps: NotificationHandlerDeps, counted: CountedNotification, reply: NotificationAcknowledgement): HandledNotification {
+  deps.metrics.record(counted);
+  return { reply, outcome: counted.outcome };
+}
+
+/** The tracer the webhook spans are made with, unless the caller hands one in. */
+export function defaultWebhookTracer(): Tracer {
+  return trace.getTracer("@tributary/payment-routing");
+}
