@@ -21,6 +21,7 @@ export {
   ordersTopic,
   paymentsTopic,
   reconciliationTopic,
+  routingTopic,
   settlementTopic,
   statementsTopic,
 } from "./topics.js";

@@ -16,6 +16,11 @@ import {
   RefundFailedSchema,
 } from "./gen/tributary/payment/v1/payment_events_pb.js";
 import {
+  RolloutPausedSchema,
+  RolloutResumedSchema,
+  RoutingPolicyChangedSchema,
+} from "./gen/tributary/payment/v1/routing_events_pb.js";
+import {
   DiscrepancyFoundSchema,
   ReconciliationCompletedSchema,
 } from "./gen/tributary/reconciliation/v1/reconciliation_events_pb.js";
@@ -61,6 +66,18 @@ export const paymentsTopic = defineTopic("payments.v1", [
   RefundFailedSchema,
 ], highVolume);
 
+/**
+ * Payment-routing's policy news: every change of the routing policy and every automatic pause and
+ * resume of a roll-out. Its own topic rather than `payments.v1`, whose consumers (order,
+ * settlement) handle every payment event exhaustively and would each have to learn to skip these.
+ * Key: `routing-policy`, one key for all, so versions arrive in the order they were made.
+ */
+export const routingTopic = defineTopic("routing.v1", [
+  RoutingPolicyChangedSchema,
+  RolloutPausedSchema,
+  RolloutResumedSchema,
+], lowVolume);
+
 /** Settlement batch events. Key: batch id. */
 export const settlementTopic = defineTopic("settlement.v1", [
   SettlementBatchClosedSchema,
@@ -82,6 +99,7 @@ export const allTopics = [
   ordersInboundTopic,
   ordersTopic,
   paymentsTopic,
+  routingTopic,
   settlementTopic,
   statementsTopic,
   reconciliationTopic,
