@@ -1,0 +1,11 @@
+/**
+ * @tributary/reconciliation — per-provider bill parsers, the pure matching engine, and the worker
+ * that fetches a provider's bill, matches it against our ledger records and reports. This file is
+ * the whole public surface.
+ */
+export { describeRejection } from "./domain/bill.js";
+export type { BillLocation, BillRejection, BillRejectionReason, BillRow, BillRowKind, BillRowStatus, ParsedBill } from "./domain/bill.js";
+export { parseWechatTradeBill } from "./providers/wechat/wechat-bill-parser.js";
+export { parseAlipayTradeBill } from "./providers/alipay/alipay-bill-parser.js";
+export { parseUnionpayFiles, parseUnionpaySettlement } from "./providers/unionpay/unionpay-zm-parser.js";
+export { parseGenericBill } from "./providers/generic/generic-bill-parser.js";

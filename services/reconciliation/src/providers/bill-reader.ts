@@ -1,0 +1,183 @@
+import { Readable } from "node:stream";
+import { parse, type CsvError } from "csv-parse";
+import iconv from "iconv-lite";
+import { err, ok, type Result } from "@tributary/result";
+import { parseDecimal, parseDecimalScaled } from "@tributary/money";
+import type { BillRejection, BillRejectionReason } from "../domain/bill.js";
+
+/**
+ * Thrown inside a parser at the first fault and turned into a {@link BillRejection} value at the
+ * parser's edge ({@link rejectOnFormatError}), so a row deep in a stream can stop the whole bill.
+ */
+export class BillFormatError extends Error {
+  constructor(
+    readonly reason: BillRejectionReason,
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    readonly field: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = "BillFormatError";
+  }
+}
+
+/** Runs a parser body and returns its result, or the rejection it raised; other errors rethrow. */
+export async function rejectOnFormatError<T>(body: () => Promise<T>): Promise<Result<T, BillRejection>> {
+  try {
+    return ok(await body());
+  } catch (error) {
+    if (error instanceof BillFormatError) {
+      return err({
+        code: "malformed_bill",
+        reason: error.reason,
+        file: error.file,
+        line: error.line,
+        column: error.column,
+        field: error.field,
+        message: error.message,
+      });
+    }
+    throw error;
+  }
+}
+
+/** Bytes a parser reads: a whole buffer or a stream of chunks (a file being read). */
+export type BillBytes = Uint8Array | AsyncIterable<Uint8Array>;
+
+function readableOf(bytes: BillBytes): Readable {
+  return bytes instanceof Uint8Array ? Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]) : Readable.from(bytes);
+}
+
+/** One tokenised CSV record with its 1-based line number. */
+export interface CsvRecord {
+  readonly cells: readonly string[];
+  readonly line: number;
+}
+
+/**
+ * Streams the records of a CSV bill: bytes decoded by iconv-lite (UTF-8 or GBK), tokenised by
+ * csv-parse, one record at a time with its line number. A cell holding U+FFFD means bytes that are
+ * not valid in the bill's encoding (no real bill carries the replacement character), so the bill
+ * is refused there. `quote: false` is for formats without quoting (WeChat), where a `"` is text.
+ */
+export async function* csvRecords(
+  bytes: BillBytes,
+  options: { readonly file: string; readonly encoding: "utf8" | "gbk"; readonly quote: boolean },
+): AsyncGenerator<CsvRecord> {
+  const parser = parse({
+    bom: true,
+    relax_column_count: true,
+    info: true,
+    skip_empty_lines: true,
+    ...(options.quote ? {} : { quote: false }),
+  });
+  const decoded = readableOf(bytes).pipe(iconv.decodeStream(options.encoding));
+  decoded.on("error", (error: Error) => parser.destroy(error));
+  decoded.pipe(parser);
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const { record, info } = item;
+      for (let i = 0; i < record.length; i++) {
+        if ((record[i] ?? "").includes("\uFFFD")) {
+          throw new BillFormatError("encoding", options.file, info.lines, i + 1, undefined, `bytes that are not ${options.encoding === "gbk" ? "GBK" : "UTF-8"}`);
+        }
+      }
+      yield { cells: record, line: info.lines };
+    }
+  } catch (error) {
+    if (error instanceof BillFormatError) throw error;
+    const csv = error as Partial<CsvError> & { lines?: number };
+    if (typeof csv.code === "string") {
+      throw new BillFormatError("bad_row", options.file, csv.lines ?? 0, 0, undefined, `not CSV: ${csv.message ?? csv.code}`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * A yuan amount with at most two decimals, exactly, as fen ("-12.34" → -1234n). Anything else
+ * (empty, exponent, three decimals, grouping commas) refuses the bill at that cell.
+ */
+export function yuanCell(text: string, at: CellAt): bigint {
+  const parsed = parseDecimal(text, "CNY");
+  if (!parsed.ok) throw new BillFormatError("bad_amount", at.file, at.line, at.column, at.field, `${JSON.stringify(text)} is not a yuan amount (${parsed.error.code})`);
+  return parsed.value.amountMinor;
+}
+
+/**
+ * A decimal with up to `scale` decimals that must be a whole number of fen (WeChat's fee column
+ * "7.79000"). A fee with sub-fen digits refuses the bill rather than being rounded: no rounding
+ * rule of ours should decide what the provider charged.
+ */
+export function scaledFenCell(text: string, scale: number, at: CellAt): bigint {
+  const parsed = parseDecimalScaled(text, scale);
+  if (!parsed.ok) throw new BillFormatError("bad_amount", at.file, at.line, at.column, at.field, `${JSON.stringify(text)} is not an amount with ${scale} decimals (${parsed.error.code})`);
+  const unit = 10n ** BigInt(scale - 2);
+  if (parsed.value % unit !== 0n) throw new BillFormatError("bad_amount", at.file, at.line, at.column, at.field, `${JSON.stringify(text)} is not a whole number of fen`);
+  return parsed.value / unit;
+}
+
+/** An integer of fen ("-29902"). */
+export function fenCell(text: string, at: CellAt): bigint {
+  if (!/^-?(0|[1-9][0-9]{0,17})$/.test(text)) throw new BillFormatError("bad_amount", at.file, at.line, at.column, at.field, `${JSON.stringify(text)} is not an integer of fen`);
+  return BigInt(text);
+}
+
+/** Where a cell is, for an error. */
+export interface CellAt {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly field: string | undefined;
+}
+
+const SHANGHAI_OFFSET_MS = 8 * 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The epoch-ms bounds [start, end) of one Asia/Shanghai day "YYYY-MM-DD"; undefined for a bad day. */
+export function shanghaiDayBounds(day: string): { startMs: number; endMs: number } | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (m === null) return undefined;
+  const startMs = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) - SHANGHAI_OFFSET_MS;
+  if (shanghaiDay(startMs) !== day) return undefined;
+  return { startMs, endMs: startMs + DAY_MS };
+}
+
+/** The Asia/Shanghai day "YYYY-MM-DD" of an instant (China has no daylight saving time). */
+export function shanghaiDay(ms: number): string {
+  return new Date(ms + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+/** The day after "YYYY-MM-DD" (or `days` after). */
+export function addDays(day: string, days: number): string {
+  const bounds = shanghaiDayBounds(day);
+  if (bounds === undefined) throw new RangeError(`addDays: bad day ${day}`);
+  return shanghaiDay(bounds.startMs + days * DAY_MS);
+}
+
+/**
+ * Parses Asia/Shanghai wall-clock time "yyyy-MM-dd HH:mm:ss" to epoch ms, refusing anything that
+ * is not a real instant (2026-02-30, 24:00:00).
+ */
+export function shanghaiTimeCell(text: string, at: CellAt): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text);
+  const ms = m === null ? Number.NaN : Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) - SHANGHAI_OFFSET_MS;
+  if (m === null || Number.isNaN(ms) || new Date(ms + SHANGHAI_OFFSET_MS).toISOString().slice(0, 19).replace("T", " ") !== text) {
+    throw new BillFormatError("bad_time", at.file, at.line, at.column, at.field, `${JSON.stringify(text)} is not a time yyyy-MM-dd HH:mm:ss`);
+  }
+  return ms;
+}
+
+/** Refuses a row dated outside the bill's day (Asia/Shanghai, cut-off 00:00). */
+export function requireWithinDay(ms: number, bounds: { startMs: number; endMs: number }, day: string, at: CellAt): void {
+  if (ms < bounds.startMs || ms >= bounds.endMs) {
+    throw new BillFormatError("outside_bill_day", at.file, at.line, at.column, at.field, `booked ${new Date(ms + SHANGHAI_OFFSET_MS).toISOString().slice(0, 19).replace("T", " ")} (+08:00), outside the bill's day ${day}`);
+  }
+}
+
+/** Column positions by header name: the bill's own header decides where each field is. */
+export function columnIndex(header: readonly string[]): ReadonlyMap<string, number> {
+  return new Map(header.map((name, i) => [name, i]));
+}
