@@ -25,7 +25,7 @@ export default defineConfig({
         ...sourceCondition,
         test: {
           name: "unit",
-          include: ["{packages,infra,services}/*/src/**/*.test.ts"],
+          include: ["{packages,infra,services,apps}/*/src/**/*.test.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
         },
       },
@@ -33,7 +33,7 @@ export default defineConfig({
         ...sourceCondition,
         test: {
           name: "integration",
-          include: ["{packages,infra,services}/*/test/**/*.int.test.ts", "scripts/test/**/*.int.test.ts"],
+          include: ["{packages,infra,services,apps}/*/test/**/*.int.test.ts", "scripts/test/**/*.int.test.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
           globalSetup: ["packages/testkit/src/vitest-global-setup.ts"],
           testTimeout: 60_000,

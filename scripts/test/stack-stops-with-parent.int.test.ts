@@ -6,9 +6,10 @@
  * databases, then signals npm and checks that its whole process tree is gone.
  */
 import { spawn, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { dropDatabase } from "@tributary/local-postgres";
+import { dropDatabase, findServiceDatabases } from "@tributary/local-postgres";
 import { testKafkaBrokers, testPostgresServerUrl } from "@tributary/testkit/vitest";
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -33,6 +34,14 @@ function descendants(pid: number): number[] {
     }
   }
   return found;
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
 }
 
 function alive(pid: number): boolean {
@@ -75,13 +84,16 @@ async function startStack(): Promise<{ pid: number; output: () => string; exited
 
 describe("npm start stops with its parent", () => {
   afterAll(async () => {
-    for (const name of ["tributary_order"]) await dropDatabase(testPostgresServerUrl(), `${name}${databaseSuffix}`);
+    for (const service of await findServiceDatabases(repoRoot)) {
+      await dropDatabase(testPostgresServerUrl(), `${service.database}${databaseSuffix}`);
+    }
   });
 
   it("SIGTERM to npm stops the wrapper, the stack and its services, and npm exits", async () => {
     const stack = await startStack();
     const tree = descendants(stack.pid);
-    expect(tree.length).toBeGreaterThanOrEqual(2); // the wrapper and the stack (esbuild's service too)
+    expect(tree.length).toBeGreaterThanOrEqual(3); // the wrapper, the stack, its service processes (esbuild's service too)
+    expect(tree.some((pid) => commandLine(pid).includes("services/order/src/main.ts"))).toBe(true);
     process.kill(stack.pid, "SIGTERM");
     await stack.exited;
     await waitFor(() => tree.every((pid) => !alive(pid)), 30_000, `processes ${tree.join(", ")} to exit`);
@@ -91,6 +103,7 @@ describe("npm start stops with its parent", () => {
   it("SIGKILL to npm (no signal can be forwarded) still stops everything it started", async () => {
     const stack = await startStack();
     const tree = descendants(stack.pid);
+    expect(tree.some((pid) => commandLine(pid).includes("services/order/src/main.ts"))).toBe(true);
     process.kill(stack.pid, "SIGKILL");
     await waitFor(() => tree.every((pid) => !alive(pid)), 30_000, `processes ${tree.join(", ")} to exit`);
   }, 180_000);

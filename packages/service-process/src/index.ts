@@ -4,3 +4,4 @@
  */
 export { ServiceStartError, startServiceProcess } from "./service-process.js";
 export type { CpuTime, ServiceExit, ServiceProcess, ServiceProcessOptions } from "./service-process.js";
+export { freeLocalPort } from "./free-port.js";

@@ -1,25 +1,15 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ServiceStartError, startServiceProcess } from "@tributary/service-process";
+import { freeLocalPort, ServiceStartError, startServiceProcess } from "@tributary/service-process";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const tinyService = resolve(here, "fixtures/tiny-service.mjs");
 const packageRoot = resolve(here, "..");
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
-  const address = server.address();
-  await new Promise<void>((closed) => server.close(() => closed()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 function alive(pid: number): boolean {
   try {
@@ -31,7 +21,7 @@ function alive(pid: number): boolean {
 }
 
 async function startTiny(env: Record<string, string> = {}, readyTimeoutMs?: number) {
-  const port = await freePort();
+  const port = await freeLocalPort();
   const logFile = join(mkdtempSync(join(tmpdir(), "service-process-")), "tiny.log");
   return startServiceProcess({
     name: "tiny",
@@ -59,7 +49,7 @@ describe("startServiceProcess", () => {
   });
 
   it("counts the CPU the child burns", async () => {
-    const port = await freePort();
+    const port = await freeLocalPort();
     const logFile = join(mkdtempSync(join(tmpdir(), "service-process-")), "tiny.log");
     const service = await startServiceProcess({
       name: "tiny",
@@ -102,7 +92,7 @@ describe("startServiceProcess", () => {
   });
 
   it("the child stops when its parent is SIGKILLed", async () => {
-    const port = await freePort();
+    const port = await freeLocalPort();
     const logFile = join(mkdtempSync(join(tmpdir(), "service-process-")), "tiny.log");
     const parent = spawn(
       process.execPath,

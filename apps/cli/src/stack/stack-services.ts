@@ -1,0 +1,52 @@
+import { join } from "node:path";
+import { freeLocalPort, startServiceProcess, type ServiceProcess } from "@tributary/service-process";
+import { databaseUrl } from "@tributary/local-postgres";
+
+/** What every service process of the stack is started with. */
+export interface StackContext {
+  readonly repoRoot: string;
+  readonly brokers: readonly string[];
+  readonly postgresServerUrl: string;
+  readonly databaseSuffix: string;
+  readonly sandboxUrl: string;
+  readonly logDir: string;
+}
+
+/** One service of the stack, running as its own process. */
+export interface StackService {
+  readonly name: string;
+  readonly process: ServiceProcess;
+  readonly grpcAddress: string;
+  readonly healthAddress: string;
+  /** The bearer token the stack's own clients (smoke flow, CLI) use, with every scope and tenant. */
+  readonly operatorToken: string;
+  /** The scopes that token holds, for the summary. */
+  readonly operatorScopes: readonly string[];
+}
+
+/**
+ * Starts the order service as its own process (`services/order/src/main.ts` on Node with the
+ * TypeScript loader and telemetry first, as `npm start -w @tributary/order` runs it) on free
+ * ports, with the stack's broker and database, and waits until it is ready.
+ */
+export async function startOrderProcess(context: StackContext, operatorToken: string): Promise<StackService> {
+  const grpcAddress = `127.0.0.1:${await freeLocalPort()}`;
+  const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
+  const scopes = ["orders:write", "orders:read"];
+  const process_ = await startServiceProcess({
+    name: "order",
+    entry: join(context.repoRoot, "services/order/src/main.ts"),
+    cwd: join(context.repoRoot, "services/order"),
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: context.brokers.join(","),
+      ORDER_DATABASE_URL: databaseUrl(context.postgresServerUrl, `tributary_order${context.databaseSuffix}`),
+      ORDER_GRPC_ADDRESS: grpcAddress,
+      ORDER_HEALTH_ADDRESS: healthAddress,
+      ORDER_AUTH_TOKENS: `${operatorToken}:stack-operator:${scopes.join("+")}:merchants=*`,
+    },
+    healthAddress,
+    logFile: join(context.logDir, "order.log"),
+  });
+  return { name: "order", process: process_, grpcAddress, healthAddress, operatorToken, operatorScopes: scopes };
+}

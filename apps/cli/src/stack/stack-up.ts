@@ -1,0 +1,160 @@
+/**
+ * `tributary stack up` (and `npm start`): the main job, end to end on one machine:
+ * 1. a real Kafka broker (or KAFKA_BROKERS) and every topic of DESIGN.md with its DLQ;
+ * 2. every service database created and migrated on POSTGRES_URL (default 127.0.0.1:5432);
+ * 3. the provider sandbox in this process, and every service as its own process
+ *    (`.tributary/logs/<service>.log`), each tied to this one;
+ * 4. a smoke payment flow: an upstream system publishes `OrderPlaced` on `orders.inbound.v1` and
+ *    calls `CreateOrder` over gRPC; both must come out as `OrderAccepted` on `orders.v1`, and a
+ *    bad order as `OrderRejected`.
+ * Then a summary, and `.tributary/stack.json` for `stack status` and `stack down`. It stays up
+ * until a stop is requested; with `exit` it stops after the summary.
+ */
+import { randomBytes } from "node:crypto";
+import { join, resolve } from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+import { allTopics } from "@tributary/contracts";
+import { ensureTopics } from "@tributary/events";
+import { startKafka } from "@tributary/local-kafka";
+import { migrateAll, postgresServerUrl } from "@tributary/local-postgres";
+import { startSandbox } from "@tributary/provider-sandbox";
+import { assertKafkaReachable, assertPostgresReachable } from "@tributary/service-kit";
+import { runSmokeFlow } from "./smoke-flow.js";
+import { startOrderProcess, type StackContext, type StackService } from "./stack-services.js";
+import { removeStackState, stackStatePath, writeStackState } from "./stack-state.js";
+
+export interface StackUpOptions {
+  readonly repoRoot: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Stop after the summary instead of waiting for {@link StackUpOptions.stopRequested}. */
+  readonly exit: boolean;
+  /** Resolves (with the signal's name) when the stack must stop, once it is up. */
+  readonly stopRequested: Promise<string>;
+  /**
+   * Where each started part registers how to stop it, the moment it has started; the caller
+   * stops them all (in reverse) when a signal arrives during start-up, and `stackUp` does on
+   * its way out.
+   */
+  readonly stops: ShutdownList;
+  readonly print: (line: string) => void;
+  /** Called once everything is up: from then on a signal ends the wait instead of aborting start-up. */
+  readonly onUp?: () => void;
+}
+
+/** Stop functions in start order; {@link stopAll} runs them once, in reverse. */
+export class ShutdownList {
+  private readonly stops: Array<() => Promise<void>> = [];
+  private stopping: Promise<void> | undefined;
+
+  push(stop: () => Promise<void>): void {
+    this.stops.push(stop);
+  }
+
+  stopAll(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const stop of this.stops.reverse()) await stop().catch((error: unknown) => console.error(error));
+    })();
+    return this.stopping;
+  }
+}
+
+export async function stackUp(options: StackUpOptions): Promise<void> {
+  const { env, print, repoRoot, stops } = options;
+  const started = Date.now();
+  const databaseSuffix = env["TRIBUTARY_DATABASE_SUFFIX"] ?? "";
+  const statePath = stackStatePath(repoRoot, databaseSuffix);
+  try {
+    // Postgres first: it is quick to check, and a missing server should not cost a broker start.
+    const serverUrl = postgresServerUrl(env);
+    await assertPostgresReachable(serverUrl, env["POSTGRES_URL"] === undefined ? "POSTGRES_URL (unset: the default)" : "POSTGRES_URL");
+
+    const existing = env["KAFKA_BROKERS"];
+    let brokers: string[];
+    if (existing !== undefined && existing !== "") {
+      brokers = existing.split(",").map((broker) => broker.trim());
+    } else {
+      const cluster = await startKafka({ nodes: 1, dataDir: resolve(repoRoot, ".tributary/kafka") });
+      stops.push(() => cluster.stop());
+      brokers = [...cluster.brokers];
+    }
+    await assertKafkaReachable({ brokers }, existing ? "KAFKA_BROKERS" : "the local broker this command started");
+    const kafka = new Kafka({ clientId: "tributary-stack", brokers, logLevel: logLevel.WARN });
+    await ensureTopics(kafka, allTopics);
+
+    // TRIBUTARY_DATABASE_SUFFIX (e.g. `_test_123`) runs the stack on its own set of databases,
+    // as the stack's own tests do; unset, it uses the development databases.
+    const migrated = await migrateAll({ repoRoot, serverUrl, databaseSuffix });
+
+    const sandbox = await startSandbox({ port: 0 });
+    stops.push(() => sandbox.stop());
+
+    const context: StackContext = {
+      repoRoot,
+      brokers,
+      postgresServerUrl: serverUrl,
+      databaseSuffix,
+      sandboxUrl: sandbox.url,
+      logDir: join(repoRoot, ".tributary", `logs${databaseSuffix}`),
+    };
+    const operatorToken = randomBytes(24).toString("base64url");
+    const services: StackService[] = [];
+    /** A service that has started: stopped with the rest, listed in the summary. */
+    const register = (service: StackService): StackService => {
+      stops.push(async () => void (await service.process.stop()));
+      services.push(service);
+      return service;
+    };
+    const order = register(await startOrderProcess(context, operatorToken));
+
+    writeStackState(statePath, {
+      pid: process.pid,
+      startedAt: new Date(started).toISOString(),
+      kafka: { brokers, local: !existing },
+      postgres: { serverUrl: redactPassword(serverUrl), databases: migrated.map((database) => database.database) },
+      sandboxUrl: sandbox.url,
+      services: services.map((service) => ({
+        name: service.name,
+        pid: service.process.pid,
+        grpcAddress: service.grpcAddress,
+        healthAddress: service.healthAddress,
+        logFile: service.process.logFile,
+      })),
+    });
+    stops.push(() => Promise.resolve(removeStackState(statePath)));
+
+    const smoke = await runSmokeFlow(kafka, order.grpcAddress, operatorToken);
+
+    print(`Tributary local stack (up in ${Date.now() - started} ms)`);
+    print(`  kafka     ${brokers.join(",")}${existing ? " (KAFKA_BROKERS)" : " (local KRaft broker)"}`);
+    print(`  topics    ${allTopics.map((t) => t.name).join(", ")} (+ .dlq each)`);
+    for (const database of migrated) {
+      print(
+        `  postgres  ${database.database}: ${database.applied.length} migrations applied now, ` +
+          `${database.alreadyApplied.length} before (${database.service.packageName})`,
+      );
+    }
+    print(`  sandbox   ${sandbox.url} (Alipay, WeChat Pay, UnionPay, JD Pay, e-CNY)`);
+    for (const service of services) {
+      print(`  ${service.name.padEnd(9)} pid ${service.process.pid}, gRPC ${service.grpcAddress}, health http://${service.healthAddress}/readyz`);
+      print(`            log ${service.process.logFile}`);
+    }
+    print(`  token     ${operatorToken} (${order.operatorScopes.join(" ")}, every merchant)`);
+    for (const line of smoke) print(`  smoke     ${line}`);
+    print(`KAFKA_BROKERS=${brokers.join(",")}`);
+    print(`state: ${statePath} (tributary stack status | stack down)`);
+
+    options.onUp?.();
+    if (options.exit) return;
+    print("running; Ctrl-C (or SIGTERM, or tributary stack down) stops everything");
+    const signal = await options.stopRequested;
+    print(`stack: ${signal}, stopping`);
+  } finally {
+    await stops.stopAll();
+  }
+}
+
+function redactPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password !== "") parsed.password = "***";
+  return parsed.toString();
+}
