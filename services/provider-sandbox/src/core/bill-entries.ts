@@ -72,10 +72,13 @@ export function collectBillEntries(
       extra: payment.extra,
     };
     if (bookingDay(payment.bookedAtMs ?? payment.paidAtMs) === day) {
+      // A payment the provider books on a later day than it was paid (next_day_booking) is dated
+      // on that day's bill at the day's first instant: a bill's rows all lie inside its day.
+      const dayStartMs = bounds.startMs;
       entries.push({
         ...base,
         kind: "payment",
-        atMs: payment.paidAtMs,
+        atMs: payment.paidAtMs < dayStartMs ? dayStartMs : payment.paidAtMs,
         amountMinor: payment.amountMinor,
         feeMinor: payment.feeMinor,
         outRefundNo: undefined,
