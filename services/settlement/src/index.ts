@@ -1,0 +1,11 @@
+/**
+ * @tributary/settlement: the ledger, fees and settlement batches. The service is started with
+ * `startSettlementService`; the rest is its public read API for tools and tests.
+ */
+export { accountIdOf, accounts, ACCOUNT_KINDS } from "./domain/account.js";
+export type { AccountKind, LedgerAccount } from "./domain/account.js";
+export { DEFAULT_FEE_TERMS } from "./domain/fee-terms.js";
+export type { FeeTerms, MerchantTerms, ProviderFeeRule, ProviderFeeTerms } from "./domain/fee-terms.js";
+export { shanghaiBusinessDate, shanghaiDayBounds } from "./domain/business-date.js";
+export { balancesAt, balancesNow, listAccountIds, takeCheckpoint } from "./adapters/db/pg-ledger.js";
+export type { AccountBalance } from "./adapters/db/pg-ledger.js";
