@@ -4,6 +4,9 @@ import iconv from "iconv-lite";
 import { err, ok, type Result } from "@tributary/result";
 import { parseDecimal, parseDecimalScaled } from "@tributary/money";
 import type { BillRejection, BillRejectionReason } from "../domain/bill.js";
+import { shanghaiWallClock } from "../domain/shanghai-calendar.js";
+
+export { shanghaiDayBounds } from "../domain/shanghai-calendar.js";
 
 /**
  * Thrown inside a parser at the first fault and turned into a {@link BillRejection} value at the
@@ -134,28 +137,6 @@ export interface CellAt {
 }
 
 const SHANGHAI_OFFSET_MS = 8 * 60 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** The epoch-ms bounds [start, end) of one Asia/Shanghai day "YYYY-MM-DD"; undefined for a bad day. */
-export function shanghaiDayBounds(day: string): { startMs: number; endMs: number } | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
-  if (m === null) return undefined;
-  const startMs = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) - SHANGHAI_OFFSET_MS;
-  if (shanghaiDay(startMs) !== day) return undefined;
-  return { startMs, endMs: startMs + DAY_MS };
-}
-
-/** The Asia/Shanghai day "YYYY-MM-DD" of an instant (China has no daylight saving time). */
-export function shanghaiDay(ms: number): string {
-  return new Date(ms + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10);
-}
-
-/** The day after "YYYY-MM-DD" (or `days` after). */
-export function addDays(day: string, days: number): string {
-  const bounds = shanghaiDayBounds(day);
-  if (bounds === undefined) throw new RangeError(`addDays: bad day ${day}`);
-  return shanghaiDay(bounds.startMs + days * DAY_MS);
-}
 
 /**
  * Parses Asia/Shanghai wall-clock time "yyyy-MM-dd HH:mm:ss" to epoch ms, refusing anything that
@@ -164,7 +145,7 @@ export function addDays(day: string, days: number): string {
 export function shanghaiTimeCell(text: string, at: CellAt): number {
   const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text);
   const ms = m === null ? Number.NaN : Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) - SHANGHAI_OFFSET_MS;
-  if (m === null || Number.isNaN(ms) || new Date(ms + SHANGHAI_OFFSET_MS).toISOString().slice(0, 19).replace("T", " ") !== text) {
+  if (m === null || Number.isNaN(ms) || shanghaiWallClock(ms) !== text) {
     throw new BillFormatError("bad_time", at.file, at.line, at.column, at.field, `${JSON.stringify(text)} is not a time yyyy-MM-dd HH:mm:ss`);
   }
   return ms;
@@ -173,7 +154,7 @@ export function shanghaiTimeCell(text: string, at: CellAt): number {
 /** Refuses a row dated outside the bill's day (Asia/Shanghai, cut-off 00:00). */
 export function requireWithinDay(ms: number, bounds: { startMs: number; endMs: number }, day: string, at: CellAt): void {
   if (ms < bounds.startMs || ms >= bounds.endMs) {
-    throw new BillFormatError("outside_bill_day", at.file, at.line, at.column, at.field, `booked ${new Date(ms + SHANGHAI_OFFSET_MS).toISOString().slice(0, 19).replace("T", " ")} (+08:00), outside the bill's day ${day}`);
+    throw new BillFormatError("outside_bill_day", at.file, at.line, at.column, at.field, `booked ${shanghaiWallClock(ms)} (+08:00), outside the bill's day ${day}`);
   }
 }
 
