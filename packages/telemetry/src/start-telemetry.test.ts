@@ -1,9 +1,12 @@
 import { context, propagation, trace } from "@opentelemetry/api";
 import { AggregationTemporality, InMemoryMetricExporter, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { messagingMetrics } from "./messaging-metrics.js";
-import { startTelemetry, type Telemetry } from "./start-telemetry.js";
+import { activeTelemetry, startTelemetry, type Telemetry } from "./start-telemetry.js";
 
 let telemetry: Telemetry | undefined;
 afterEach(async () => {
@@ -66,5 +69,42 @@ describe("startTelemetry", () => {
     const span = telemetry.tracer.startSpan("x");
     expect(span.isRecording()).toBe(true);
     span.end();
+  });
+
+  it("answers a Prometheus scrape with the process's instruments through serveMetrics", async () => {
+    telemetry = await startTelemetry({ serviceName: "svc-e", env: {} });
+    expect(activeTelemetry()).toBe(telemetry);
+    const started = telemetry;
+    const server = createServer((request, response) => started.serveMetrics(request, response)).listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      messagingMetrics(telemetry.meter).published.add(3, { "messaging.destination.name": "orders.v1" });
+      telemetry.meter.createObservableGauge("tributary.outbox.unpublished").addCallback((result) => result.observe(7));
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
+      const text = await response.text();
+      expect(text).toMatch(/^messaging_client_sent_messages_total\{messaging_destination_name="orders\.v1",otel_scope_name="svc-e"[^}]*\} 3$/m);
+      expect(text).toMatch(/^tributary_outbox_unpublished\{otel_scope_name="svc-e"[^}]*\} 7$/m);
+      expect(text).toMatch(/^target_info\{.*service_name="svc-e"/m);
+    } finally {
+      server.close();
+    }
+    await telemetry.shutdown();
+    telemetry = undefined;
+    expect(activeTelemetry()).toBeUndefined();
+  });
+
+  it("answers 503 to a scrape when started without the Prometheus reader", async () => {
+    telemetry = await startTelemetry({ serviceName: "svc-f", env: {}, prometheus: false });
+    const started = telemetry;
+    const server = createServer((request, response) => started.serveMetrics(request, response)).listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`);
+      expect(response.status).toBe(503);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -1,6 +1,8 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { context, metrics, propagation, trace, type Meter, type Tracer } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
+import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from "@opentelemetry/sdk-metrics";
 import {
@@ -11,6 +13,7 @@ import {
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
+import { JsonLinesSpanExporter } from "./json-lines-span-exporter.js";
 import { otlpEndpoints } from "./otlp-endpoints.js";
 
 /** How a service starts its telemetry; `env` is read only here, passed in by `main.ts`. */
@@ -21,14 +24,21 @@ export interface StartTelemetryOptions {
   /**
    * The process environment. `OTEL_EXPORTER_OTLP_ENDPOINT` (or the `…_TRACES_ENDPOINT` /
    * `…_METRICS_ENDPOINT` pair) is read from here: when set, spans and metrics go to that
-   * collector over OTLP/HTTP protobuf; otherwise nothing leaves the process. Other `OTEL_*`
-   * exporter settings (headers, timeout, compression) are read by the exporters from `process.env`.
+   * collector over OTLP/HTTP protobuf. `TRIBUTARY_TRACES_DIR`, when set, makes the service also
+   * append its finished spans to `<dir>/<service>-<pid>.jsonl` (OTLP/JSON lines) for
+   * `tributary trace` — the local stack sets it. With neither, no span leaves the process. Other
+   * `OTEL_*` exporter settings (headers, timeout, compression) the exporters read from `process.env`.
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Extra span exporters, exported span by span (tests pass an `InMemorySpanExporter`). */
   readonly spanExporters?: readonly SpanExporter[];
   /** Extra metric readers (tests pass a reader over an `InMemoryMetricExporter`). */
   readonly metricReaders?: readonly MetricReader[];
+  /**
+   * Whether the Prometheus reader is installed (it serves through {@link Telemetry.serveMetrics},
+   * on a server of the caller's choosing, and opens no port itself); on unless told.
+   */
+  readonly prometheus?: boolean;
 }
 
 /** A started telemetry pipeline; `shutdown` flushes what is buffered. */
@@ -37,6 +47,14 @@ export interface Telemetry {
   readonly meter: Meter;
   readonly tracerProvider: TracerProvider;
   readonly meterProvider: MeterProvider;
+  /**
+   * Answers a Prometheus scrape with every instrument of this process, in the text exposition
+   * format (OpenTelemetry's Prometheus exporter: dots become underscores, counters get `_total`,
+   * `otel_scope_name` says which meter). 503 when started with `prometheus: false`.
+   */
+  serveMetrics(request: IncomingMessage, response: ServerResponse): void;
+  /** The JSON-lines file this process appends its spans to, when `TRIBUTARY_TRACES_DIR` was set. */
+  readonly localTracesFile: string | undefined;
   /** Exports everything buffered now (tests call it before reading an exporter). */
   forceFlush(): Promise<void>;
   /** Flushes and stops; unregisters the global providers so a later start is clean. */
@@ -57,6 +75,7 @@ export async function startTelemetry(options: StartTelemetryOptions): Promise<Te
     ...(options.serviceVersion === undefined ? {} : { [ATTR_SERVICE_VERSION]: options.serviceVersion }),
   });
   const otlp = otlpEndpoints(env);
+  const tracesDir = env["TRIBUTARY_TRACES_DIR"]?.trim() ?? "";
 
   const spanProcessors: SpanProcessor[] = (options.spanExporters ?? []).map(
     (exporter) => new SimpleSpanProcessor({ exporter }),
@@ -72,6 +91,19 @@ export async function startTelemetry(options: StartTelemetryOptions): Promise<Te
     );
   }
 
+  let localTracesFile: string | undefined;
+  if (tracesDir !== "") {
+    const exporter = new JsonLinesSpanExporter({ dir: tracesDir, serviceName: options.serviceName });
+    localTracesFile = exporter.path;
+    // A short delay: `tributary trace` right after a payment should find its spans.
+    spanProcessors.push(new BatchSpanProcessor({ exporter, scheduledDelayMillis: 500 }));
+  }
+  // No server of its own: the service kit serves it on the health endpoint's GET /metrics.
+  const prometheus = options.prometheus === false ? undefined : new PrometheusExporter({ preventServerStart: true });
+  // The exporter pins its own sdk-metrics patch release (3.1.0 beside our 3.1.1): the same
+  // MetricReader at run time, two declarations to the compiler.
+  if (prometheus !== undefined) metricReaders.push(prometheus as unknown as MetricReader);
+
   const tracerProvider = new TracerProvider({ resource, spanProcessors });
   const meterProvider = new MeterProvider({ resource, readers: metricReaders });
 
@@ -86,11 +118,19 @@ export async function startTelemetry(options: StartTelemetryOptions): Promise<Te
   metrics.disable();
   metrics.setGlobalMeterProvider(meterProvider);
 
-  return {
+  const telemetry: Telemetry = {
     tracer: trace.getTracer(options.serviceName),
     meter: metrics.getMeter(options.serviceName),
     tracerProvider,
     meterProvider,
+    localTracesFile,
+    serveMetrics: (request, response) => {
+      if (prometheus === undefined) {
+        response.writeHead(503, { "content-type": "text/plain" }).end("telemetry was started without the Prometheus reader\n");
+        return;
+      }
+      prometheus.getMetricsRequestHandler(request, response);
+    },
     forceFlush: async () => {
       await Promise.all([tracerProvider.forceFlush(), meterProvider.forceFlush()]);
     },
@@ -100,6 +140,21 @@ export async function startTelemetry(options: StartTelemetryOptions): Promise<Te
       metrics.disable();
       propagation.disable();
       context.disable();
+      if (active === telemetry) active = undefined;
     },
   };
+  active = telemetry;
+  return telemetry;
+}
+
+let active: Telemetry | undefined;
+
+/**
+ * The telemetry this process started last and has not shut down, if any. It exists so the
+ * service kit can serve `/metrics` for whatever `runServiceMain` (or a test) started, without
+ * every service threading the handle through; OpenTelemetry's own providers are process-global
+ * in the same way.
+ */
+export function activeTelemetry(): Telemetry | undefined {
+  return active;
 }
