@@ -1,0 +1,290 @@
+import { isProviderId, type ProviderId } from "@tributary/contracts";
+import { money, parseCurrencyCode, type Money } from "@tributary/money";
+import type { QueryResultRow } from "pg";
+import type { BuyerAction, PaymentChannel } from "../providers/provider-adapter.js";
+import type {
+  ClaimedPayment,
+  PaymentRecord,
+  PaymentStatus,
+  PaymentStore,
+  PaymentUpdate,
+  Reader,
+  RefundRecord,
+  RefundStatus,
+  RefundUpdate,
+  StoredDecision,
+  Tx,
+} from "../../app/ports.js";
+
+interface PaymentRow extends QueryResultRow {
+  payment_id: string;
+  order_id: string;
+  merchant_id: string;
+  buyer_id: string;
+  provider: string;
+  channel: PaymentChannel;
+  attempt: number;
+  status: PaymentStatus;
+  amount_minor: string;
+  currency: string;
+  routing_rule: string;
+  routing_decision: StoredDecision;
+  rollout_id: string | null;
+  rollout_arm: string | null;
+  buyer_action: BuyerAction | null;
+  provider_transaction_id: string | null;
+  provider_status: string | null;
+  failure_reason: string | null;
+  refunded_minor: string;
+  created_at: Date;
+  updated_at: Date;
+  expires_at: Date;
+  next_check_at: Date | null;
+  captured_at: Date | null;
+}
+
+interface RefundRow extends QueryResultRow {
+  refund_ref: string;
+  payment_id: string;
+  order_id: string;
+  amount_minor: string;
+  currency: string;
+  reason: string;
+  status: RefundStatus;
+  unowned_capture: boolean;
+  provider_refund_id: string | null;
+  provider_status: string | null;
+  failure_reason: string | null;
+  created_at: Date;
+  updated_at: Date;
+  next_check_at: Date | null;
+}
+
+/** A stored amount; a currency the money package does not know is a broken row, not an input error. */
+function moneyOf(amountMinor: string, currency: string): Money {
+  const code = parseCurrencyCode(currency.trim());
+  if (!code.ok) throw new Error(`stored currency ${JSON.stringify(currency)} is unknown`);
+  return money(BigInt(amountMinor), code.value);
+}
+
+function providerOf(text: string): ProviderId {
+  if (!isProviderId(text)) throw new Error(`stored provider ${JSON.stringify(text)} is unknown`);
+  return text;
+}
+
+function toPayment(row: PaymentRow): PaymentRecord {
+  return {
+    paymentId: row.payment_id,
+    orderId: row.order_id,
+    merchantId: row.merchant_id,
+    buyerId: row.buyer_id,
+    provider: providerOf(row.provider),
+    channel: row.channel,
+    attempt: row.attempt,
+    status: row.status,
+    amount: moneyOf(row.amount_minor, row.currency),
+    routingRule: row.routing_rule,
+    decision: row.routing_decision,
+    rolloutId: row.rollout_id ?? undefined,
+    rolloutArm: row.rollout_arm ?? undefined,
+    buyerAction: row.buyer_action ?? undefined,
+    providerTransactionId: row.provider_transaction_id ?? undefined,
+    providerStatus: row.provider_status ?? undefined,
+    failureReason: row.failure_reason ?? undefined,
+    refundedMinor: BigInt(row.refunded_minor),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    nextCheckAt: row.next_check_at ?? undefined,
+    capturedAt: row.captured_at ?? undefined,
+  };
+}
+
+function toRefund(row: RefundRow): RefundRecord {
+  return {
+    refundRef: row.refund_ref,
+    paymentId: row.payment_id,
+    orderId: row.order_id,
+    amount: moneyOf(row.amount_minor, row.currency),
+    reason: row.reason,
+    status: row.status,
+    unownedCapture: row.unowned_capture,
+    providerRefundId: row.provider_refund_id ?? undefined,
+    providerStatus: row.provider_status ?? undefined,
+    failureReason: row.failure_reason ?? undefined,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    nextCheckAt: row.next_check_at ?? undefined,
+  };
+}
+
+const PAYMENT_COLUMNS = `payment_id, order_id, merchant_id, buyer_id, provider, channel, attempt, status,
+  amount_minor::text AS amount_minor, currency, routing_rule, routing_decision, rollout_id, rollout_arm,
+  buyer_action, provider_transaction_id, provider_status, failure_reason, refunded_minor::text AS refunded_minor,
+  created_at, updated_at, expires_at, next_check_at, captured_at`;
+
+const REFUND_COLUMNS = `refund_ref, payment_id, order_id, amount_minor::text AS amount_minor, currency, reason, status,
+  unowned_capture, provider_refund_id, provider_status, failure_reason, created_at, updated_at, next_check_at`;
+
+/** `SET` clauses and values for the fields of an update that are present. */
+function setClauses(columns: Readonly<Record<string, unknown>>, firstIndex: number): { sql: string; values: unknown[] } {
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  for (const [column, value] of Object.entries(columns)) {
+    if (value === undefined) continue;
+    values.push(value);
+    parts.push(`${column} = $${firstIndex + values.length - 1}`);
+  }
+  return { sql: parts.join(", "), values };
+}
+
+/**
+ * The {@link PaymentStore} in plain SQL on `pg`. Amounts travel as text (`::text`, `BigInt(...)`)
+ * so no bigint ever passes through a JavaScript number.
+ */
+export function createPgPaymentStore(): PaymentStore {
+  return {
+    async insertPayment(tx: Tx, p: PaymentRecord): Promise<void> {
+      await tx.query(
+        `INSERT INTO payments (payment_id, order_id, merchant_id, buyer_id, provider, channel, attempt, status, amount_minor,
+           currency, routing_rule, routing_decision, rollout_id, rollout_arm, buyer_action, provider_transaction_id,
+           provider_status, failure_reason, refunded_minor, created_at, updated_at, expires_at, next_check_at, captured_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::bigint, $20, $21, $22, $23, $24)`,
+        [
+          p.paymentId, p.orderId, p.merchantId, p.buyerId, p.provider, p.channel, p.attempt, p.status,
+          p.amount.amountMinor.toString(), p.amount.currency, p.routingRule, JSON.stringify(p.decision), p.rolloutId ?? null,
+          p.rolloutArm ?? null, p.buyerAction === undefined ? null : JSON.stringify(p.buyerAction), p.providerTransactionId ?? null,
+          p.providerStatus ?? null, p.failureReason ?? null, p.refundedMinor.toString(), p.createdAt, p.updatedAt, p.expiresAt,
+          p.nextCheckAt ?? null, p.capturedAt ?? null,
+        ],
+      );
+    },
+
+    async loadPayment(db: Reader, paymentId: string, options): Promise<PaymentRecord | undefined> {
+      const result = await db.query<PaymentRow>(
+        `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE payment_id = $1${options.forUpdate ? " FOR UPDATE" : ""}`,
+        [paymentId],
+      );
+      const row = result.rows[0];
+      return row === undefined ? undefined : toPayment(row);
+    },
+
+    async paymentsOfOrder(db: Reader, orderId: string, options): Promise<PaymentRecord[]> {
+      const result = await db.query<PaymentRow>(
+        `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE order_id = $1 ORDER BY attempt, created_at${options.forUpdate ? " FOR UPDATE" : ""}`,
+        [orderId],
+      );
+      return result.rows.map(toPayment);
+    },
+
+    async updatePayment(tx: Tx, paymentId: string, update: PaymentUpdate, now: Date): Promise<void> {
+      const { sql, values } = setClauses(
+        {
+          status: update.status,
+          buyer_action: update.buyerAction === undefined ? undefined : JSON.stringify(update.buyerAction),
+          provider_transaction_id: update.providerTransactionId,
+          provider_status: update.providerStatus,
+          failure_reason: update.failureReason,
+          refunded_minor: update.refundedMinor?.toString(),
+          next_check_at: update.nextCheckAt,
+          captured_at: update.capturedAt,
+        },
+        3,
+      );
+      const result = await tx.query(
+        `UPDATE payments SET updated_at = $2${sql === "" ? "" : `, ${sql}`} WHERE payment_id = $1`,
+        [paymentId, now, ...values],
+      );
+      if (result.rowCount !== 1) throw new Error(`payment ${paymentId} was not updated (${String(result.rowCount)} rows)`);
+    },
+
+    async insertRefund(tx: Tx, r: RefundRecord): Promise<void> {
+      await tx.query(
+        `INSERT INTO payment_refunds (refund_ref, payment_id, order_id, amount_minor, currency, reason, status, unowned_capture,
+           provider_refund_id, provider_status, failure_reason, created_at, updated_at, next_check_at)
+         VALUES ($1, $2, $3, $4::bigint, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        [
+          r.refundRef, r.paymentId, r.orderId, r.amount.amountMinor.toString(), r.amount.currency, r.reason, r.status,
+          r.unownedCapture, r.providerRefundId ?? null, r.providerStatus ?? null, r.failureReason ?? null, r.createdAt,
+          r.updatedAt, r.nextCheckAt ?? null,
+        ],
+      );
+    },
+
+    async loadRefund(db: Reader, refundRef: string, options): Promise<RefundRecord | undefined> {
+      const result = await db.query<RefundRow>(
+        `SELECT ${REFUND_COLUMNS} FROM payment_refunds WHERE refund_ref = $1${options.forUpdate ? " FOR UPDATE" : ""}`,
+        [refundRef],
+      );
+      const row = result.rows[0];
+      return row === undefined ? undefined : toRefund(row);
+    },
+
+    async refundsOfPayment(db: Reader, paymentId: string): Promise<RefundRecord[]> {
+      const result = await db.query<RefundRow>(
+        `SELECT ${REFUND_COLUMNS} FROM payment_refunds WHERE payment_id = $1 ORDER BY created_at, refund_ref`,
+        [paymentId],
+      );
+      return result.rows.map(toRefund);
+    },
+
+    async updateRefund(tx: Tx, refundRef: string, update: RefundUpdate, now: Date): Promise<void> {
+      const { sql, values } = setClauses(
+        {
+          status: update.status,
+          provider_refund_id: update.providerRefundId,
+          provider_status: update.providerStatus,
+          failure_reason: update.failureReason,
+          next_check_at: update.nextCheckAt,
+        },
+        3,
+      );
+      const result = await tx.query(
+        `UPDATE payment_refunds SET updated_at = $2${sql === "" ? "" : `, ${sql}`} WHERE refund_ref = $1`,
+        [refundRef, now, ...values],
+      );
+      if (result.rowCount !== 1) throw new Error(`refund ${refundRef} was not updated (${String(result.rowCount)} rows)`);
+    },
+
+    async claimDuePayments(db: Reader, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedPayment[]> {
+      // The CTE reads the old provider_status: a queued creating row (null) is claimed for sending.
+      const result = await db.query<PaymentRow & { was_queued: boolean }>(
+        `WITH due AS (
+           SELECT payment_id, (status = 'creating' AND provider_status IS NULL) AS was_queued
+           FROM payments WHERE next_check_at <= $1
+           ORDER BY next_check_at LIMIT $3 FOR UPDATE SKIP LOCKED
+         )
+         UPDATE payments p SET next_check_at = $2,
+           provider_status = CASE WHEN due.was_queued THEN 'sending' ELSE p.provider_status END
+         FROM due WHERE p.payment_id = due.payment_id
+         RETURNING ${PAYMENT_COLUMNS.replaceAll(/(^|,\s*)(\w+)/g, "$1p.$2")}, due.was_queued`,
+        [now, leaseUntil, limit],
+      );
+      return result.rows.map((row) => ({ payment: toPayment(row), toSend: row.was_queued }));
+    },
+
+    async claimQueuedPayment(db: Reader, paymentId: string, leaseUntil: Date): Promise<PaymentRecord | undefined> {
+      const result = await db.query<PaymentRow>(
+        `UPDATE payments SET next_check_at = $2, provider_status = 'sending'
+         WHERE payment_id = $1 AND status = 'creating' AND provider_status IS NULL
+         RETURNING ${PAYMENT_COLUMNS}`,
+        [paymentId, leaseUntil],
+      );
+      const row = result.rows[0];
+      return row === undefined ? undefined : toPayment(row);
+    },
+
+    async claimDueRefunds(db: Reader, now: Date, leaseUntil: Date, limit: number): Promise<RefundRecord[]> {
+      const result = await db.query<RefundRow>(
+        `WITH due AS (
+           SELECT refund_ref FROM payment_refunds WHERE next_check_at <= $1
+           ORDER BY next_check_at LIMIT $3 FOR UPDATE SKIP LOCKED
+         )
+         UPDATE payment_refunds r SET next_check_at = $2 FROM due WHERE r.refund_ref = due.refund_ref
+         RETURNING ${REFUND_COLUMNS.replaceAll(/(^|,\s*)(\w+)/g, "$1r.$2")}`,
+        [now, leaseUntil, limit],
+      );
+      return result.rows.map(toRefund);
+    },
+  };
+}

@@ -1,0 +1,204 @@
+import { metrics } from "@opentelemetry/api";
+import { ordersTopic, paymentsTopic, type ProviderId } from "@tributary/contracts";
+import { newEventId } from "@tributary/events";
+import type { TokenTable } from "@tributary/grpc";
+import { startServiceRuntime, type KafkaSettings } from "@tributary/service-kit";
+import { createLogger, type Logger } from "@tributary/telemetry";
+import type { Pool } from "pg";
+import { inTransaction } from "./adapters/db/in-transaction.js";
+import { createPgPaymentStore } from "./adapters/db/pg-payment-store.js";
+import { startOrdersConsumer } from "./adapters/kafka/orders-consumer.js";
+import { createPaymentOutbox, PAYMENT_ROUTING_PRODUCER } from "./adapters/kafka/payment-outbox.js";
+import type { PaymentStatusReport, ProviderAdapter, RefundStatusReport } from "./adapters/providers/provider-adapter.js";
+import { applyPaymentReport, type LifecycleOutcome } from "./app/apply-payment-report.js";
+import { applyRefundReport } from "./app/apply-refund-report.js";
+import { createHealthTracker, type HealthTracker } from "./app/health-tracker.js";
+import { startPaymentWorker, type InTransaction, type SweepReport } from "./app/payment-worker.js";
+import type { PolicySource } from "./app/policy-source.js";
+import { DEFAULT_LIFECYCLE_TIMINGS, type LifecycleDeps, type LifecycleMetrics, type LifecycleTimings, type Tx } from "./app/ports.js";
+import type { RoutingPolicy } from "./domain/routing/routing-policy.js";
+
+/** Everything the payment-routing service needs from its environment; `main.ts` builds it from env vars. */
+export interface PaymentRoutingServiceConfig {
+  /** The service's own, migrated database (tributary_payment_routing). */
+  readonly databaseUrl: string;
+  /** Kafka bootstrap servers; or `kafka` for TLS/SASL settings too. */
+  readonly kafkaBrokers?: readonly string[];
+  readonly kafka?: KafkaSettings;
+  /** One adapter per provider this instance talks to; a rail without one is never routed to. */
+  readonly adapters: readonly ProviderAdapter[];
+  /** The routing policy (the Prisma-backed store in production, a fixed one in tests). */
+  readonly policySource: PolicySource;
+  /** The base URL providers post notifications to: each provider's is `<base>/webhooks/<provider>`. */
+  readonly notifyBaseUrl: string;
+  /** `host:port` the gRPC PaymentRoutingService will serve on (wired by the lead; see below). */
+  readonly grpcAddress?: string;
+  /** Bearer tokens of the gRPC API (wired with it). */
+  readonly tokens?: TokenTable;
+  /** `host:port` for HTTP `/livez` and `/readyz`; none unless told. */
+  readonly healthAddress?: string;
+  /** Largest number of pooled database connections; 10 unless told. */
+  readonly poolSize?: number;
+  /** Waits and timeouts of the lifecycle; {@link DEFAULT_LIFECYCLE_TIMINGS} for what is not told. */
+  readonly timings?: Partial<LifecycleTimings>;
+  /** Between sweeps of the payment worker when nothing nudges it; 1 s unless told. */
+  readonly workerIntervalMs?: number;
+  /** Consumer group on `orders.v1`; `payment-routing-orders` unless told (tests give each instance its own). */
+  readonly ordersGroupId?: string;
+  /** The clock; the system clock unless told. */
+  readonly clock?: () => Date;
+  /** The payment id generator; UUIDv7 without dashes (32 hex digits, every provider's order number rules allow it) unless told. */
+  readonly newPaymentId?: () => string;
+  /** Routing's exploration draw; `Math.random` unless told. */
+  readonly random?: () => number;
+  readonly logger?: Logger;
+}
+
+/**
+ * The lifecycle's entry points for the webhook and gRPC layers, bound to this instance. Each
+ * `apply*` runs in the caller's transaction and nudges the worker when it queued provider work.
+ */
+export interface PaymentLifecycle {
+  applyPaymentReport(tx: Tx, paymentId: string, report: PaymentStatusReport): Promise<LifecycleOutcome>;
+  applyRefundReport(tx: Tx, refundRef: string, report: RefundStatusReport): Promise<LifecycleOutcome>;
+  /**
+   * The same two in the shape of the webhook layer's `NotificationEffects`
+   * (`adapters/http/notification-effects.ts`): pass it as `effects` to `startWebhookServer`.
+   */
+  readonly notificationEffects: {
+    applyPayment(tx: Tx, report: PaymentStatusReport, context: unknown): Promise<LifecycleOutcome>;
+    applyRefund(tx: Tx, report: RefundStatusReport & { readonly paymentId: string }, context: unknown): Promise<LifecycleOutcome>;
+  };
+  /** Works every due payment and refund now (tests, operators); the worker does it on its own too. */
+  sweepOnce(): Promise<SweepReport>;
+}
+
+/** A running payment-routing service. */
+export interface RunningPaymentRoutingService {
+  readonly pool: Pool;
+  readonly lifecycle: PaymentLifecycle;
+  /** This instance's view of provider health (for ListProviderHealth). */
+  readonly health: HealthTracker;
+  readonly adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
+  /** The HTTP health endpoint's `host:port`, when one was asked for. */
+  readonly healthAddress: string | undefined;
+  /** Stops taking events and sweeping, lets in-flight work finish, closes every connection. */
+  stop(): Promise<void>;
+}
+
+/** Lifecycle counters on the global OpenTelemetry meter. */
+function otelLifecycleMetrics(): LifecycleMetrics {
+  const meter = metrics.getMeter("@tributary/payment-routing");
+  const unowned = meter.createCounter("payment_routing.unowned_capture_refunds", {
+    description: "Captures no order owns (late after close, second capture, CaptureRefundRequested) whose full refund was queued",
+  });
+  const calls = meter.createCounter("payment_routing.provider_calls", { description: "Provider calls by provider, call and outcome code" });
+  return {
+    unownedCaptureRefunded: (provider, reason) => unowned.add(1, { provider, reason }),
+    providerCall: (provider, call, outcome) => calls.add(1, { provider, call, outcome }),
+  };
+}
+
+/** A payment id: UUIDv7 as 32 hex digits (UnionPay takes 8–40 letters and digits, no dashes). */
+function defaultPaymentId(): string {
+  return newEventId().replaceAll("-", "");
+}
+
+/**
+ * Starts payment-routing in this process on the service kit: the outbox relay to `payments.v1`,
+ * the `orders.v1` consumer (OrderAccepted → route + first attempt; refund requests), and the
+ * payment worker (every provider call, the lost-notification sweeper, timeouts, refunds) —
+ * stopped in the reverse order. `main.ts` calls it with the environment's settings; tests call
+ * it with the sandbox's adapters.
+ */
+export async function startPaymentRoutingService(config: PaymentRoutingServiceConfig): Promise<RunningPaymentRoutingService> {
+  const logger = config.logger ?? createLogger({ serviceName: PAYMENT_ROUTING_PRODUCER });
+  const runtime = await startServiceRuntime({
+    name: PAYMENT_ROUTING_PRODUCER,
+    databaseUrl: config.databaseUrl,
+    databaseSetting: "PAYMENT_ROUTING_DATABASE_URL",
+    ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }),
+    kafka: config.kafka ?? { brokers: config.kafkaBrokers ?? [] },
+    topics: [ordersTopic, paymentsTopic],
+    ...(config.healthAddress === undefined ? {} : { healthAddress: config.healthAddress }),
+    logger,
+  });
+  try {
+    const adapters = new Map<ProviderId, ProviderAdapter>();
+    for (const adapter of config.adapters) {
+      if (adapters.has(adapter.provider)) throw new Error(`two adapters for ${adapter.provider}`);
+      adapters.set(adapter.provider, adapter);
+    }
+    // The tracker reads the health and breaker settings of the policy routing last used.
+    let latest: RoutingPolicy = await config.policySource.current();
+    const policySource: PolicySource = {
+      current: async () => {
+        latest = await config.policySource.current();
+        return latest;
+      },
+    };
+    const health = createHealthTracker(() => ({ health: latest.health, breaker: latest.breaker }));
+    const base = config.notifyBaseUrl.replace(/\/+$/, "");
+    const { pool } = runtime;
+    const deps: LifecycleDeps = {
+      pool,
+      store: createPgPaymentStore(),
+      outbox: createPaymentOutbox(),
+      adapters,
+      policySource,
+      health,
+      clock: config.clock ?? (() => new Date()),
+      newPaymentId: config.newPaymentId ?? defaultPaymentId,
+      random: config.random ?? Math.random,
+      notifyUrl: (provider) => `${base}/webhooks/${provider}`,
+      timings: { ...DEFAULT_LIFECYCLE_TIMINGS, ...config.timings },
+      metrics: otelLifecycleMetrics(),
+      logger,
+    };
+    const transaction: InTransaction = (work) => inTransaction(pool, work);
+
+    await runtime.startRelay();
+    const worker = await runtime.start("payment worker", () =>
+      Promise.resolve(startPaymentWorker(deps, { inTransaction: transaction, ...(config.workerIntervalMs === undefined ? {} : { intervalMs: config.workerIntervalMs }) })),
+    );
+    const nudgeAfter = (outcome: LifecycleOutcome): LifecycleOutcome => {
+      if (outcome.code !== "retry_later" && outcome.followUp === true) worker.nudge();
+      return outcome;
+    };
+    const lifecycle: PaymentLifecycle = {
+      applyPaymentReport: async (tx, paymentId, report) => nudgeAfter(await applyPaymentReport(deps, tx, paymentId, report)),
+      applyRefundReport: async (tx, refundRef, report) => nudgeAfter(await applyRefundReport(deps, tx, refundRef, report)),
+      notificationEffects: {
+        applyPayment: async (tx, report) => nudgeAfter(await applyPaymentReport(deps, tx, report.paymentId, report)),
+        applyRefund: async (tx, report) => nudgeAfter(await applyRefundReport(deps, tx, report.refundRef, report)),
+      },
+      sweepOnce: () => worker.sweepOnce(),
+    };
+    await runtime.start("orders.v1 consumer", () =>
+      startOrdersConsumer({
+        kafka: runtime.kafka,
+        pool,
+        deps,
+        ...(config.ordersGroupId === undefined ? {} : { groupId: config.ordersGroupId }),
+        afterHandled: () => worker.nudge(),
+      }),
+    );
+
+    // ── Wired by the lead engineer at the end (other helpers build these) ───────────────────
+    // 1. The webhook server (src/adapters/http/webhook-server.ts):
+    //      const webhooks = await runtime.start("webhook server", () =>
+    //        startWebhookServer({ adapters: config.adapters, pool, effects: lifecycle.notificationEffects, logger, ... }));
+    //    Its `notifyUrl(provider)` is `<address>/webhooks/<provider>`: `notifyBaseUrl` must be that address.
+    // 2. The gRPC PaymentRoutingService (src/adapters/grpc/**), on `config.grpcAddress` with `config.tokens`:
+    //      const grpc = await runtime.serveGrpc({ address: config.grpcAddress, tokens: config.tokens,
+    //        register: (server) => server.addService(PaymentRoutingService, handlers(pool, deps, health, ...), { access, errors }) });
+    //    GetPayment / ListPayments read `payments` (pg-payment-store), ListProviderHealth reads `health.snapshot()`.
+    // ─────────────────────────────────────────────────────────────────────────────────────────
+
+    runtime.markReady();
+    return { pool, lifecycle, health, adapters, healthAddress: runtime.healthAddress, stop: () => runtime.stop() };
+  } catch (error) {
+    await runtime.stop();
+    throw error;
+  }
+}
