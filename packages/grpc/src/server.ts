@@ -16,6 +16,7 @@ import { createCallContext, type CallContext } from "./call-context.js";
 import { type DomainError, type DomainErrorMapping, DomainFailure } from "./domain-error-mapping.js";
 import { domainErrorStatus, type FailureStatus, thrownStatus } from "./error-status.js";
 import { consoleLogger, type RpcLogger } from "./logger.js";
+import { createMetricsInterceptor } from "./metrics-interceptor.js";
 import { endRpcSpan, startServerSpan } from "./rpc-span.js";
 import { createMethodDefinition, createServiceDefinition } from "./service-definition.js";
 import type { ServiceImplementation, ServiceOptions } from "./service-implementation.js";
@@ -76,7 +77,9 @@ export function createServer(options: RpcServerOptions): RpcServer {
   const interceptor = createAuthInterceptor(policy, createTokenVerifier(options.tokens), principals);
   const grpcServer = new Server({
     ...options.grpcOptions,
-    interceptors: [...(options.grpcOptions?.interceptors ?? []), interceptor],
+    // grpc-js wraps the call with each interceptor in turn, the last outermost: metrics first so
+    // that it sees the status of every call, the auth interceptor's refusals included.
+    interceptors: [createMetricsInterceptor(), ...(options.grpcOptions?.interceptors ?? []), interceptor],
   });
   const healthImpl = new HealthImplementation({ "": "NOT_SERVING" });
   healthImpl.addToServer(grpcServer);
