@@ -16,6 +16,7 @@ import type { NotificationEffects } from "../src/adapters/http/notification-effe
 import { startWebhookServer, type RunningWebhookServer } from "../src/adapters/http/webhook-server.js";
 import { fixedPolicySource } from "../src/app/policy-source.js";
 import { startPaymentRoutingService, type RunningPaymentRoutingService } from "../src/payment-routing-service.js";
+import { hmacResponseMessage, hmacSignHex } from "../src/adapters/providers/hmac-json/client.js";
 import { createProviderAdapters } from "../src/provider-adapters.js";
 import { testPolicy } from "./payment-routing-test-env.js";
 import { capturingLogger, deliveriesOf, eventually, postRaw } from "./webhook-support.js";
@@ -34,6 +35,8 @@ describe("webhooks through the real lifecycle, two instances behind one endpoint
   const pools: pg.Pool[] = [];
   const webhooks: RunningWebhookServer[] = [];
   let balancer: ReturnType<typeof createServer>;
+  /** Every notification the balancer passed on, as sent. */
+  const seen: { path: string; raw: { headers: Record<string, string>; body: Buffer } }[] = [];
   let producer: Producer;
   const merchantId = `m-wh-${newEventId().slice(-12)}`;
   const databaseUrl = testDatabaseUrl("tributary_payment_routing");
@@ -70,6 +73,7 @@ describe("webhooks through the real lifecycle, two instances behind one endpoint
         const headers: Record<string, string> = {};
         for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers[name] = value;
         const raw = { headers, body: Buffer.concat(chunks) };
+        seen.push({ path: req.url ?? "", raw });
         Promise.all(webhooks.map((webhook) => postRaw(`${webhook.address}${req.url ?? "/"}`, raw)))
           .then(([first]) => res.writeHead(first!.status, first!.contentType === undefined ? {} : { "content-type": first!.contentType }).end(first!.body))
           .catch(() => res.writeHead(502).end());
@@ -144,10 +148,11 @@ describe("webhooks through the real lifecycle, two instances behind one endpoint
     const rows = await pool().query<{ payment_id: string }>("SELECT payment_id FROM payments WHERE order_id = $1 AND status = $2::payment_status", [orderId, status]);
     return rows.rows[0]?.payment_id;
   };
-  const capturedEvents = async (orderId: string) => {
-    const rows = await pool().query<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE message_key = $1 AND event_type LIKE '%.PaymentCaptured'", [orderId]);
+  const eventsOf = async (orderId: string, type: string) => {
+    const rows = await pool().query<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE message_key = $1 AND event_type = $2", [orderId, `tributary.payment.v1.${type}`]);
     return Number(rows.rows[0]?.n ?? "0");
   };
+  const capturedEvents = (orderId: string) => eventsOf(orderId, "PaymentCaptured");
   const total = (provider: ProviderId, outcome: "applied" | "duplicate") => webhooks.reduce((sum, w) => sum + w.metrics.count(provider, outcome), 0);
 
   it.each(PROVIDER_IDS)("%s: four deliveries of one notification to two instances capture the payment once", async (provider) => {
@@ -164,5 +169,29 @@ describe("webhooks through the real lifecycle, two instances behind one endpoint
     expect(total(provider, "duplicate")).toBe(3);
     const stored = await pool().query<{ n: string }>("SELECT count(*) AS n FROM webhook_notifications WHERE provider = $1::payment_provider AND payment_id = $2", [provider, paymentId]);
     expect(Number(stored.rows[0]?.n)).toBe(1);
+  });
+  it("jd_pay: a provider's 'closed' after the capture (out of order) is acknowledged and stored, and the lifecycle changes nothing", async () => {
+    const provider: ProviderId = "jd_pay";
+    const orderId = await acceptOrder(provider, 5_000n);
+    const paymentId = await eventually("a pending JD Pay payment", () => attemptOf(orderId, "pending"), 30_000);
+    expect(sandbox.pay(sandboxProviderName(provider), paymentId)).toBe(true);
+    await eventually("the captured row", () => attemptOf(orderId, "captured"));
+    const genuine = await eventually("the capture notification", () => seen.find((n) => n.path === "/webhooks/jd_pay" && n.raw.body.includes(paymentId)));
+    // What JD Pay would send if the order had closed: a new event, signed with the merchant secret.
+    const json = JSON.parse(genuine.raw.body.toString("utf8")) as { eventId: string; data: Record<string, unknown> };
+    const body = JSON.stringify({ ...json, eventId: `${json.eventId}-closed`, data: { ...json.data, status: "CLOSED" } });
+    const timestamp = Math.floor(Date.now() / 1000).toString();
+    const nonce = newEventId();
+    const signature = hmacSignHex(hmacResponseMessage(0, timestamp, nonce, body), sandbox.providers.jdpay.secret);
+    const before = webhooks[1]!.metrics.count(provider, "ignored");
+    const answer = await postRaw(webhooks[1]!.notifyUrl(provider), {
+      headers: { "content-type": "application/json", "x-sandbox-timestamp": timestamp, "x-sandbox-nonce": nonce, "x-sandbox-signature": signature },
+      body: Buffer.from(body),
+    });
+    expect(answer.status).toBe(200);
+    expect(webhooks[1]!.metrics.count(provider, "ignored")).toBe(before + 1);
+    expect(await attemptOf(orderId, "captured")).toBe(paymentId);
+    expect(await capturedEvents(orderId)).toBe(1);
+    expect(await eventsOf(orderId, "PaymentFailed")).toBe(0);
   });
 });
