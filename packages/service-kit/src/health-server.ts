@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 /** One readiness check: a name and a probe that resolves when the dependency answers. */
 export interface ReadinessCheck {
@@ -19,6 +19,8 @@ export interface HealthServer {
  * - `GET /livez` → 200 while the process serves and is not stopping; 503 once stopping.
  * - `GET /readyz` → 200 when the service has finished starting and every check (the database, …)
  *   answers within `probeTimeoutMs`; otherwise 503. Both answer JSON with each check's state.
+ * - `GET /metrics` → the Prometheus scrape, when a `metrics` handler is given (the service kit
+ *   passes the process's telemetry): one port per service for probes and scrapes alike.
  */
 export async function startHealthServer(options: {
   readonly address: string;
@@ -26,6 +28,8 @@ export async function startHealthServer(options: {
   readonly isStarted: () => boolean;
   readonly isStopping: () => boolean;
   readonly probeTimeoutMs?: number;
+  /** Answers `GET /metrics`; without it that path is 404. */
+  readonly metrics?: (request: IncomingMessage, response: ServerResponse) => void;
 }): Promise<HealthServer> {
   const timeoutMs = options.probeTimeoutMs ?? 2_000;
   const server: Server = createServer((request, response) => {
@@ -49,7 +53,12 @@ export async function startHealthServer(options: {
       );
       return;
     }
-    reply(404, { error: "not found: GET /livez or /readyz" });
+    const metrics = options.metrics;
+    if (metrics !== undefined && request.method === "GET" && (request.url === "/metrics" || request.url?.startsWith("/metrics?") === true)) {
+      metrics(request, response);
+      return;
+    }
+    reply(404, { error: `not found: GET /livez, /readyz${metrics === undefined ? "" : " or /metrics"}` });
   });
   const colon = options.address.lastIndexOf(":");
   const host = options.address.slice(0, colon);

@@ -2,8 +2,8 @@
  * @tributary/service-kit: what every Tributary service composes instead of copying — settings
  * read and validated once, the Postgres pool and Kafka client checked at start-up, topics
  * provisioned from the registry, the outbox relay, consumers, gRPC with auth and health, HTTP
- * liveness/readiness, telemetry, and graceful shutdown in reverse start order. See README.md for
- * how a new service is put together.
+ * liveness/readiness and the Prometheus scrape (with the standard gauges), telemetry, and graceful
+ * shutdown in reverse start order. See README.md for how a new service is put together.
  */
 export {
   bool,
@@ -29,5 +29,7 @@ export type { KafkaConfigValues, KafkaSettings } from "./kafka-client.js";
 export { Lifecycle } from "./lifecycle.js";
 export { runServiceMain } from "./run-service-main.js";
 export type { RunServiceMainOptions, StartedService } from "./run-service-main.js";
+export { startServiceMetrics } from "./service-metrics.js";
+export type { ServiceMetrics, ServiceMetricsOptions } from "./service-metrics.js";
 export { startServiceRuntime } from "./service-runtime.js";
 export type { ServeGrpcOptions, ServedGrpc, ServiceRuntime, ServiceRuntimeOptions } from "./service-runtime.js";

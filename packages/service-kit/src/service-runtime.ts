@@ -1,13 +1,15 @@
 import type { TopicDefinition } from "@tributary/contracts";
 import { ensureTopics, startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "@tributary/events";
 import { createServer, type RpcLogger, type RpcServer, type TokenTable } from "@tributary/grpc";
-import { createLogger, type Logger } from "@tributary/telemetry";
+import { metrics, type Meter } from "@opentelemetry/api";
+import { activeTelemetry, createLogger, type Logger, type Telemetry } from "@tributary/telemetry";
 import type { Kafka } from "kafkajs";
 import pg from "pg";
 import { assertKafkaReachable, assertPostgresReachable } from "./dependency-error.js";
 import { startHealthServer, type HealthServer } from "./health-server.js";
 import { createKafkaClient, type KafkaSettings } from "./kafka-client.js";
 import { Lifecycle } from "./lifecycle.js";
+import { startServiceMetrics, watchConsumersOf, type ServiceMetrics } from "./service-metrics.js";
 
 /** What a service hands the kit; its composition root builds this from {@link readConfig}. */
 export interface ServiceRuntimeOptions {
@@ -23,9 +25,16 @@ export interface ServiceRuntimeOptions {
   readonly kafkaSetting?: string;
   /** Topics the service produces or consumes; provisioned from the registry at start-up. */
   readonly topics: readonly TopicDefinition[];
-  /** `host:port` for HTTP `/livez` and `/readyz`; none unless told. */
+  /** `host:port` for HTTP `/livez`, `/readyz` and the Prometheus scrape `/metrics`; none unless told. */
   readonly healthAddress?: string;
   readonly logger?: Logger;
+  /**
+   * Whose instruments `/metrics` serves: the telemetry `runServiceMain` started (the process's
+   * active one, looked up at each scrape) unless told.
+   */
+  readonly telemetry?: Pick<Telemetry, "serveMetrics">;
+  /** How often the outbox, parked keys and consumer lag are read for the gauges; 5000 ms unless told. */
+  readonly metricsPollIntervalMs?: number;
 }
 
 /** Options of {@link ServiceRuntime.serveGrpc}. */
@@ -54,8 +63,16 @@ export interface ServiceRuntime {
   readonly pool: pg.Pool;
   readonly kafka: Kafka;
   readonly logger: Logger;
-  /** The HTTP health endpoint's address, when one was asked for. */
+  /** The HTTP health endpoint's address (also serving `GET /metrics`), when one was asked for. */
   readonly healthAddress: string | undefined;
+  /**
+   * The service's own meter (`metrics.getMeter(<name>)` on the global provider) for its
+   * instruments — payments by provider and outcome, breaker state — which `/metrics` then serves
+   * beside the kit's.
+   */
+  readonly meter: Meter;
+  /** The kit's standard gauges: outbox backlog and age, parked keys, consumer lag. */
+  readonly metrics: ServiceMetrics;
   /** Starts the outbox relay for this service's database (producer name = the service's name). */
   startRelay(options?: Partial<Omit<OutboxRelayOptions, "pool" | "kafka" | "producerName">>): Promise<OutboxRelay>;
   /** Starts anything with a `stop()` (a consumer, a scheduler) and stops it with the rest. */
@@ -102,7 +119,9 @@ export async function startServiceRuntime(options: ServiceRuntimeOptions): Promi
     });
   });
   lifecycle.add("postgres pool", () => pool.end());
-  const kafka = createKafkaClient(options.name, options.kafka);
+  let serviceMetrics: ServiceMetrics | undefined;
+  // Consumers made on this client report their group's lag without the service saying so.
+  const kafka = watchConsumersOf(createKafkaClient(options.name, options.kafka), () => serviceMetrics);
   let health: HealthServer | undefined;
   try {
     await assertPostgresReachable(options.databaseUrl, options.databaseSetting ?? "the database URL");
@@ -112,12 +131,29 @@ export async function startServiceRuntime(options: ServiceRuntimeOptions): Promi
       onReducedReplication: (topic, declared, used) =>
         logger.warn({ topic, declared, used }, `${options.name}: ${topic} created with replication ${used} (declared ${declared}): the cluster has ${used} broker(s)`),
     });
+    const started = startServiceMetrics({
+      name: options.name,
+      pool,
+      kafka,
+      logger,
+      ...(options.metricsPollIntervalMs === undefined ? {} : { pollIntervalMs: options.metricsPollIntervalMs }),
+    });
+    serviceMetrics = started;
+    lifecycle.add("service metrics", () => started.stop());
     if (options.healthAddress !== undefined) {
       health = await startHealthServer({
         address: options.healthAddress,
         checks: [{ name: "postgres", probe: async () => void (await pool.query("SELECT 1")) }],
         isStarted: () => ready,
         isStopping: () => lifecycle.stopping,
+        metrics: (request, response) => {
+          const telemetry = options.telemetry ?? activeTelemetry();
+          if (telemetry === undefined) {
+            response.writeHead(503, { "content-type": "text/plain" }).end("telemetry has not been started in this process (runServiceMain starts it)\n");
+            return;
+          }
+          telemetry.serveMetrics(request, response);
+        },
       });
       const server = health;
       lifecycle.add("health endpoint", () => server.close());
@@ -136,6 +172,8 @@ export async function startServiceRuntime(options: ServiceRuntimeOptions): Promi
     kafka,
     logger,
     healthAddress: health?.address,
+    meter: metrics.getMeter(options.name),
+    metrics: serviceMetrics,
     async startRelay(relayOptions = {}) {
       const relay = await startOutboxRelay({ ...relayOptions, pool, kafka, producerName: options.name });
       lifecycle.add("outbox relay", () => relay.stop());
