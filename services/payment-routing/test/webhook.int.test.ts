@@ -329,3 +329,17 @@ describe("pruning the id store", () => {
     expect(left.rows.map((r) => r.notification_id).sort()).toEqual([rows[1]![1], rows[2]![1]].sort());
   });
 });
+
+describe("requests refused before verification", () => {
+  it("a body over the limit is answered with the provider's refusal and the framework's status, logged and counted", async () => {
+    const { adapters } = await rig();
+    const server = await startWebhookServer({ adapters: [...adapters.values()], pool, effects, logger, pruneIntervalMs: 0, bodyLimitBytes: 1_024 });
+    started.push(server);
+    const answer = await postRaw(server.notifyUrl("alipay"), { headers: { "content-type": "application/x-www-form-urlencoded" }, body: Buffer.alloc(4_096, 0x61) });
+    expect(answer).toMatchObject({ status: 413, body: "fail" });
+    expect(server.metrics.count("alipay", "rejected", "unreadable_request")).toBe(1);
+    expect(lines.some((l) => l["msg"] === "webhook request refused before verification" && l["provider"] === "alipay")).toBe(true);
+    // A provider the server has no endpoint for is simply not found.
+    expect((await postRaw(`${server.address}/webhooks/paypal`, { headers: {}, body: Buffer.from("x") })).status).toBe(404);
+  });
+});

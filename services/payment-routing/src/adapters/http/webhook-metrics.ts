@@ -6,8 +6,12 @@ import type { NotificationOutcome, RejectionReason } from "./webhook-decision.js
 export interface CountedNotification {
   readonly provider: ProviderId;
   readonly outcome: NotificationOutcome;
-  /** The rejection reason for `rejected`; `deferred` and `error` carry a short reason of their own. */
-  readonly reason?: RejectionReason | "effects_retry_later" | "database";
+  /**
+   * The rejection reason for `rejected` (or `unreadable_request`: the framework refused the
+   * request before it reached verification — too large, cut off); `deferred` and `error` carry a
+   * short reason of their own (`internal`: an unexpected exception outside the transaction).
+   */
+  readonly reason?: RejectionReason | "unreadable_request" | "effects_retry_later" | "database" | "internal";
 }
 
 /**

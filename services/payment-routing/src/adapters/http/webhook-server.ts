@@ -1,7 +1,7 @@
 import type { Tracer } from "@opentelemetry/api";
 import type { ProviderId } from "@tributary/contracts";
 import { createLogger, type Logger } from "@tributary/telemetry";
-import Fastify, { type FastifyRequest } from "fastify";
+import Fastify, { type FastifyError, type FastifyRequest } from "fastify";
 import type { Pool } from "pg";
 import type { ProviderAdapter, RawNotification } from "../providers/provider-adapter.js";
 import type { NotificationEffects } from "./notification-effects.js";
@@ -93,6 +93,24 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const keepRaw = (_request: FastifyRequest, body: Buffer, done: (error: Error | null, body?: Buffer) => void): void => done(null, body);
   for (const contentType of RAW_CONTENT_TYPES) app.addContentTypeParser(contentType, { parseAs: "buffer" }, keepRaw);
   app.addContentTypeParser("*", { parseAs: "buffer" }, keepRaw);
+
+  // What fails outside handleNotification — a body over the limit, a request cut off, an
+  // exception the handler did not expect — is still answered the provider's way, logged and
+  // counted: a 4xx is refused (`unreadable_request`), anything else is a 503 so the provider retries.
+  const providerByPath = new Map([...adapters.keys()].map((provider) => [webhookPath(provider), provider]));
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const provider = providerByPath.get(request.routeOptions.url ?? "");
+    const adapter = provider === undefined ? undefined : adapters.get(provider);
+    const clientError = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500;
+    const status = clientError ? (error.statusCode ?? 400) : 503;
+    if (provider !== undefined) {
+      metrics.record(clientError ? { provider, outcome: "rejected", reason: "unreadable_request" } : { provider, outcome: "error", reason: "internal" });
+    }
+    if (clientError) logger.warn({ provider, err: error, status }, "webhook request refused before verification");
+    else logger.error({ provider, err: error }, "webhook request failed unexpectedly; answered 503 so the provider retries");
+    const refusal = adapter?.acknowledgement(false) ?? { status, headers: {}, body: "" };
+    return reply.code(status).headers(refusal.headers).send(refusal.body);
+  });
 
   for (const provider of adapters.keys()) {
     app.post(webhookPath(provider), async (request, reply) => {
