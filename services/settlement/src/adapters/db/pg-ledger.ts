@@ -4,7 +4,7 @@
  * taking checkpoints. Every function takes the caller's client, so a use case composes them in one
  * transaction with the inbox row and the outbox.
  */
-import type { ProviderId } from "@tributary/contracts";
+import { PROVIDER_IDS, type ProviderId } from "@tributary/contracts";
 import { isRoundingMode, parseCurrencyCode, type CurrencyCode, type RoundingMode } from "@tributary/money";
 import type { Pool, PoolClient } from "pg";
 import { accountIdOf, type AccountKind, type LedgerAccount } from "../../domain/account.js";
@@ -428,3 +428,34 @@ export async function takeCheckpoint(pool: Pool): Promise<{ readonly checkpointI
 
 /** The entry types that belong to a settlement batch (pending reservations do not). */
 export const BATCHED_ENTRY_TYPES: readonly EntryType[] = ["payment_captured", "refund_posted", "adjustment", "reserve_withheld", "reserve_released"];
+
+/**
+ * Creates the platform-wide accounts (each provider's clearing and fee expense, fee revenue,
+ * suspense) for the given currencies, so they exist before the first posting.
+ */
+export async function ensurePlatformAccounts(db: Queryable, currencies: readonly CurrencyCode[]): Promise<void> {
+  const ids: string[] = [];
+  const kinds: AccountKind[] = [];
+  const providers: (string | null)[] = [];
+  const currencyColumn: string[] = [];
+  const add = (account: LedgerAccount, provider: string | null): void => {
+    ids.push(accountIdOf(account));
+    kinds.push(account.kind);
+    providers.push(provider);
+    currencyColumn.push(account.currency);
+  };
+  for (const currency of currencies) {
+    for (const provider of PROVIDER_IDS) {
+      add({ kind: "provider_clearing", provider, currency }, provider);
+      add({ kind: "provider_fee_expense", provider, currency }, provider);
+    }
+    add({ kind: "platform_fee_revenue", currency }, null);
+    add({ kind: "suspense", currency }, null);
+  }
+  await db.query(
+    `INSERT INTO ledger_account (account_id, kind, provider, currency)
+     SELECT * FROM unnest($1::text[], $2::account_kind[], $3::payment_provider[], $4::char(3)[])
+     ON CONFLICT (account_id) DO NOTHING`,
+    [ids, kinds, providers, currencyColumn],
+  );
+}

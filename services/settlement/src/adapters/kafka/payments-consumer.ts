@@ -1,0 +1,97 @@
+import { paymentsTopic } from "@tributary/contracts";
+import { NonRetryableError, startIdempotentConsumer, type ConsumedEvent, type IdempotentConsumer } from "@tributary/events";
+import { assertNever } from "@tributary/result";
+import type { Logger } from "@tributary/telemetry";
+import type { Kafka } from "kafkajs";
+import type { Pool, PoolClient } from "pg";
+import type { SettlementDeps } from "../../app/ports.js";
+import { recordCapture } from "../../app/record-capture.js";
+import { recordRefund } from "../../app/record-refund.js";
+import { voidRefund } from "../../app/void-refund.js";
+import { amountOf, providerOf, required, timeOf } from "./payment-messages.js";
+
+/** Consumer group of the settlement service on `payments.v1`. */
+export const SETTLEMENT_PAYMENTS_GROUP = "settlement-payments";
+
+/**
+ * Applies one `payments.v1` event to the ledger in the consumer's transaction (the inbox row for
+ * its event id commits with the postings, so it is applied once). A capture posts its entry; a
+ * completed refund posts (and releases its reservation); a failed refund voids its reservation.
+ * Bad input — an empty required field, a bad amount, a refund past the captured amount, a refund of
+ * a payment the ledger never saw captured — is a dead letter with the reason, never a guess.
+ */
+export async function applyPaymentEvent(
+  deps: SettlementDeps,
+  event: ConsumedEvent<typeof paymentsTopic>,
+  tx: PoolClient,
+  logger?: Logger,
+): Promise<void> {
+  const message = event.message;
+  switch (message.$typeName) {
+    case "tributary.payment.v1.PaymentRouted":
+    case "tributary.payment.v1.PaymentFailed":
+      return;
+    case "tributary.payment.v1.PaymentCaptured": {
+      required(message, ["paymentId", "orderId", "merchantId", "provider", "amount", "capturedAt"]);
+      const amount = amountOf("amount", message.amount);
+      const result = await recordCapture(deps, tx, {
+        eventId: event.eventId,
+        paymentId: message.paymentId,
+        orderId: message.orderId,
+        merchantId: message.merchantId,
+        provider: providerOf(message.provider),
+        providerTransactionId: message.providerTransactionId === "" ? undefined : message.providerTransactionId,
+        amount,
+        reportedFee: message.fee === undefined ? undefined : amountOf("fee", message.fee, { allowZero: true }),
+        capturedAt: timeOf("captured_at", message.capturedAt),
+      });
+      if (!result.posted) logger?.info({ paymentId: message.paymentId, eventId: event.eventId }, "settlement: capture already posted");
+      return;
+    }
+    case "tributary.payment.v1.PaymentRefunded": {
+      required(message, ["paymentId", "orderId", "refundRef", "amount", "refundedAt"]);
+      const amount = amountOf("amount", message.amount);
+      const result = await recordRefund(deps, tx, {
+        eventId: event.eventId,
+        orderId: message.orderId,
+        paymentId: message.paymentId,
+        refundRef: message.refundRef,
+        amountMinor: amount.amountMinor,
+        currency: amount.currency,
+        providerRefundId: message.providerRefundId === "" ? undefined : message.providerRefundId,
+        at: timeOf("refunded_at", message.refundedAt),
+      });
+      if (!result.ok) throw new NonRetryableError(`${result.error.code}: ${result.error.message}`);
+      return;
+    }
+    case "tributary.payment.v1.RefundFailed": {
+      required(message, ["paymentId", "orderId", "refundRef", "reasonCode"]);
+      await voidRefund(tx, {
+        orderId: message.orderId,
+        refundRef: message.refundRef,
+        eventId: event.eventId,
+        reason: message.providerMessage === "" ? message.reasonCode : `${message.reasonCode}: ${message.providerMessage}`,
+      });
+      return;
+    }
+    default:
+      return assertNever(message, "payments.v1 message");
+  }
+}
+
+/** Starts the `payments.v1` consumer of the settlement service on the events package's idempotent consumer. */
+export function startPaymentsConsumer(options: {
+  readonly kafka: Kafka;
+  readonly pool: Pool;
+  readonly deps: SettlementDeps;
+  readonly groupId?: string;
+  readonly logger?: Logger;
+}): Promise<IdempotentConsumer> {
+  return startIdempotentConsumer({
+    kafka: options.kafka,
+    pool: options.pool,
+    groupId: options.groupId ?? SETTLEMENT_PAYMENTS_GROUP,
+    topic: paymentsTopic,
+    handle: (event, tx) => applyPaymentEvent(options.deps, event, tx, options.logger),
+  });
+}

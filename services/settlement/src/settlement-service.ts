@@ -1,0 +1,83 @@
+import { ordersTopic, paymentsTopic, reconciliationTopic, settlementTopic } from "@tributary/contracts";
+import { startServiceRuntime, type KafkaSettings } from "@tributary/service-kit";
+import { createLogger, type Logger } from "@tributary/telemetry";
+import { v7 as uuidv7 } from "uuid";
+import { startCheckpointer } from "./adapters/db/checkpointer.js";
+import { ensurePlatformAccounts } from "./adapters/db/pg-ledger.js";
+import { startOrdersConsumer } from "./adapters/kafka/orders-consumer.js";
+import { startPaymentsConsumer } from "./adapters/kafka/payments-consumer.js";
+import type { SettlementDeps } from "./app/ports.js";
+import { DEFAULT_FEE_TERMS, type FeeTerms } from "./domain/fee-terms.js";
+
+/** The producer name of the settlement service's outbox. */
+export const SETTLEMENT_PRODUCER = "settlement";
+
+/** Everything the settlement service needs from its environment; `main.ts` builds it from env vars. */
+export interface SettlementServiceConfig {
+  /** The service's own database, migrated (tributary_settlement). */
+  readonly databaseUrl: string;
+  readonly kafka: KafkaSettings;
+  /** Fee schedules, commissions, reserves and cycles; the public default rates unless told. */
+  readonly terms?: FeeTerms;
+  /** How often balance checkpoints are taken; 60 s unless told. */
+  readonly checkpointIntervalMs?: number;
+  readonly healthAddress?: string;
+  readonly poolSize?: number;
+  readonly clock?: () => Date;
+  readonly newId?: () => string;
+  readonly logger?: Logger;
+  /** Consumer group ids (tests run several services on one broker). */
+  readonly paymentsGroupId?: string;
+  readonly ordersGroupId?: string;
+}
+
+/** A running settlement service. */
+export interface RunningSettlementService {
+  readonly deps: SettlementDeps;
+  readonly healthAddress: string | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the settlement service on the service kit: the outbox relay to `settlement.v1`, the
+ * `payments.v1` consumer (captures and refunds → ledger entries), the `orders.v1` consumer (refund
+ * requests → pending reservations) and the balance checkpointer — stopped in reverse order.
+ */
+export async function startSettlementService(config: SettlementServiceConfig): Promise<RunningSettlementService> {
+  const runtime = await startServiceRuntime({
+    name: SETTLEMENT_PRODUCER,
+    databaseUrl: config.databaseUrl,
+    databaseSetting: "SETTLEMENT_DATABASE_URL",
+    ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }),
+    kafka: config.kafka,
+    topics: [paymentsTopic, ordersTopic, settlementTopic, reconciliationTopic],
+    ...(config.healthAddress === undefined ? {} : { healthAddress: config.healthAddress }),
+    logger: config.logger ?? createLogger({ serviceName: SETTLEMENT_PRODUCER }),
+  });
+  const deps: SettlementDeps = {
+    terms: config.terms ?? DEFAULT_FEE_TERMS,
+    newId: config.newId ?? (() => uuidv7()),
+    clock: config.clock ?? (() => new Date()),
+  };
+  const { pool, logger } = runtime;
+  try {
+    // The platform-wide accounts exist before the first posting, so no two first postings wait on
+    // each other's creation of them.
+    await ensurePlatformAccounts(pool, ["CNY"]);
+    await runtime.startRelay();
+    await runtime.start("payments.v1 consumer", () =>
+      startPaymentsConsumer({ kafka: runtime.kafka, pool, deps, logger, ...(config.paymentsGroupId === undefined ? {} : { groupId: config.paymentsGroupId }) }),
+    );
+    await runtime.start("orders.v1 consumer", () =>
+      startOrdersConsumer({ kafka: runtime.kafka, pool, deps, logger, ...(config.ordersGroupId === undefined ? {} : { groupId: config.ordersGroupId }) }),
+    );
+    await runtime.start("balance checkpointer", () =>
+      Promise.resolve(startCheckpointer({ pool, intervalMs: config.checkpointIntervalMs ?? 60_000, logger })),
+    );
+    runtime.markReady();
+    return { deps, healthAddress: runtime.healthAddress, stop: () => runtime.stop() };
+  } catch (error) {
+    await runtime.stop();
+    throw error;
+  }
+}
