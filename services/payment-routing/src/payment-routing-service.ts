@@ -60,7 +60,7 @@ export interface PaymentRoutingServiceConfig {
  */
 export interface PaymentLifecycle {
   applyPaymentReport(tx: Tx, paymentId: string, report: PaymentStatusReport): Promise<LifecycleOutcome>;
-  applyRefundReport(tx: Tx, refundRef: string, report: RefundStatusReport): Promise<LifecycleOutcome>;
+  applyRefundReport(tx: Tx, paymentId: string, report: RefundStatusReport): Promise<LifecycleOutcome>;
   /**
    * The same two in the shape of the webhook layer's `NotificationEffects`
    * (`adapters/http/notification-effects.ts`): pass it as `effects` to `startWebhookServer`.
@@ -167,10 +167,10 @@ export async function startPaymentRoutingService(config: PaymentRoutingServiceCo
     };
     const lifecycle: PaymentLifecycle = {
       applyPaymentReport: async (tx, paymentId, report) => nudgeAfter(await applyPaymentReport(deps, tx, paymentId, report)),
-      applyRefundReport: async (tx, refundRef, report) => nudgeAfter(await applyRefundReport(deps, tx, refundRef, report)),
+      applyRefundReport: async (tx, paymentId, report) => nudgeAfter(await applyRefundReport(deps, tx, paymentId, report)),
       notificationEffects: {
         applyPayment: async (tx, report) => nudgeAfter(await applyPaymentReport(deps, tx, report.paymentId, report)),
-        applyRefund: async (tx, report) => nudgeAfter(await applyRefundReport(deps, tx, report.refundRef, report)),
+        applyRefund: async (tx, report) => nudgeAfter(await applyRefundReport(deps, tx, report.paymentId, report)),
       },
       sweepOnce: () => worker.sweepOnce(),
     };

@@ -207,13 +207,13 @@ export async function startPaymentRoutingTestEnv(options: TestEnvOptions = {}): 
   const databaseUrl = testDatabaseUrl("tributary_payment_routing");
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   const notifications: ReceivedNotification[] = [];
-  let service: RunningPaymentRoutingService | undefined;
+  const started: { service?: RunningPaymentRoutingService } = {};
   const settings = options.settings === undefined ? sandbox.providers : options.settings(sandbox.providers);
   const adapters = createProviderAdapters(settings, { timeoutMs: options.providerTimeoutMs ?? 3_000 });
   const byProvider = new Map(adapters.map((a) => [a.provider, a]));
-  const endpoint = await startNotificationEndpoint(() => byProvider, () => service, pool, notifications);
+  const endpoint = await startNotificationEndpoint(() => byProvider, () => started.service, pool, notifications);
   const brokers = testKafkaBrokers();
-  service = await startPaymentRoutingService({
+  const running = await startPaymentRoutingService({
     databaseUrl,
     kafkaBrokers: brokers,
     adapters,
@@ -224,7 +224,7 @@ export async function startPaymentRoutingTestEnv(options: TestEnvOptions = {}): 
     workerIntervalMs: 200,
     random: () => 0.5,
   });
-  const running = service;
+  started.service = running;
   const kafka = new Kafka({ clientId: "payment-routing-tests", brokers: [...brokers], logLevel: logLevel.NOTHING });
   const producer: Producer = kafka.producer();
   await producer.connect();
@@ -300,6 +300,63 @@ export async function startPaymentRoutingTestEnv(options: TestEnvOptions = {}): 
       endpoint.closeAllConnections();
       await new Promise<void>((resolve) => endpoint.close(() => resolve()));
       await sandbox.stop();
+    },
+  };
+}
+
+/** What the fault proxy does with one request. */
+export type ProxyFault =
+  /** Forward it and pass the answer back. */
+  | "pass"
+  /** Answer 502 without forwarding: the provider never saw it. */
+  | "bad_gateway"
+  /** Forward it, let the provider process it, then drop our connection without an answer. */
+  | "drop_answer";
+
+/**
+ * A network fault between us and the sandbox (at `targetUrl()`, read per request), decided per
+ * request: `decide(method, path)` says what happens to each one. The sandbox itself stays the real thing behind it.
+ */
+export async function startFaultProxy(targetUrl: () => string, decide: (method: string, path: string) => ProxyFault): Promise<{ url: string; stop(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const fault = decide(req.method ?? "GET", req.url ?? "/");
+      if (fault === "bad_gateway") {
+        res.writeHead(502, { "content-type": "text/html" }).end("<html><body>502 Bad Gateway</body></html>");
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string" && name !== "host") headers[name] = value;
+      fetch(new URL(req.url ?? "/", targetUrl()), {
+        method: req.method ?? "GET",
+        headers,
+        ...(req.method === "GET" || req.method === "HEAD" ? {} : { body: Buffer.concat(chunks) }),
+      }).then(
+        async (answer) => {
+          const body = Buffer.from(await answer.arrayBuffer());
+          if (fault === "drop_answer") {
+            req.socket.destroy();
+            return;
+          }
+          const out: Record<string, string> = {};
+          answer.headers.forEach((value, name) => {
+            if (!["content-length", "transfer-encoding", "connection", "content-encoding"].includes(name)) out[name] = value;
+          });
+          res.writeHead(answer.status, out).end(body);
+        },
+        () => res.writeHead(502).end(),
+      );
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

@@ -2,14 +2,16 @@ import { equals, money } from "@tributary/money";
 import { assertNever } from "@tributary/result";
 import type { RefundStatusReport } from "../adapters/providers/provider-adapter.js";
 import type { LifecycleOutcome } from "./apply-payment-report.js";
-import { after, feeScheduleOf, refundedFee } from "./lifecycle-rules.js";
+import { after, feeScheduleOf, providerRefundNo, refundedFee } from "./lifecycle-rules.js";
 import type { LifecycleDeps, Tx } from "./ports.js";
 
 const ignored = (reason: string): LifecycleOutcome => ({ code: "ignored", reason });
 
 /**
  * Applies what a provider says about one of our refunds (a verified notification or our query),
- * in the caller's transaction, refund and payment rows locked:
+ * in the caller's transaction, refund and payment rows locked. The report names the refund by
+ * the number the provider was given ({@link providerRefundNo} of our `refund_ref`), looked up
+ * among the refunds of `paymentId`:
  * - `succeeded` with this refund's own amount → `succeeded`, the payment's `refunded_minor` grows,
  *   PaymentRefunded with the fee the provider gives back (proportional and cumulative,
  *   `refundFee`). A report without this refund's amount (Alipay's notifications carry only the
@@ -19,8 +21,10 @@ const ignored = (reason: string): LifecycleOutcome => ({ code: "ignored", reason
  * A report for a refund already succeeded or failed changes nothing, except that a refund we
  * thought failed which the provider reports succeeded is succeeded (the money did go back).
  */
-export async function applyRefundReport(deps: LifecycleDeps, tx: Tx, refundRef: string, report: RefundStatusReport): Promise<LifecycleOutcome> {
-  if (report.refundRef !== refundRef) return ignored(`the report names refund ${report.refundRef}, not ${refundRef}`);
+export async function applyRefundReport(deps: LifecycleDeps, tx: Tx, paymentId: string, report: RefundStatusReport): Promise<LifecycleOutcome> {
+  const named = (await deps.store.refundsOfPayment(tx, paymentId)).find((r) => providerRefundNo(r.refundRef) === report.refundRef);
+  if (named === undefined) return ignored(`payment ${paymentId} has no refund the provider numbers ${report.refundRef}`);
+  const refundRef = named.refundRef;
   const refund = await deps.store.loadRefund(tx, refundRef, { forUpdate: true });
   if (refund === undefined) return ignored(`refund ${refundRef} is not ours`);
   const payment = await deps.store.loadPayment(tx, refund.paymentId, { forUpdate: true });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { ProviderId } from "@tributary/contracts";
 import { feeFor, money, refundFee, type FeeSchedule, type Money } from "@tributary/money";
 import { assertNever } from "@tributary/result";
@@ -171,4 +172,18 @@ export function earliest(a: Date, b: Date): Date {
 /** `at` plus `ms`. */
 export function after(at: Date, ms: number): Date {
   return new Date(at.getTime() + ms);
+}
+
+/**
+ * The refund number a provider is given for one of our refunds (its idempotency key there). Our
+ * `refund_ref` comes from upstream (`capture-refund:<payment id>`, a merchant's own reference) and
+ * may hold characters or a length some provider refuses — UnionPay takes 8–40 letters and digits,
+ * WeChat and JD Pay 1–64 of a small set, none takes `:`. A ref of 8–32 letters and digits is sent
+ * as it is; any other becomes `R` + the first 31 hex digits of its SHA-256, the same every time,
+ * so a retry names the same refund. Reports name the refund by this number: match them with
+ * {@link providerRefundNo} over the payment's refunds.
+ */
+export function providerRefundNo(refundRef: string): string {
+  if (/^[A-Za-z0-9]{8,32}$/.test(refundRef)) return refundRef;
+  return `R${createHash("sha256").update(refundRef, "utf8").digest("hex").slice(0, 31)}`;
 }

@@ -4,7 +4,7 @@ import type { AttemptKind } from "../domain/routing/health.js";
 import { applyPaymentReport, type LifecycleOutcome } from "./apply-payment-report.js";
 import { applyRefundReport } from "./apply-refund-report.js";
 import { failOver } from "./fail-over.js";
-import { after, attemptKindOf, describeCallError, earliest } from "./lifecycle-rules.js";
+import { after, attemptKindOf, describeCallError, earliest, providerRefundNo } from "./lifecycle-rules.js";
 import type { LifecycleDeps, PaymentRecord, RefundRecord, Tx } from "./ports.js";
 
 /** Runs `work` in one transaction: COMMIT when it returns, ROLLBACK when it throws. */
@@ -386,7 +386,7 @@ function providerCalls(deps: LifecycleDeps, inTransaction: InTransaction) {
     if (payment === undefined) throw new Error(`refund ${refundRow.refundRef} names payment ${refundRow.paymentId}, which has no row`);
     const request = {
       paymentId: payment.paymentId,
-      refundRef: refundRow.refundRef,
+      refundRef: providerRefundNo(refundRow.refundRef),
       amount: refundRow.amount,
       paymentAmount: payment.amount,
       reason: refundRow.reason,
@@ -397,7 +397,7 @@ function providerCalls(deps: LifecycleDeps, inTransaction: InTransaction) {
     const now = deps.clock();
     if (result.ok) {
       await inTransaction(async (tx) => {
-        const outcome = await applyRefundReport(deps, tx, refundRow.refundRef, result.value);
+        const outcome = await applyRefundReport(deps, tx, payment.paymentId, result.value);
         const current = await deps.store.loadRefund(tx, refundRow.refundRef, { forUpdate: true });
         // Still processing and not rescheduled by the report (it only held the lease): ask again later.
         if (current?.status === "processing" && outcome.code === "ignored" && outcome.followUp !== true) {
