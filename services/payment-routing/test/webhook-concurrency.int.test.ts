@@ -46,7 +46,7 @@ describe("two webhook instances on one database, the same notification at once",
       servers.push(await startWebhookServer({ adapters: [...adapters.values()], pool, effects, logger, pruneIntervalMs: 0 }));
     }
     // The provider's own deliveries are refused (and kept): the test fires their bytes itself.
-    proxy = await notificationProxy(() => servers[0]!.address, () => "refuse");
+    proxy = await notificationProxy(() => servers[0]!.url, () => "refuse");
   });
 
   afterAll(async () => {

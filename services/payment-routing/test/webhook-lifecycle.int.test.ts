@@ -74,7 +74,7 @@ describe("webhooks through the real lifecycle, two instances behind one endpoint
         for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers[name] = value;
         const raw = { headers, body: Buffer.concat(chunks) };
         seen.push({ path: req.url ?? "", raw });
-        Promise.all(webhooks.map((webhook) => postRaw(`${webhook.address}${req.url ?? "/"}`, raw)))
+        Promise.all(webhooks.map((webhook) => postRaw(`${webhook.url}${req.url ?? "/"}`, raw)))
           .then(([first]) => res.writeHead(first!.status, first!.contentType === undefined ? {} : { "content-type": first!.contentType }).end(first!.body))
           .catch(() => res.writeHead(502).end());
       });

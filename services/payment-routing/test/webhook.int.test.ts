@@ -174,7 +174,7 @@ describe("tampered, stale and replayed copies of a real notification", () => {
       clock: () => new Date(Date.now() + DEFAULT_REPLAY_WINDOW_MS + 60_000),
     });
     started.push(lateServer);
-    proxy = await notificationProxy(() => server.address, (key) => verdicts.get(key) ?? "forward");
+    proxy = await notificationProxy(() => server.url, (key) => verdicts.get(key) ?? "forward");
     started.push(proxy);
   });
 
@@ -221,7 +221,7 @@ describe("out of order: a refund's notification before its payment's", () => {
   let proxy: Awaited<ReturnType<typeof notificationProxy>>;
   beforeAll(async () => {
     ({ sandbox, adapters, server } = await rig());
-    proxy = await notificationProxy(() => server.address, (key) => verdicts.get(key) ?? "forward");
+    proxy = await notificationProxy(() => server.url, (key) => verdicts.get(key) ?? "forward");
     started.push(proxy);
   });
 
@@ -285,7 +285,7 @@ describe("trace context", () => {
   let proxy: Awaited<ReturnType<typeof notificationProxy>>;
   beforeAll(async () => {
     ({ sandbox, adapters, server } = await rig());
-    proxy = await notificationProxy(() => server.address, () => "refuse");
+    proxy = await notificationProxy(() => server.url, () => "refuse");
     started.push(proxy);
   });
 
@@ -339,7 +339,9 @@ describe("requests refused before verification", () => {
     expect(answer).toMatchObject({ status: 413, body: "fail" });
     expect(server.metrics.count("alipay", "rejected", "unreadable_request")).toBe(1);
     expect(lines.some((l) => l["msg"] === "webhook request refused before verification" && l["provider"] === "alipay")).toBe(true);
+    expect(server.address).toBe(`127.0.0.1:${server.port}`);
+    expect(server.notifyUrl("alipay")).toBe(`http://127.0.0.1:${server.port}/webhooks/alipay`);
     // A provider the server has no endpoint for is simply not found.
-    expect((await postRaw(`${server.address}/webhooks/paypal`, { headers: {}, body: Buffer.from("x") })).status).toBe(404);
+    expect((await postRaw(`${server.url}/webhooks/paypal`, { headers: {}, body: Buffer.from("x") })).status).toBe(404);
   });
 });

@@ -12,10 +12,8 @@ import { WebhookMetrics } from "./webhook-metrics.js";
 
 /** What the webhook server is built from; everything but the adapters, pool and effects has a default. */
 export interface WebhookServerOptions {
-  /** Interface to listen on; `127.0.0.1` unless told. */
-  readonly host?: string;
-  /** Port; `0` (a free one) unless told. */
-  readonly port?: number;
+  /** `host:port` to listen on, as the service kit's addresses; `127.0.0.1:0` (a free port) unless told. */
+  readonly address?: string;
   /** One adapter per provider to serve; each gets `POST /webhooks/<provider>`. */
   readonly adapters: readonly ProviderAdapter[];
   /** The service's database (the `webhook_notifications` store and the lifecycle's tables). */
@@ -41,12 +39,14 @@ export interface WebhookServerOptions {
 
 /** A running webhook server. */
 export interface RunningWebhookServer {
-  /** `http://host:port`, the base of every provider's notify URL. */
+  /** The bound `host:port` (the real port when `0` was asked for). */
   readonly address: string;
   readonly port: number;
+  /** `http://host:port`, the base of every provider's notify URL. */
+  readonly url: string;
   /** The counts of everything this server handled. */
   readonly metrics: WebhookMetrics;
-  /** The notify URL to give a provider: `address` + `/webhooks/<provider>`. */
+  /** The notify URL to give a provider: `url` + `/webhooks/<provider>`. */
   notifyUrl(provider: ProviderId): string;
   /** Prunes the id store now; returns how many ids were deleted. */
   prune(): Promise<number>;
@@ -140,19 +140,29 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       : undefined;
   timer?.unref();
 
-  let address: string;
+  const requested = options.address ?? "127.0.0.1:0";
+  const colon = requested.lastIndexOf(":");
+  const host = requested.slice(0, colon);
+  const requestedPort = Number.parseInt(requested.slice(colon + 1), 10);
+  if (colon <= 0 || !Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65_535) {
+    if (timer !== undefined) clearInterval(timer);
+    throw new Error(`webhook server address must be host:port, got ${JSON.stringify(requested)}`);
+  }
   try {
-    address = await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
+    await app.listen({ host, port: requestedPort });
   } catch (error) {
     if (timer !== undefined) clearInterval(timer);
     throw error;
   }
-  const port = new URL(address).port === "" ? 80 : Number.parseInt(new URL(address).port, 10);
+  const bound = app.server.address();
+  const port = typeof bound === "object" && bound !== null ? bound.port : requestedPort;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   return {
-    address,
+    address: `${host}:${port}`,
     port,
+    url,
     metrics,
-    notifyUrl: (provider) => `${address}${webhookPath(provider)}`,
+    notifyUrl: (provider) => `${url}${webhookPath(provider)}`,
     prune,
     async stop() {
       if (timer !== undefined) clearInterval(timer);
