@@ -6,6 +6,7 @@
 import { Command, CommanderError } from "commander";
 import { CliError } from "./cli-context.js";
 import { dlqCommand } from "./commands/dlq-command.js";
+import { simulateCommand } from "./commands/simulate-command.js";
 import { stackCommand } from "./commands/stack-command.js";
 
 process.env["KAFKAJS_NO_PARTITIONER_WARNING"] ??= "1";
@@ -15,6 +16,7 @@ const program = new Command("tributary")
   .showHelpAfterError()
   .exitOverride()
   .addCommand(stackCommand())
+  .addCommand(simulateCommand())
   .addCommand(dlqCommand());
 
 // addCommand() does not pass these settings down: every (sub)command throws instead of exiting,

@@ -1,7 +1,8 @@
 /**
  * The operator's loop on a real stack (the test broker, a private set of databases):
  * `tributary stack up` in the background, `stack status` sees every service ready, `stack down`
- * stops it all, then `stack status` says nothing runs (exit 3). Usage errors exit 2.
+ * stops it all, then `stack status` says nothing runs (exit 3); in between, `simulate` publishes
+ * orders the order service accepts. Usage errors exit 2.
  */
 import { execFile, spawn } from "node:child_process";
 import { resolve } from "node:path";
@@ -40,7 +41,7 @@ function alive(pid: number): boolean {
   }
 }
 
-describe("tributary stack up | status | down", () => {
+describe("tributary stack up | status | simulate | down", () => {
   afterAll(async () => {
     for (const service of await findServiceDatabases(repoRoot)) await dropDatabase(testPostgresServerUrl(), `${service.database}${databaseSuffix}`);
   });
@@ -61,6 +62,11 @@ describe("tributary stack up | status | down", () => {
     expect(report.stackAlive).toBe(true);
     expect(report.services.map((service) => service.name)).toContain("order");
     expect(report.services.every((service) => service.ready)).toBe(true);
+
+    // A simulated upstream system's orders all come back accepted from the order service process.
+    const simulated = await cli("simulate", "--orders", "300", "--run-id", `cli-test-${process.pid}`, "--json");
+    expect(simulated.code).toBe(0);
+    expect(JSON.parse(simulated.stdout)).toMatchObject({ published: 300, accepted: 300, rejected: 0 });
 
     const down = await cli("stack", "down");
     expect(down.code).toBe(0);
