@@ -1,0 +1,88 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { providerIdToProto, settlementTopic } from "@tributary/contracts";
+import { BatchStatus as ProtoBatchStatus, SettlementBatchSchema, type SettlementBatch as ProtoBatch } from "@tributary/contracts/settlement/v1/settlement";
+import {
+  SettlementBatchClosedSchema,
+  SettlementBatchHeldSchema,
+  SettlementBatchReconciledSchema,
+} from "@tributary/contracts/settlement/v1/settlement_events";
+import { appendToOutbox } from "@tributary/events";
+import type { PoolClient } from "pg";
+import type { BatchStatus, SettlementBatch } from "../../domain/settlement-batch.js";
+
+/** The outbox producer name (the service's name). */
+export const SETTLEMENT_OUTBOX_PRODUCER = "settlement";
+
+/**
+ * The wire status. The contract has no `paid_out` value yet; a paid-out batch was reconciled
+ * first, so it goes out as RECONCILED.
+ */
+export function batchStatusToProto(status: BatchStatus): ProtoBatchStatus {
+  switch (status) {
+    case "closed":
+      return ProtoBatchStatus.CLOSED;
+    case "reconciled":
+    case "paid_out":
+      return ProtoBatchStatus.RECONCILED;
+    case "held":
+      return ProtoBatchStatus.HELD;
+  }
+}
+
+/**
+ * A batch on the wire. `settlement_date` in the contract is the provider's bill day — our business
+ * date; `fees` the provider fees net of fees returned; `net` the signed net before carrying a
+ * negative one forward.
+ */
+export function batchToProto(batch: SettlementBatch): ProtoBatch {
+  const m = (amountMinor: bigint) => ({ currency: batch.currency, amountMinor });
+  return create(SettlementBatchSchema, {
+    batchId: batch.batchId,
+    merchantId: batch.merchantId,
+    provider: providerIdToProto(batch.provider),
+    settlementDate: batch.businessDate,
+    gross: m(batch.grossMinor),
+    refunds: m(batch.refundsMinor),
+    fees: m(batch.providerFeesMinor),
+    adjustments: m(batch.adjustmentsMinor),
+    net: m(batch.netMinor),
+    paymentCount: batch.paymentCount,
+    refundCount: batch.refundCount,
+    status: batchStatusToProto(batch.status),
+    closedAt: timestampFromDate(batch.closedAt),
+  });
+}
+
+/** Appends `SettlementBatchClosed` for each batch to the outbox, in the caller's transaction. */
+export async function appendBatchesClosed(tx: PoolClient, batches: readonly SettlementBatch[]): Promise<void> {
+  if (batches.length === 0) return;
+  await appendToOutbox(
+    tx,
+    SETTLEMENT_OUTBOX_PRODUCER,
+    settlementTopic,
+    batches.map((batch) => ({ key: batch.batchId, schema: SettlementBatchClosedSchema, message: create(SettlementBatchClosedSchema, { batch: batchToProto(batch) }) })),
+  );
+}
+
+/** Appends `SettlementBatchReconciled` or `SettlementBatchHeld` for a batch. */
+export async function appendBatchDecided(
+  tx: PoolClient,
+  batchId: string,
+  decision: { readonly status: "reconciled" } | { readonly status: "held"; readonly discrepancyCount: bigint },
+  reconciliationId: string,
+): Promise<void> {
+  if (decision.status === "reconciled") {
+    await appendToOutbox(tx, SETTLEMENT_OUTBOX_PRODUCER, settlementTopic, [
+      { key: batchId, schema: SettlementBatchReconciledSchema, message: create(SettlementBatchReconciledSchema, { batchId, reconciliationId }) },
+    ]);
+    return;
+  }
+  await appendToOutbox(tx, SETTLEMENT_OUTBOX_PRODUCER, settlementTopic, [
+    {
+      key: batchId,
+      schema: SettlementBatchHeldSchema,
+      message: create(SettlementBatchHeldSchema, { batchId, reconciliationId, discrepancyCount: decision.discrepancyCount }),
+    },
+  ]);
+}
