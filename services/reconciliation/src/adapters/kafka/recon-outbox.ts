@@ -1,0 +1,112 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { providerIdToProto, reconciliationTopic, type ProviderId } from "@tributary/contracts";
+import { DiscrepancyClass, DiscrepancyFoundSchema, ReconciliationCompletedSchema } from "@tributary/contracts/reconciliation/v1/reconciliation_events";
+import { appendToOutbox } from "@tributary/events";
+import { assertNever } from "@tributary/result";
+import type { Tx } from "../../app/ports.js";
+import type { MatchClass } from "../../domain/match.js";
+
+/** The `producer` header of everything reconciliation publishes. */
+export const RECONCILIATION_PRODUCER = "reconciliation";
+
+/**
+ * Our classes on the wire. The contract's enum is coarser: over and under amount, and currency
+ * mismatch, are AMOUNT_MISMATCH; timing is DATE_MISMATCH. The description starts with our class so
+ * nothing is lost.
+ */
+export function discrepancyClassToProto(matchClass: Exclude<MatchClass, "matched">): DiscrepancyClass {
+  switch (matchClass) {
+    case "missing_in_ledger":
+      return DiscrepancyClass.MISSING_IN_LEDGER;
+    case "missing_in_bill":
+      return DiscrepancyClass.MISSING_IN_BILL;
+    case "over_amount":
+    case "under_amount":
+    case "currency_mismatch":
+      return DiscrepancyClass.AMOUNT_MISMATCH;
+    case "fee_mismatch":
+      return DiscrepancyClass.FEE_MISMATCH;
+    case "status_mismatch":
+      return DiscrepancyClass.STATUS_MISMATCH;
+    case "duplicate_in_bill":
+      return DiscrepancyClass.DUPLICATE;
+    case "timing":
+      return DiscrepancyClass.DATE_MISMATCH;
+    default:
+      return assertNever(matchClass, "match class");
+  }
+}
+
+/** One new exception as DiscrepancyFound carries it. */
+export interface DiscrepancyNotice {
+  readonly runId: string;
+  readonly matchClass: Exclude<MatchClass, "matched">;
+  readonly providerTransactionId: string;
+  readonly billAmountMinor: bigint | undefined;
+  readonly ledgerAmountMinor: bigint | undefined;
+  readonly currency: string;
+  readonly billLocation: string;
+  readonly description: string;
+}
+
+/** One finished run as ReconciliationCompleted carries it. */
+export interface RunNotice {
+  readonly runId: string;
+  readonly billRowCount: bigint;
+  readonly ledgerRecordCount: bigint;
+  readonly matchedCount: bigint;
+  readonly discrepancyCount: bigint;
+  readonly currency: string;
+  readonly billNetMinor: bigint;
+  readonly ledgerNetMinor: bigint;
+  readonly completedAtMs: number;
+}
+
+/**
+ * Appends a run's `DiscrepancyFound` events (one per new exception) and its
+ * `ReconciliationCompleted` to the outbox in the run's transaction, keyed `provider/bill_date`
+ * so one day's results stay in order.
+ */
+export async function appendRunEvents(tx: Tx, provider: ProviderId, billDate: string, run: RunNotice, discrepancies: readonly DiscrepancyNotice[]): Promise<void> {
+  const key = `${provider}/${billDate}`;
+  const proto = providerIdToProto(provider);
+  const amount = (minor: bigint | undefined, currency: string) => (minor === undefined ? undefined : { amountMinor: minor, currency });
+  await appendToOutbox(tx, RECONCILIATION_PRODUCER, reconciliationTopic, [
+    ...discrepancies.map((d) => {
+      const billAmount = amount(d.billAmountMinor, d.currency);
+      const ledgerAmount = amount(d.ledgerAmountMinor, d.currency);
+      return {
+        key,
+        schema: DiscrepancyFoundSchema,
+        message: create(DiscrepancyFoundSchema, {
+          reconciliationId: d.runId,
+          provider: proto,
+          billDate,
+          discrepancyClass: discrepancyClassToProto(d.matchClass),
+          providerTransactionId: d.providerTransactionId,
+          ...(billAmount === undefined ? {} : { billAmount }),
+          ...(ledgerAmount === undefined ? {} : { ledgerAmount }),
+          billLocation: d.billLocation,
+          description: `${d.matchClass}: ${d.description}`,
+        }),
+      };
+    }),
+    {
+      key,
+      schema: ReconciliationCompletedSchema,
+      message: create(ReconciliationCompletedSchema, {
+        reconciliationId: run.runId,
+        provider: proto,
+        billDate,
+        billRowCount: run.billRowCount,
+        ledgerRecordCount: run.ledgerRecordCount,
+        matchedCount: run.matchedCount,
+        discrepancyCount: run.discrepancyCount,
+        billNet: { amountMinor: run.billNetMinor, currency: run.currency },
+        ledgerNet: { amountMinor: run.ledgerNetMinor, currency: run.currency },
+        completedAt: timestampFromMs(run.completedAtMs),
+      }),
+    },
+  ]);
+}

@@ -1,0 +1,80 @@
+import { reconciliationTopic, statementsTopic } from "@tributary/contracts";
+import { startServiceRuntime, type KafkaSettings } from "@tributary/service-kit";
+import { createLogger, type Logger } from "@tributary/telemetry";
+import { v7 as uuidv7 } from "uuid";
+import { createPgLedgerRecords } from "./adapters/db/pg-ledger-records.js";
+import { startStatementsConsumer } from "./adapters/kafka/statements-consumer.js";
+import { RECONCILIATION_PRODUCER } from "./adapters/kafka/recon-outbox.js";
+import type { LedgerRecordsSource, ReconDeps } from "./app/ports.js";
+import { DEFAULT_MATCH_CONFIG, type MatchConfig } from "./domain/match.js";
+import { createBillSource, type BillSourceConfig } from "./providers/bill-sources.js";
+
+/** Everything one provider's worker needs; `main.ts` builds it from env vars. */
+export interface ReconciliationWorkerConfig {
+  /** The service's own database, migrated (tributary_reconciliation). */
+  readonly databaseUrl: string;
+  readonly kafka: KafkaSettings;
+  /** The provider this worker reconciles, with its download credentials. */
+  readonly source: BillSourceConfig;
+  readonly matchConfig?: Partial<MatchConfig>;
+  /**
+   * Our side of the match; by default this service's `ledger_records` table. The settlement
+   * service's gRPC stream plugs in here once it exists.
+   */
+  readonly ledger?: LedgerRecordsSource;
+  readonly healthAddress?: string;
+  readonly poolSize?: number;
+  readonly groupId?: string;
+  readonly clock?: () => Date;
+  readonly logger?: Logger;
+}
+
+/** A running worker. */
+export interface RunningReconciliationWorker {
+  readonly healthAddress: string | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one provider's reconciliation worker on the service kit: the outbox relay to
+ * `reconciliation.v1` and the `statements.v1` consumer of that provider's group. Several workers
+ * (one per provider, or several of one provider) share the database; the relay elects a leader.
+ */
+export async function startReconciliationWorker(config: ReconciliationWorkerConfig): Promise<RunningReconciliationWorker> {
+  const logger = config.logger ?? createLogger({ serviceName: RECONCILIATION_PRODUCER });
+  const runtime = await startServiceRuntime({
+    name: RECONCILIATION_PRODUCER,
+    databaseUrl: config.databaseUrl,
+    databaseSetting: "RECONCILIATION_DATABASE_URL",
+    ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }),
+    kafka: config.kafka,
+    topics: [statementsTopic, reconciliationTopic],
+    ...(config.healthAddress === undefined ? {} : { healthAddress: config.healthAddress }),
+    logger,
+  });
+  const deps: ReconDeps = {
+    ledger: config.ledger ?? createPgLedgerRecords(runtime.pool),
+    matchConfig: { ...DEFAULT_MATCH_CONFIG, ...config.matchConfig },
+    clock: config.clock ?? (() => new Date()),
+    newId: () => uuidv7(),
+  };
+  try {
+    await runtime.startRelay();
+    await runtime.start(`statements.v1 consumer (${config.source.provider})`, () =>
+      startStatementsConsumer({
+        kafka: runtime.kafka,
+        pool: runtime.pool,
+        provider: config.source.provider,
+        source: createBillSource(config.source),
+        deps,
+        logger: runtime.logger,
+        ...(config.groupId === undefined ? {} : { groupId: config.groupId }),
+      }),
+    );
+    runtime.markReady();
+    return { healthAddress: runtime.healthAddress, stop: () => runtime.stop() };
+  } catch (error) {
+    await runtime.stop();
+    throw error;
+  }
+}

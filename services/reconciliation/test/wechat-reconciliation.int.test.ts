@@ -1,0 +1,182 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DiscrepancyClass, type DiscrepancyFound, type ReconciliationCompleted } from "@tributary/contracts/reconciliation/v1/reconciliation_events";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inTransaction } from "../src/adapters/db/in-transaction.js";
+import { insertLedgerRecords } from "../src/adapters/db/pg-ledger-records.js";
+import { listExceptions, resolveException } from "../src/app/exceptions.js";
+import { startReconciliationWorker, type RunningReconciliationWorker } from "../src/reconciliation-worker.js";
+import { at, eventually, startReconTestEnv, type ReconTestEnv } from "./recon-test-env.js";
+
+// One WeChat day end to end: payments made through payment-routing's adapter at the sandbox, a bill
+// with every kind of injected difference, the worker fetching it through the signed tradebill API
+// on StatementAvailable, and the results on reconciliation.v1 and in the exceptions queue.
+const D = "2026-11-23";
+const D1 = "2026-11-24";
+let env: ReconTestEnv;
+let worker: RunningReconciliationWorker;
+const ptx = (outTradeNo: string): string => env.sandbox.transactions("wechat").find((p) => p.outTradeNo === outTradeNo)?.providerTradeNo ?? "?";
+
+beforeAll(async () => {
+  env = await startReconTestEnv({
+    provider: "wechat_pay",
+    startMs: at(D, "08:00:00"),
+    discrepancies: [
+      { kind: "missing_row", outTradeNo: "WXP003" },
+      { kind: "changed_amount", outTradeNo: "WXP004", deltaMinor: 100n },
+      { kind: "changed_fee", outTradeNo: "WXP005", deltaMinor: 2n },
+      { kind: "status_difference", outTradeNo: "WXP006" },
+      { kind: "extra_row", outTradeNo: "GHOST1", amountMinor: 500n, atMs: at(D, "16:00:00") },
+      { kind: "next_day_booking", withinMsOfCutoff: 1000 },
+    ],
+  });
+  await env.pay("WXP001", 10_000n, at(D, "09:00:00"));
+  await env.pay("WXP002", 129_902n, at(D, "10:00:00"));
+  await env.refund("WXP002", "WXP002R1", 50_000n, 129_902n, at(D, "11:00:00"));
+  await env.pay("WXP003", 5_000n, at(D, "12:00:00"));
+  await env.pay("WXP004", 8_888n, at(D, "13:00:00"));
+  await env.pay("WXP005", 6_666n, at(D, "14:00:00"));
+  await env.pay("WXP006", 1_234n, at(D, "15:00:00"));
+  await env.pay("WXMIDNIGHT", 7_777n, at(D, "23:59:59.500"));
+  await eventually(async () => (env.sandbox.transactions("wechat").every((p) => p.refunds.every((r) => r.successAtMs !== undefined)) ? true : undefined), "the refund to succeed");
+  await insertLedgerRecords(env.pool, "wechat_pay", env.ledgerFromSandbox());
+  env.clock.set(at(D1, "10:00:00"));
+  worker = await startReconciliationWorker({
+    databaseUrl: env.databaseUrl,
+    kafka: { brokers: env.brokers },
+    source: env.sourceConfig(),
+    matchConfig: { exceptionAfterDays: 0 },
+    groupId: `reconciliation-wechat-test-${Date.now()}`,
+  });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await env?.stop();
+});
+
+const completed = (billDate: string, except: readonly string[] = []) =>
+  env.records.find((r) => r.type.endsWith("ReconciliationCompleted") && (r.message as ReconciliationCompleted).billDate === billDate && !except.includes((r.message as ReconciliationCompleted).reconciliationId))?.message as ReconciliationCompleted | undefined;
+const discrepancies = (runId: string) => env.records.filter((r) => r.type.endsWith("DiscrepancyFound") && (r.message as DiscrepancyFound).reconciliationId === runId).map((r) => r.message as DiscrepancyFound);
+
+describe("a WeChat day reconciled by the worker", () => {
+  let firstRunId = "";
+
+  it("finds each injected difference once, in its class, and nothing else; the midnight payment is carried", async () => {
+    await env.publishStatement(D);
+    const done = await eventually(async () => completed(D), "ReconciliationCompleted for D");
+    firstRunId = done.reconciliationId;
+    expect(done.billRowCount).toBe(7n); // WX1, WX2, its refund, WX4, WX5, WX6, GHOST1 (WX3 missing, the midnight one on tomorrow's bill)
+    expect(done.matchedCount).toBe(3n);
+    expect(done.discrepancyCount).toBe(5n);
+
+    const { rows } = await env.pool.query<{ match_class: string; item_key: string; status: string }>(`SELECT match_class, item_key, status FROM recon_exceptions WHERE provider = 'wechat_pay' AND bill_date = $1 ORDER BY match_class`, [D]);
+    expect(rows.map((r) => [r.match_class, r.item_key])).toEqual([
+      ["fee_mismatch", `payment:txn:${ptx("WXP005")}`],
+      ["missing_in_bill", `payment:txn:${ptx("WXP003")}`],
+      ["missing_in_ledger", "payment:txn:EXTRAGHOST1"],
+      ["over_amount", `payment:txn:${ptx("WXP004")}`],
+      ["status_mismatch", `payment:txn:${ptx("WXP006")}`],
+    ]);
+    expect(rows.every((r) => r.status === "open")).toBe(true);
+
+    const found = await eventually(async () => (discrepancies(firstRunId).length === 5 ? discrepancies(firstRunId) : undefined), "five DiscrepancyFound");
+    expect(found.map((d) => d.discrepancyClass).sort()).toEqual(
+      [DiscrepancyClass.MISSING_IN_LEDGER, DiscrepancyClass.MISSING_IN_BILL, DiscrepancyClass.AMOUNT_MISMATCH, DiscrepancyClass.FEE_MISMATCH, DiscrepancyClass.STATUS_MISMATCH].sort(),
+    );
+    const over = found.find((d) => d.description.startsWith("over_amount"));
+    expect(over?.billAmount?.amountMinor).toBe(8_988n);
+    expect(over?.ledgerAmount?.amountMinor).toBe(8_888n);
+    expect(over?.billLocation).toMatch(/^wechat_tradebill_2026-11-23_ALL\.csv:\d+$/);
+
+    const items = await env.pool.query<{ match_class: string; disposition: string; item_key: string }>(`SELECT match_class, disposition, item_key FROM recon_items WHERE run_id = $1 AND match_class = 'timing'`, [firstRunId]);
+    expect(items.rows).toEqual([{ match_class: "timing", disposition: "carried", item_key: `payment:txn:${ptx("WXMIDNIGHT")}` }]);
+    const file = await env.pool.query<{ sha256: string; provider_digest_algorithm: string; provider_digest: string; content: Buffer }>(`SELECT f.sha256, f.provider_digest_algorithm, f.provider_digest, f.content FROM recon_runs r JOIN bill_files f USING (bill_file_id) WHERE r.run_id = $1`, [firstRunId]);
+    const kept = file.rows[0];
+    expect(kept?.provider_digest_algorithm).toBe("SHA1");
+    expect(createHash("sha1").update(kept?.content ?? Buffer.alloc(0)).digest("hex")).toBe(kept?.provider_digest);
+    expect(createHash("sha256").update(kept?.content ?? Buffer.alloc(0)).digest("hex")).toBe(kept?.sha256);
+  });
+
+  it("matches the carried midnight payment on the next day's bill, flagging nothing", async () => {
+    env.clock.set(at("2026-11-25", "10:00:00"));
+    await env.publishStatement(D1);
+    const done = await eventually(async () => completed(D1), "ReconciliationCompleted for D+1");
+    expect(done.billRowCount).toBe(1n);
+    expect(done.matchedCount).toBe(1n);
+    expect(done.discrepancyCount).toBe(0n);
+    const items = await env.pool.query<{ match_class: string; carried_from: string }>(`SELECT match_class, carried_from FROM recon_items WHERE run_id = $1`, [done.reconciliationId]);
+    expect(items.rows).toEqual([{ match_class: "matched", carried_from: D }]);
+  });
+
+  it("does nothing again for the same bill delivered again", async () => {
+    const eventId = await env.publishStatement(D);
+    await eventually(async () => {
+      const { rows } = await env.pool.query(`SELECT 1 FROM inbox WHERE event_id = $1`, [eventId]);
+      return rows.length > 0 ? true : undefined;
+    }, "the redelivered event in the inbox");
+    const runs = await env.pool.query(`SELECT run_id FROM recon_runs WHERE provider = 'wechat_pay' AND bill_date = $1`, [D]);
+    expect(runs.rows).toHaveLength(1);
+    const outbox = await env.pool.query(`SELECT 1 FROM outbox WHERE message_key = $1`, [`wechat_pay/${D}`]);
+    expect(outbox.rows).toHaveLength(6); // five DiscrepancyFound and one ReconciliationCompleted, once
+  });
+
+  it("refuses a malformed bill handed over as a file, applying nothing", async () => {
+    const content = (await env.pool.query<{ content: Buffer }>(`SELECT f.content FROM recon_runs r JOIN bill_files f USING (bill_file_id) WHERE r.run_id = $1`, [firstRunId])).rows[0]?.content ?? Buffer.alloc(0);
+    const path = join(mkdtempSync(join(tmpdir(), "recon-bill-")), "truncated.csv");
+    const truncated = content.subarray(0, content.lastIndexOf("总交易单数"));
+    writeFileSync(path, truncated);
+    const eventId = await env.publishStatement(D, { location: path, digestAlgorithm: "SHA256", digest: createHash("sha256").update(truncated).digest("hex") });
+    await eventually(async () => ((await env.pool.query(`SELECT 1 FROM inbox WHERE event_id = $1`, [eventId])).rows.length > 0 ? true : undefined), "the event in the inbox");
+    const runs = await env.pool.query<{ status: string; rejection: string | null }>(`SELECT status, rejection FROM recon_runs WHERE provider = 'wechat_pay' AND bill_date = $1 ORDER BY started_at`, [D]);
+    expect(runs.rows.map((r) => r.status)).toEqual(["completed", "rejected"]);
+    expect(runs.rows[1]?.rejection).toMatch(/^truncated\.csv:\d+:0: truncated: /);
+    expect((await env.pool.query(`SELECT 1 FROM outbox WHERE message_key = $1`, [`wechat_pay/${D}`])).rows).toHaveLength(6);
+  });
+
+  it("lets a corrected bill supersede the first, recording the difference and clearing what it no longer shows", async () => {
+    const content = (await env.pool.query<{ content: Buffer }>(`SELECT f.content FROM recon_runs r JOIN bill_files f USING (bill_file_id) WHERE r.run_id = $1`, [firstRunId])).rows[0]?.content.toString("utf8") ?? "";
+    // The provider's correction: the ghost row is gone and the summary says so.
+    const lines = content.split("\r\n");
+    const kept = lines.filter((l) => !l.includes("`GHOST1,"));
+    const summaryAt = kept.length - 2;
+    const cells = (kept[summaryAt] ?? "").split(",");
+    const minus5 = (cell: string | undefined): string => {
+      const [yuan = "0", fen = "00"] = (cell ?? "`0.00").slice(1).split(".");
+      const value = BigInt(yuan) * 100n + BigInt(fen) - 500n;
+      return `\`${value / 100n}.${String(value % 100n).padStart(2, "0")}`;
+    };
+    cells[0] = `\`${Number((cells[0] ?? "`0").slice(1)) - 1}`;
+    cells[1] = minus5(cells[1]);
+    cells[5] = minus5(cells[5]);
+    kept[summaryAt] = cells.join(",");
+    const corrected = Buffer.from(kept.join("\r\n"), "utf8");
+    const path = join(mkdtempSync(join(tmpdir(), "recon-bill-")), "wechat_tradebill_2026-11-23_ALL.v2.csv");
+    writeFileSync(path, corrected);
+    await env.publishStatement(D, { location: `file://${path}`, digestAlgorithm: "SHA256", digest: createHash("sha256").update(corrected).digest("hex") });
+
+    const done = await eventually(async () => completed(D, [firstRunId]), "ReconciliationCompleted of the corrected bill");
+    expect(done.discrepancyCount).toBe(4n);
+    const runs = await env.pool.query<{ run_id: string; status: string; difference: { supersededRunId: string; clearedExceptions: string[]; newExceptions: string[] } | null }>(
+      `SELECT run_id, status, difference FROM recon_runs WHERE provider = 'wechat_pay' AND bill_date = $1 AND status <> 'rejected' ORDER BY started_at`, [D]);
+    expect(runs.rows.map((r) => r.status)).toEqual(["superseded", "completed"]);
+    expect(runs.rows[1]?.difference).toMatchObject({ supersededRunId: firstRunId, clearedExceptions: ["missing_in_ledger:payment:txn:EXTRAGHOST1"], newExceptions: [] });
+    const ghost = await env.pool.query<{ status: string; resolved_by: string; note: string }>(`SELECT status, resolved_by, note FROM recon_exceptions WHERE item_key = 'payment:txn:EXTRAGHOST1'`);
+    expect(ghost.rows[0]).toMatchObject({ status: "resolved", resolved_by: "reconciliation" });
+    // The four that remain were not announced again.
+    expect(discrepancies(done.reconciliationId)).toEqual([]);
+  });
+
+  it("resolves an exception with who and when, once", async () => {
+    const open = await inTransaction(env.pool, (tx) => listExceptions(tx, { provider: "wechat_pay", billDate: D, status: "open" }));
+    expect(open.map((e) => e.matchClass).sort()).toEqual(["fee_mismatch", "missing_in_bill", "over_amount", "status_mismatch"]);
+    const target = open.find((e) => e.matchClass === "fee_mismatch");
+    const at = new Date("2026-11-25T03:00:00Z");
+    const first = await inTransaction(env.pool, (tx) => resolveException(tx, { exceptionId: target?.exceptionId ?? "", status: "adjusted", note: "fee corrected by WeChat next cycle", by: "finance:li", at }));
+    expect(first.ok && first.value).toMatchObject({ status: "adjusted", resolvedBy: "finance:li", resolvedAt: at });
+    const again = await inTransaction(env.pool, (tx) => resolveException(tx, { exceptionId: target?.exceptionId ?? "", status: "resolved", note: "again", by: "finance:li", at }));
+    expect(!again.ok && again.error.code).toBe("exception_not_open");
+  });
+});
