@@ -95,9 +95,16 @@ export function startPaymentWorker(deps: LifecycleDeps, options: PaymentWorkerOp
     }
   };
 
+  let timerDueAt = 0;
+  /** Sweeps after `delayMs`, unless a sweep is already due sooner (so a stream of nudges never postpones one). */
   const schedule = (delayMs: number): void => {
     if (stopped) return;
-    if (timer !== undefined) clearTimeout(timer);
+    const dueAt = Date.now() + delayMs;
+    if (timer !== undefined) {
+      if (timerDueAt <= dueAt) return;
+      clearTimeout(timer);
+    }
+    timerDueAt = dueAt;
     timer = setTimeout(() => {
       timer = undefined;
       sweepOnce()
