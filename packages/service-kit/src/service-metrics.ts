@@ -48,6 +48,9 @@ FROM "outbox" WHERE "published_at" IS NULL`;
 // Parked (unresolved dead letter) and draining keys both hold the key's later events back.
 const parkedQuery = `SELECT "consumer_group", "topic", count(*)::bigint AS "keys" FROM "parked_key" GROUP BY 1, 2`;
 
+/** Longest `stop()` waits for a read in flight. */
+const stopWaitMs = 2_000;
+
 const groupAttribute = "messaging.consumer.group.name";
 const topicAttribute = "messaging.destination.name";
 const partitionAttribute = "messaging.destination.partition.id";
@@ -158,6 +161,8 @@ export function startServiceMetrics(options: ServiceMetricsOptions): ServiceMetr
       if (failing.delete(part)) options.logger.info({ part }, `${options.name}: metrics read ${part} again`);
       return value;
     } catch (error) {
+      // A read cut short by stop() (the pool or the admin client closed under it) is not news.
+      if (stopped) return undefined;
       if (!failing.has(part)) {
         failing.add(part);
         options.logger.warn({ err: error, part }, `${options.name}: cannot read ${part} for metrics; not reported until it reads again`);
@@ -262,7 +267,11 @@ export function startServiceMetrics(options: ServiceMetricsOptions): ServiceMetr
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      await inFlight;
+      // A read stuck on an unreachable broker (kafkajs retries for a while) must not hold up
+      // shutdown: give it a moment, then disconnect under it.
+      let waited: NodeJS.Timeout | undefined;
+      await Promise.race([inFlight, new Promise<void>((resolve) => (waited = setTimeout(resolve, stopWaitMs)))]);
+      clearTimeout(waited);
       unpublished.removeCallback(observeOutbox);
       oldestAge.removeCallback(observeAge);
       parkedKeys.removeCallback(observeParked);
