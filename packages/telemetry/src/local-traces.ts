@@ -4,6 +4,7 @@
  * loads none of the OpenTelemetry SDK, so a command that imports it starts fast.
  */
 export { decodeOtlpJsonTraces } from "./local-traces/decode-otlp-json.js";
+export { localTracesDir } from "./local-traces/local-traces-dir.js";
 export { loadOrderTrace, printTrace, traceSpansOfOrder } from "./local-traces/order-trace.js";
 export type { LoadOrderTraceError, OrderTrace } from "./local-traces/order-trace.js";
 export { readLocalSpans } from "./local-traces/read-local-spans.js";

@@ -208,3 +208,11 @@ describe("decodeOtlpJsonTraces", () => {
     ]);
   });
 });
+
+describe("localTracesDir", () => {
+  it("is .tributary/traces in the repository, with the stack's suffix", async () => {
+    const { localTracesDir } = await import("./local-traces-dir.js");
+    expect(localTracesDir("/repo")).toBe("/repo/.tributary/traces");
+    expect(localTracesDir("/repo", "_test_42")).toBe("/repo/.tributary/traces_test_42");
+  });
+});
