@@ -112,6 +112,8 @@ export interface PaymentRoutingTestEnv {
   eventTypes(orderId: string): string[];
   /** The sandbox pays an attempt (manual buyer). */
   pay(payment: PaymentRecord): boolean;
+  /** Starts another instance of the service: same database, adapters and consumer group. Stopped with the env. */
+  startInstance(): Promise<RunningPaymentRoutingService>;
   stop(): Promise<void>;
 }
 
@@ -213,7 +215,7 @@ export async function startPaymentRoutingTestEnv(options: TestEnvOptions = {}): 
   const byProvider = new Map(adapters.map((a) => [a.provider, a]));
   const endpoint = await startNotificationEndpoint(() => byProvider, () => started.service, pool, notifications);
   const brokers = testKafkaBrokers();
-  const running = await startPaymentRoutingService({
+  const serviceConfig = {
     databaseUrl,
     kafkaBrokers: brokers,
     adapters,
@@ -223,7 +225,9 @@ export async function startPaymentRoutingTestEnv(options: TestEnvOptions = {}): 
     timings: { firstQueryAfterMs: 2_000, queryIntervalMs: 1_000, paymentTimeoutMs: 120_000, unknownRetryMs: 500, leaseMs: 15_000, refundQueryAfterMs: 300, ...options.timings },
     workerIntervalMs: 200,
     random: () => 0.5,
-  });
+  };
+  const running = await startPaymentRoutingService(serviceConfig);
+  const others: RunningPaymentRoutingService[] = [];
   started.service = running;
   const kafka = new Kafka({ clientId: "payment-routing-tests", brokers: [...brokers], logLevel: logLevel.NOTHING });
   const producer: Producer = kafka.producer();
@@ -292,7 +296,13 @@ export async function startPaymentRoutingTestEnv(options: TestEnvOptions = {}): 
       eventually(() => recordsOf(orderId).find((r) => r.type === type && predicate(r.message))?.message, `${type} for order ${orderId}`, timeoutMs),
     eventTypes: (orderId) => recordsOf(orderId).map((r) => r.type),
     pay: (payment) => sandbox.pay(sandboxProviderName(payment.provider), payment.paymentId),
+    async startInstance() {
+      const other = await startPaymentRoutingService(serviceConfig);
+      others.push(other);
+      return other;
+    },
     async stop() {
+      for (const other of others) await other.stop();
       await running.stop();
       await watcher.stop();
       await producer.disconnect();
