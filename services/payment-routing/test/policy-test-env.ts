@@ -145,7 +145,7 @@ export async function startPolicyTestEnv(): Promise<PolicyTestEnv> {
   await ensureTopics(kafka, [routingTopic]);
   const relay = await startOutboxRelay({ pool, kafka, producerName: PRODUCER, pollIntervalMs: 100 });
   const routing = await watchRouting(kafka);
-  const health = createHealthTracker(() => ({ health: examplePolicy().health, breaker: examplePolicy().breaker }));
+  const health = createHealthTracker(() => store.source.latest());
   const server: RpcServer = createServer({ tokens: tokenTable });
   createPaymentRoutingGrpcRegistration({
     policies: store.commands,

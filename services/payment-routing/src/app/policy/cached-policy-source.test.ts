@@ -69,6 +69,14 @@ describe("the cached policy source", () => {
     expect((await source.current()).version).toBe(1);
   });
 
+  it("answers latest() synchronously once loaded, and throws before", async () => {
+    const { source } = setUp();
+    expect(() => source.latest()).toThrow("not been loaded");
+    await source.current();
+    source.accept(stored(3));
+    expect(source.latest().version).toBe(3);
+  });
+
   it("fails the first read when nothing is stored", async () => {
     const source = createCachedPolicySource({ load: async () => undefined, maxAgeMs: 1_000 });
     await expect(source.current()).rejects.toThrow("no routing policy is stored");

@@ -8,6 +8,12 @@ export interface CachedPolicySource extends PolicySource {
   accept(stored: StoredPolicy): void;
   /** Reloads now and answers the fresh version. */
   refresh(): Promise<RoutingPolicy>;
+  /**
+   * The cached version without waiting, for what must read the policy synchronously (the health
+   * tracker's settings: `createHealthTracker(() => source.latest())`). Throws before the first
+   * load; `openPolicyStore` loads before it returns.
+   */
+  latest(): RoutingPolicy;
 }
 
 /** Options of {@link createCachedPolicySource}. */
@@ -66,5 +72,9 @@ export function createCachedPolicySource(options: CachedPolicySourceOptions): Ca
       keep(stored.policy);
     },
     refresh: reload,
+    latest() {
+      if (cached === undefined) throw new Error("payment-routing: the routing policy has not been loaded yet");
+      return cached;
+    },
   };
 }
