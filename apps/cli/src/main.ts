@@ -8,6 +8,7 @@ import { CliError } from "./cli-context.js";
 import { dlqCommand } from "./commands/dlq-command.js";
 import { simulateCommand } from "./commands/simulate-command.js";
 import { stackCommand } from "./commands/stack-command.js";
+import { traceCommand } from "./commands/trace-command.js";
 
 process.env["KAFKAJS_NO_PARTITIONER_WARNING"] ??= "1";
 
@@ -17,7 +18,8 @@ const program = new Command("tributary")
   .exitOverride()
   .addCommand(stackCommand())
   .addCommand(simulateCommand())
-  .addCommand(dlqCommand());
+  .addCommand(dlqCommand())
+  .addCommand(traceCommand());
 
 // addCommand() does not pass these settings down: every (sub)command throws instead of exiting,
 // so usage errors anywhere exit 2, and shows its help after an error.

@@ -66,7 +66,21 @@ describe("tributary stack up | status | simulate | down", () => {
     // A simulated upstream system's orders all come back accepted from the order service process.
     const simulated = await cli("simulate", "--orders", "300", "--run-id", `cli-test-${process.pid}`, "--json");
     expect(simulated.code).toBe(0);
-    expect(JSON.parse(simulated.stdout)).toMatchObject({ published: 300, accepted: 300, rejected: 0 });
+    const simulation = JSON.parse(simulated.stdout) as { published: number; accepted: number; rejected: number; sampleOrderIds: string[] };
+    expect(simulation).toMatchObject({ published: 300, accepted: 300, rejected: 0 });
+
+    // One of those orders as a trace tree, from the spans the order service process wrote
+    // (its batch exporter flushes every few seconds, so give it a moment).
+    const orderId = simulation.sampleOrderIds[0]!;
+    let trace = await cli("trace", orderId);
+    for (let attempt = 0; attempt < 30 && trace.code !== 0; attempt += 1) {
+      await new Promise((r) => setTimeout(r, 500));
+      trace = await cli("trace", orderId);
+    }
+    expect(trace.code).toBe(0);
+    expect(trace.stdout).toContain("order");
+    const missing = await cli("trace", "01900000-0000-7000-8000-000000000000");
+    expect(missing.code).toBe(3);
 
     const down = await cli("stack", "down");
     expect(down.code).toBe(0);

@@ -60,13 +60,25 @@ export function simulateCommand(): Command {
           runId,
           published: orders.length,
           publishMs,
-          ...(answers === undefined ? {} : { accepted: answers.accepted.size, rejected: answers.rejected.size, answeredMs: Date.now() - started }),
+          ...(answers === undefined
+            ? {}
+            : {
+                accepted: answers.accepted.size,
+                rejected: answers.rejected.size,
+                answeredMs: Date.now() - started,
+                // A few order ids to follow with `tributary trace <order id>`.
+                sampleOrderIds: [...answers.accepted.values()].slice(0, 3),
+              }),
         };
         if (options.json === true) {
           console.log(JSON.stringify(summary));
         } else {
           console.log(`run ${runId}: published ${summary.published} orders in ${publishMs} ms`);
-          if (answers !== undefined) console.log(`  accepted ${answers.accepted.size}, rejected ${answers.rejected.size} (answered in ${summary.answeredMs} ms)`);
+          if (answers !== undefined) {
+            console.log(`  accepted ${answers.accepted.size}, rejected ${answers.rejected.size} (answered in ${summary.answeredMs} ms)`);
+            const [first] = answers.accepted.values();
+            if (first !== undefined) console.log(`  follow one: tributary trace ${first}`);
+          }
           for (const [ref, reason] of [...(answers?.rejected ?? new Map<string, string>())].slice(0, 5)) console.log(`  rejected ${ref}: ${reason}`);
         }
       } finally {

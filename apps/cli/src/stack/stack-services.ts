@@ -10,6 +10,8 @@ export interface StackContext {
   readonly databaseSuffix: string;
   readonly sandboxUrl: string;
   readonly logDir: string;
+  /** Where each service process writes its spans (TRIBUTARY_TRACES_DIR), for `tributary trace`. */
+  readonly tracesDir: string;
 }
 
 /** One service of the stack, running as its own process. */
@@ -39,6 +41,7 @@ export async function startOrderProcess(context: StackContext, operatorToken: st
     cwd: join(context.repoRoot, "services/order"),
     env: {
       ...process.env,
+      TRIBUTARY_TRACES_DIR: context.tracesDir,
       KAFKA_BROKERS: context.brokers.join(","),
       ORDER_DATABASE_URL: databaseUrl(context.postgresServerUrl, `tributary_order${context.databaseSuffix}`),
       ORDER_GRPC_ADDRESS: grpcAddress,

@@ -18,6 +18,7 @@ import { ensureTopics } from "@tributary/events";
 import { startKafka } from "@tributary/local-kafka";
 import { migrateAll, postgresServerUrl } from "@tributary/local-postgres";
 import { startSandbox } from "@tributary/provider-sandbox";
+import { localTracesDir } from "@tributary/telemetry/local-traces";
 import { assertKafkaReachable, assertPostgresReachable } from "@tributary/service-kit";
 import { runSmokeFlow } from "./smoke-flow.js";
 import { startOrderProcess, type StackContext, type StackService } from "./stack-services.js";
@@ -95,6 +96,7 @@ export async function stackUp(options: StackUpOptions): Promise<void> {
       databaseSuffix,
       sandboxUrl: sandbox.url,
       logDir: join(repoRoot, ".tributary", `logs${databaseSuffix}`),
+      tracesDir: env["TRIBUTARY_TRACES_DIR"] ?? localTracesDir(repoRoot, databaseSuffix),
     };
     const operatorToken = randomBytes(24).toString("base64url");
     const services: StackService[] = [];
