@@ -4,7 +4,7 @@
  * and stops everything in reverse order on SIGINT/SIGTERM.
  */
 import { readFileSync } from "node:fs";
-import { kafkaConfigSpecs, kafkaSettingsFrom, positiveInt, postgresUrl, runServiceMain, str } from "@tributary/service-kit";
+import { hostPort, kafkaConfigSpecs, kafkaSettingsFrom, positiveInt, postgresUrl, runServiceMain, str, tokenTable } from "@tributary/service-kit";
 
 await runServiceMain({
   name: "settlement",
@@ -12,6 +12,8 @@ await runServiceMain({
   specs: {
     ...kafkaConfigSpecs,
     SETTLEMENT_DATABASE_URL: postgresUrl({ default: "postgresql://postgres@127.0.0.1:5432/tributary_settlement" }),
+    SETTLEMENT_GRPC_ADDRESS: hostPort({ default: "127.0.0.1:50053" }),
+    SETTLEMENT_AUTH_TOKENS: tokenTable({ example: "s3cret:finance:settlement:read:merchants=*" }),
     SETTLEMENT_FEE_TERMS_FILE: str({ default: "", desc: "JSON fee terms (schedules, commissions, reserves); empty for the public default rates" }),
     SETTLEMENT_CHECKPOINT_INTERVAL_MS: positiveInt({ default: 60_000 }),
     SETTLEMENT_HEALTH_ADDRESS: str({ default: "127.0.0.1:8083", desc: "host:port of HTTP /livez and /readyz; empty for none" }),
@@ -25,13 +27,15 @@ await runServiceMain({
     const service = await startSettlementService({
       databaseUrl: config.SETTLEMENT_DATABASE_URL,
       kafka: kafkaSettingsFrom(config),
+      grpcAddress: config.SETTLEMENT_GRPC_ADDRESS,
+      tokens: config.SETTLEMENT_AUTH_TOKENS,
       ...(terms === undefined ? {} : { terms }),
       checkpointIntervalMs: config.SETTLEMENT_CHECKPOINT_INTERVAL_MS,
       poolSize: config.SETTLEMENT_POOL_SIZE,
       ...(config.SETTLEMENT_HEALTH_ADDRESS === "" ? {} : { healthAddress: config.SETTLEMENT_HEALTH_ADDRESS }),
     });
     return {
-      description: `settlement ledger consuming payments.v1 and orders.v1${service.healthAddress === undefined ? "" : `, health on http://${service.healthAddress}/readyz`}`,
+      description: `settlement ledger consuming payments.v1 and orders.v1, gRPC SettlementService on ${service.address}${service.healthAddress === undefined ? "" : `, health on http://${service.healthAddress}/readyz`}`,
       stop: () => service.stop(),
     };
   },

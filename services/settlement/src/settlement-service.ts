@@ -1,9 +1,14 @@
 import { ordersTopic, paymentsTopic, reconciliationTopic, settlementTopic } from "@tributary/contracts";
+import { SettlementService } from "@tributary/contracts/settlement/v1/settlement_service";
+import type { TokenTable } from "@tributary/grpc";
 import { startServiceRuntime, type KafkaSettings } from "@tributary/service-kit";
 import { createLogger, type Logger } from "@tributary/telemetry";
 import { v7 as uuidv7 } from "uuid";
 import { startCheckpointer } from "./adapters/db/checkpointer.js";
 import { ensurePlatformAccounts } from "./adapters/db/pg-ledger.js";
+import { settlementErrorCodes } from "./adapters/grpc/settlement-error-codes.js";
+import { settlementServiceAccess } from "./adapters/grpc/settlement-service-access.js";
+import { createSettlementServiceHandlers } from "./adapters/grpc/settlement-service-handlers.js";
 import { startOrdersConsumer } from "./adapters/kafka/orders-consumer.js";
 import { startPaymentsConsumer } from "./adapters/kafka/payments-consumer.js";
 import type { SettlementDeps } from "./app/ports.js";
@@ -17,6 +22,10 @@ export interface SettlementServiceConfig {
   /** The service's own database, migrated (tributary_settlement). */
   readonly databaseUrl: string;
   readonly kafka: KafkaSettings;
+  /** `host:port` to serve the read API (SettlementService) on; port 0 picks a free port. */
+  readonly grpcAddress: string;
+  /** Bearer tokens: `settlement:read` bound to merchants, `settlement:records` bound to providers. */
+  readonly tokens: TokenTable;
   /** Fee schedules, commissions, reserves and cycles; the public default rates unless told. */
   readonly terms?: FeeTerms;
   /** How often balance checkpoints are taken; 60 s unless told. */
@@ -34,6 +43,8 @@ export interface SettlementServiceConfig {
 /** A running settlement service. */
 export interface RunningSettlementService {
   readonly deps: SettlementDeps;
+  /** `host:port` gRPC clients dial. */
+  readonly address: string;
   readonly healthAddress: string | undefined;
   stop(): Promise<void>;
 }
@@ -41,7 +52,8 @@ export interface RunningSettlementService {
 /**
  * Starts the settlement service on the service kit: the outbox relay to `settlement.v1`, the
  * `payments.v1` consumer (captures and refunds → ledger entries), the `orders.v1` consumer (refund
- * requests → pending reservations) and the balance checkpointer — stopped in reverse order.
+ * requests → pending reservations), the balance checkpointer and the read-only gRPC
+ * SettlementService — stopped in reverse order.
  */
 export async function startSettlementService(config: SettlementServiceConfig): Promise<RunningSettlementService> {
   const runtime = await startServiceRuntime({
@@ -74,8 +86,14 @@ export async function startSettlementService(config: SettlementServiceConfig): P
     await runtime.start("balance checkpointer", () =>
       Promise.resolve(startCheckpointer({ pool, intervalMs: config.checkpointIntervalMs ?? 60_000, logger })),
     );
+    const grpc = await runtime.serveGrpc({
+      address: config.grpcAddress,
+      tokens: config.tokens,
+      register: (server) =>
+        server.addService(SettlementService, createSettlementServiceHandlers(pool), { access: settlementServiceAccess, errors: settlementErrorCodes }),
+    });
     runtime.markReady();
-    return { deps, healthAddress: runtime.healthAddress, stop: () => runtime.stop() };
+    return { deps, address: grpc.address, healthAddress: runtime.healthAddress, stop: () => runtime.stop() };
   } catch (error) {
     await runtime.stop();
     throw error;

@@ -6,6 +6,7 @@
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { envelopeHeaders, newEventId, protobufContentType } from "@tributary/events";
 import { testDatabaseUrl, testKafkaBrokers } from "@tributary/testkit/vitest";
+import type { TokenTable } from "@tributary/grpc";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import pg from "pg";
 import type { FeeTerms } from "../src/domain/fee-terms.js";
@@ -22,6 +23,11 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
   }
 }
 
+/** A finance token for every merchant (`settlement:read`). */
+export const financeToken = "finance-token-0123";
+/** A reconciliation worker's token for JD Pay only (`settlement:records`). */
+export const reconToken = "recon-jd-token-4567";
+
 /** A running service plus what tests use to drive and observe it. */
 export interface SettlementTestEnv {
   readonly service: RunningSettlementService;
@@ -36,7 +42,7 @@ export interface SettlementTestEnv {
 }
 
 /** Starts the service with its own consumer groups (so each test file reads the topics afresh). */
-export async function startSettlementTestEnv(options: { readonly terms?: FeeTerms } = {}): Promise<SettlementTestEnv> {
+export async function startSettlementTestEnv(options: { readonly terms?: FeeTerms; readonly tokens?: TokenTable } = {}): Promise<SettlementTestEnv> {
   const brokers = testKafkaBrokers();
   const databaseUrl = testDatabaseUrl("tributary_settlement");
   const suffix = newEventId().slice(-8);
@@ -48,6 +54,12 @@ export async function startSettlementTestEnv(options: { readonly terms?: FeeTerm
     paymentsGroupId,
     ordersGroupId,
     checkpointIntervalMs: 500,
+    grpcAddress: "127.0.0.1:0",
+    tokens: {
+      [financeToken]: { id: "finance", scopes: ["settlement:read"], grants: { merchants: "all" } },
+      [reconToken]: { id: "recon-jd", scopes: ["settlement:records"], grants: { providers: ["jd_pay"] } },
+      ...options.tokens,
+    },
     ...(options.terms === undefined ? {} : { terms: options.terms }),
   });
   const kafka = new Kafka({ clientId: "settlement-tests", brokers: [...brokers], logLevel: logLevel.NOTHING });

@@ -1,0 +1,84 @@
+import type { ProviderId } from "@tributary/contracts";
+import { parseCurrencyCode, type CurrencyCode } from "@tributary/money";
+import type { Queryable } from "./pg-ledger.js";
+
+/** One of the ledger's records of a provider transaction, as reconciliation matches it. */
+export interface SettlementRecordRow {
+  readonly entryId: string;
+  readonly kind: "payment" | "refund";
+  readonly provider: ProviderId;
+  /** The provider's transaction id for payments, its refund id for refunds. */
+  readonly providerTransactionId: string;
+  readonly paymentId: string;
+  readonly merchantId: string;
+  readonly currency: CurrencyCode;
+  readonly amountMinor: bigint;
+  /** The fee charged (payment) or given back (refund), positive, as the ledger computed it. */
+  readonly feeMinor: bigint;
+  readonly bookedAt: Date;
+}
+
+/** Rows per query: a keyset page, so a million records never sit in memory at once. */
+export const RECORDS_PAGE_SIZE = 2000;
+
+/**
+ * Every captured payment and posted refund of one provider booked on one business date, in
+ * booking order, read in keyset pages of {@link RECORDS_PAGE_SIZE} (the (provider, business_date)
+ * index, then booked_at/entry_id from the last row). Pending reservations are not records: the
+ * provider has not booked them.
+ */
+export async function* streamRecords(
+  db: Queryable,
+  filter: { readonly provider: ProviderId; readonly businessDate: string },
+  options: { readonly pageSize?: number; readonly signal?: AbortSignal } = {},
+): AsyncGenerator<SettlementRecordRow[]> {
+  const pageSize = options.pageSize ?? RECORDS_PAGE_SIZE;
+  let after: { bookedAt: string; entryId: string } | undefined;
+  for (;;) {
+    if (options.signal?.aborted === true) return;
+    const { rows } = await db.query<{
+      entry_id: string;
+      entry_type: "payment_captured" | "refund_posted";
+      provider: ProviderId;
+      provider_reference: string | null;
+      payment_id: string;
+      merchant_id: string;
+      currency: string;
+      amount_minor: string;
+      provider_fee_minor: string;
+      booked_at: Date;
+      booked_at_text: string;
+    }>(
+      `SELECT entry_id, entry_type, provider, provider_reference, payment_id, merchant_id, currency, amount_minor, provider_fee_minor, booked_at,
+              booked_at::text AS booked_at_text
+         FROM journal_entry
+        WHERE provider = $1 AND business_date = $2::date AND entry_type IN ('payment_captured', 'refund_posted')
+          AND ($3::timestamptz IS NULL OR (booked_at, entry_id) > ($3::timestamptz, $4::uuid))
+        ORDER BY booked_at, entry_id
+        LIMIT $5`,
+      [filter.provider, filter.businessDate, after?.bookedAt ?? null, after?.entryId ?? null, pageSize],
+    );
+    if (rows.length === 0) return;
+    yield rows.map((row) => {
+      const currency = parseCurrencyCode(row.currency);
+      if (!currency.ok) throw new Error(`ledger row has currency ${row.currency}`);
+      return {
+        entryId: row.entry_id,
+        kind: row.entry_type === "payment_captured" ? "payment" : "refund",
+        provider: row.provider,
+        providerTransactionId: row.provider_reference ?? "",
+        paymentId: row.payment_id,
+        merchantId: row.merchant_id,
+        currency: currency.value,
+        amountMinor: BigInt(row.amount_minor),
+        feeMinor: BigInt(row.provider_fee_minor),
+        bookedAt: row.booked_at,
+      } as const;
+    });
+    const last = rows[rows.length - 1];
+    if (last === undefined) return;
+    // The cursor keeps Postgres's microseconds (a Date would round them to milliseconds).
+    after = { bookedAt: last.booked_at_text, entryId: last.entry_id };
+    if (rows.length < pageSize) return;
+  }
+}

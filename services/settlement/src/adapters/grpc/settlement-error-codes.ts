@@ -1,0 +1,14 @@
+import { Code, type DomainErrorMapping, type FieldViolation } from "@tributary/grpc";
+
+/** Every error the read API answers with. */
+export type SettlementQueryError =
+  | { readonly code: "invalid_request"; readonly message: string; readonly fieldViolations: readonly FieldViolation[] }
+  | { readonly code: "batch_not_found"; readonly message: string }
+  | { readonly code: "provider_access_denied"; readonly message: string };
+
+/** The one place a settlement error code becomes a gRPC status. */
+export const settlementErrorCodes: DomainErrorMapping<SettlementQueryError> = {
+  invalid_request: Code.InvalidArgument,
+  batch_not_found: Code.NotFound,
+  provider_access_denied: Code.PermissionDenied,
+};

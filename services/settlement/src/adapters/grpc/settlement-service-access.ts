@@ -1,0 +1,14 @@
+import type { SettlementService } from "@tributary/contracts/settlement/v1/settlement_service";
+import type { MethodAccess } from "@tributary/grpc";
+
+/** Scope of finance tools: batches of the merchants the token is bound to (or all). */
+export const SETTLEMENT_READ = "settlement:read";
+/** Scope of reconciliation workers: the records of the providers the token is bound to. */
+export const SETTLEMENT_RECORDS = "settlement:records";
+
+/** Which scope each method requires. Nothing in this API writes to the ledger. */
+export const settlementServiceAccess: { readonly [K in keyof (typeof SettlementService)["method"]]: MethodAccess } = {
+  getBatch: [SETTLEMENT_READ],
+  listBatches: [SETTLEMENT_READ],
+  streamRecords: [SETTLEMENT_RECORDS],
+};

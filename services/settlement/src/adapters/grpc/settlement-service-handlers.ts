@@ -1,0 +1,91 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { providerIdFromProto, providerIdToProto, type ProviderId } from "@tributary/contracts";
+import { Provider } from "@tributary/contracts/common/v1/provider";
+import { RecordKind, SettlementRecordSchema, type SettlementRecord } from "@tributary/contracts/settlement/v1/settlement";
+import type { SettlementService } from "@tributary/contracts/settlement/v1/settlement_service";
+import { DomainFailure, grantCovers, grantOf, type ServiceImplementation } from "@tributary/grpc";
+import { err, ok, type Result } from "@tributary/result";
+import type { Pool } from "pg";
+import { isBusinessDate } from "../../domain/business-date.js";
+import { getBatch, listBatches } from "../db/pg-batches.js";
+import { streamRecords, type SettlementRecordRow } from "../db/pg-records.js";
+import { batchToProto } from "../kafka/settlement-outbox.js";
+import type { SettlementQueryError } from "./settlement-error-codes.js";
+
+function invalid(field: string, description: string): SettlementQueryError {
+  return { code: "invalid_request", message: `${field}: ${description}`, fieldViolations: [{ field, description }] };
+}
+
+function businessDateOf(field: string, text: string): Result<string, SettlementQueryError> {
+  return isBusinessDate(text) ? ok(text) : err(invalid(field, `must be a date YYYY-MM-DD, got ${JSON.stringify(text)}`));
+}
+
+function optionalProvider(provider: Provider): Result<ProviderId | undefined, SettlementQueryError> {
+  if (provider === Provider.UNSPECIFIED) return ok(undefined);
+  const id = providerIdFromProto(provider);
+  return id === undefined ? err(invalid("provider", `unknown provider ${String(provider)}`)) : ok(id);
+}
+
+function recordToProto(row: SettlementRecordRow): SettlementRecord {
+  return create(SettlementRecordSchema, {
+    provider: providerIdToProto(row.provider),
+    providerTransactionId: row.providerTransactionId,
+    paymentId: row.paymentId,
+    merchantId: row.merchantId,
+    // Not known to settlement yet: payment events do not carry the merchant's order reference.
+    merchantOrderRef: "",
+    kind: row.kind === "payment" ? RecordKind.PAYMENT : RecordKind.REFUND,
+    amount: { currency: row.currency, amountMinor: row.amountMinor },
+    fee: { currency: row.currency, amountMinor: row.feeMinor },
+    bookedAt: timestampFromDate(row.bookedAt),
+  });
+}
+
+/**
+ * SettlementService over the ledger's read side. Finance tokens (`settlement:read`) see the
+ * batches of the merchants they are bound to — another merchant's batch is NOT_FOUND, and a
+ * list leaves it out; reconciliation tokens (`settlement:records`) stream the records of the
+ * providers they are bound to. Nothing here writes.
+ */
+export function createSettlementServiceHandlers(pool: Pool): ServiceImplementation<typeof SettlementService, SettlementQueryError> {
+  return {
+    async getBatch(request, context) {
+      if (request.batchId === "") return err(invalid("batch_id", "required"));
+      const batch = /^[0-9a-f-]{36}$/i.test(request.batchId) ? await getBatch(pool, request.batchId) : undefined;
+      if (batch === undefined || !grantCovers(grantOf(context.principal, "merchants"), batch.merchantId)) {
+        return err({ code: "batch_not_found", message: `no batch ${request.batchId}` });
+      }
+      return ok({ batch: batchToProto(batch) });
+    },
+
+    async listBatches(request, context) {
+      const date = businessDateOf("settlement_date", request.settlementDate);
+      if (!date.ok) return date;
+      const provider = optionalProvider(request.provider);
+      if (!provider.ok) return provider;
+      const grant = grantOf(context.principal, "merchants");
+      const batches = await listBatches(pool, {
+        businessDate: date.value,
+        provider: provider.value,
+        merchantId: request.merchantId === "" ? undefined : request.merchantId,
+      });
+      return ok({ batches: batches.filter((b) => grantCovers(grant, b.merchantId)).map(batchToProto) });
+    },
+
+    async *streamRecords(request, context) {
+      const provider = optionalProvider(request.provider);
+      if (!provider.ok) throw new DomainFailure(provider.error);
+      const date = businessDateOf("settlement_date", request.settlementDate);
+      if (!date.ok) throw new DomainFailure(date.error);
+      const providerId = provider.value;
+      if (providerId === undefined) throw new DomainFailure<SettlementQueryError>(invalid("provider", "required"));
+      if (!grantCovers(grantOf(context.principal, "providers"), providerId)) {
+        throw new DomainFailure<SettlementQueryError>({ code: "provider_access_denied", message: `this credential does not act for ${providerId}` });
+      }
+      for await (const page of streamRecords(pool, { provider: providerId, businessDate: date.value }, { signal: context.signal })) {
+        for (const row of page) yield { record: recordToProto(row) };
+      }
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * The read API over real gRPC: a reconciliation worker streams one provider's records of one
+ * business day in booking order across keyset pages (2,500 records), with the ledger's fees; it
+ * is refused another provider; finance lists and gets batches, a merchant-bound token sees only its
+ * merchant's (another's is NOT_FOUND); bad dates are INVALID_ARGUMENT naming the field; the closed
+ * batch reaches `settlement.v1` through the outbox.
+ */
+import { fromBinary } from "@bufbuild/protobuf";
+import { Provider } from "@tributary/contracts/common/v1/provider";
+import { RecordKind } from "@tributary/contracts/settlement/v1/settlement";
+import { SettlementBatchClosedSchema } from "@tributary/contracts/settlement/v1/settlement_events";
+import { SettlementService } from "@tributary/contracts/settlement/v1/settlement_service";
+import { kafkaHeadersToRecord, newEventId } from "@tributary/events";
+import { closeClient, Code, createClient, RpcError, type RpcClient } from "@tributary/grpc";
+import { testKafkaBrokers } from "@tributary/testkit/vitest";
+import { Kafka, logLevel } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeBusinessDay } from "../src/app/close-business-day.js";
+import { recordRefund } from "../src/app/record-refund.js";
+import { writeEntries } from "../src/adapters/db/pg-ledger.js";
+import { captureEntry } from "../src/domain/capture-entry.js";
+import { DEFAULT_FEE_TERMS } from "../src/domain/fee-terms.js";
+import { captureOf, inTransaction, testDeps, uniqueMerchant } from "./ledger-test-env.js";
+import { eventually, financeToken, reconToken, startSettlementTestEnv, type SettlementTestEnv } from "./settlement-test-env.js";
+
+const boundToken = "merchant-bound-token-89ab";
+const DAY = "2025-07-15";
+let env: SettlementTestEnv;
+let finance: RpcClient<typeof SettlementService>;
+let recon: RpcClient<typeof SettlementService>;
+let bound: RpcClient<typeof SettlementService>;
+const merchant = uniqueMerchant("grpc");
+const other = uniqueMerchant("grpc-other");
+const deps = testDeps();
+
+async function rpcError(call: Promise<unknown>): Promise<RpcError> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof RpcError) return error;
+    throw error;
+  }
+  throw new Error("expected the call to fail");
+}
+
+async function drain<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of stream) out.push(item);
+  return out;
+}
+
+beforeAll(async () => {
+  env = await startSettlementTestEnv({ tokens: { [boundToken]: { id: "merchant-portal", scopes: ["settlement:read"], grants: { merchants: [other] } } } });
+  const client = (token: string) => createClient(SettlementService, env.service.address, { bearerToken: token, defaultDeadlineMs: 30_000 });
+  finance = client(financeToken);
+  recon = client(reconToken);
+  bound = client(boundToken);
+  // 2,500 JD Pay captures through one day (Shanghai 00:00:01 … 23:xx), written in one transaction.
+  const start = Date.parse(`${DAY}T00:00:01.000+08:00`);
+  const captures = Array.from({ length: 2500 }, (_, i) => captureOf(i % 2 === 0 ? merchant : other, 1000n + BigInt(i), { provider: "jd_pay", at: new Date(start + (2499 - i) * 30_000) }));
+  await inTransaction(env.pool, (tx) => writeEntries(tx, captures.map((c) => captureEntry(c, DEFAULT_FEE_TERMS, deps.newId()))));
+  const first = captures[0]!;
+  await inTransaction(env.pool, (tx) =>
+    recordRefund(deps, tx, { orderId: first.orderId, paymentId: first.paymentId, refundRef: "r", amountMinor: 500n, currency: "CNY", eventId: undefined, providerRefundId: "JDR-1", at: new Date(start + 86_000_000) }),
+  );
+  const closed = await inTransaction(env.pool, (tx) => closeBusinessDay(deps, tx, { provider: "jd_pay", businessDate: DAY }));
+  expect(closed.ok).toBe(true);
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of [finance, recon, bound]) closeClient(c);
+  await env.stop();
+});
+
+describe("StreamRecords", () => {
+  it("streams every record of the provider's day in booking order, across pages, with the ledger's fees", async () => {
+    const records = (await drain(recon.streamRecords({ provider: Provider.JD_PAY, settlementDate: DAY }))).map((r) => r.record!);
+    const ours = records.filter((r) => r.merchantId === merchant || r.merchantId === other);
+    expect(ours.length).toBe(2501);
+    const times = records.map((r) => Number(r.bookedAt!.seconds) * 1000 + Math.floor(r.bookedAt!.nanos / 1e6));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const refund = ours.find((r) => r.kind === RecordKind.REFUND)!;
+    expect(refund).toMatchObject({ providerTransactionId: "JDR-1", amount: { currency: "CNY", amountMinor: 500n }, fee: { amountMinor: 3n } });
+    const payment = ours.find((r) => r.kind === RecordKind.PAYMENT && r.amount!.amountMinor === 1000n)!;
+    expect(payment.fee!.amountMinor).toBe(6n);
+  });
+
+  it("refuses a provider the worker is not bound to, and a bad date", async () => {
+    expect((await rpcError(drain(recon.streamRecords({ provider: Provider.WECHAT_PAY, settlementDate: DAY })))).code).toBe(Code.PermissionDenied);
+    const bad = await rpcError(drain(recon.streamRecords({ provider: Provider.JD_PAY, settlementDate: "2025-7-15" })));
+    expect(bad.code).toBe(Code.InvalidArgument);
+    expect(bad.fieldViolations[0]?.field).toBe("settlement_date");
+    expect((await rpcError(drain(finance.streamRecords({ provider: Provider.JD_PAY, settlementDate: DAY })))).code).toBe(Code.PermissionDenied);
+  });
+});
+
+describe("ListBatches and GetBatch", () => {
+  it("list and get the day's batches for finance; a merchant-bound token sees only its merchant", async () => {
+    const listed = await finance.listBatches({ settlementDate: DAY, provider: Provider.JD_PAY });
+    const mine = listed.batches.find((b) => b.merchantId === merchant)!;
+    expect(mine).toMatchObject({ paymentCount: 1250n, refundCount: 1n, settlementDate: DAY, provider: Provider.JD_PAY });
+    expect((await finance.getBatch({ batchId: mine.batchId })).batch).toEqual(mine);
+    const seenByBound = await bound.listBatches({ settlementDate: DAY });
+    expect(seenByBound.batches.map((b) => b.merchantId)).toEqual([other]);
+    expect((await rpcError(bound.getBatch({ batchId: mine.batchId }))).code).toBe(Code.NotFound);
+    expect((await rpcError(finance.getBatch({ batchId: newEventId() }))).code).toBe(Code.NotFound);
+    expect((await rpcError(recon.listBatches({ settlementDate: DAY }))).code).toBe(Code.PermissionDenied);
+    expect((await rpcError(finance.listBatches({ settlementDate: "" }))).code).toBe(Code.InvalidArgument);
+  });
+
+  it("publishes SettlementBatchClosed for the batch on settlement.v1 through the outbox", async () => {
+    const listed = await finance.listBatches({ settlementDate: DAY, merchantId: merchant });
+    const batchId = listed.batches[0]!.batchId;
+    const kafka = new Kafka({ clientId: "settlement-grpc-test", brokers: [...testKafkaBrokers()], logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `settlement-watch-${newEventId()}`, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: "settlement.v1", fromBeginning: true });
+    const seen: { key: string; type: string; value: Buffer }[] = [];
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        seen.push({ key: message.key?.toString() ?? "", type: kafkaHeadersToRecord(message.headers)["event-type"] ?? "", value: message.value ?? Buffer.alloc(0) });
+        return Promise.resolve();
+      },
+    });
+    try {
+      const record = await eventually(async () => seen.find((r) => r.key === batchId), `SettlementBatchClosed for ${batchId}`);
+      expect(record.type).toBe("tributary.settlement.v1.SettlementBatchClosed");
+      expect(fromBinary(SettlementBatchClosedSchema, record.value).batch?.paymentCount).toBe(1250n);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+});
