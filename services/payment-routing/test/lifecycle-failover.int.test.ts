@@ -1,10 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { Provider } from "@tributary/contracts/common/v1/provider";
 import { CaptureRefundRequestedSchema, UnownedCaptureReason } from "@tributary/contracts/order/v1/order_events";
+import { newEventId } from "@tributary/events";
 import { money } from "@tributary/money";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inTransaction } from "../src/adapters/db/in-transaction.js";
-import { startFaultProxy, startPaymentRoutingTestEnv, type PaymentRoutingTestEnv, type ProxyFault } from "./payment-routing-test-env.js";
+import { createPgPaymentStore } from "../src/adapters/db/pg-payment-store.js";
+import type { PaymentRecord } from "../src/app/ports.js";
+import { eventually, startFaultProxy, startPaymentRoutingTestEnv, type PaymentRoutingTestEnv, type ProxyFault } from "./payment-routing-test-env.js";
 
 /*
  * Failover only when the first attempt certainly created nothing, and money no order owns
@@ -95,6 +98,83 @@ describe("payment lifecycle: failover only when safe, unowned captures", () => {
     expect(second.provider).not.toBe("alipay");
   });
 
+  it("an instance that died after claiming an attempt (sending, lease over): the sweeper queries before anything; not found → the next rail", async () => {
+    const orphan = await insertClaimedAttempt(env, "ecny");
+    const second = await env.waitForAttempt(orphan.orderId, (p) => p.attempt === 2, "a second attempt");
+    const [first] = await env.attempts(orphan.orderId);
+    expect(first).toMatchObject({ paymentId: orphan.paymentId, status: "failed" });
+    expect(first?.failureReason).toContain("not found at ecny");
+    expect(second.provider).toBe("wechat_pay");
+  });
+
+  it("an instance that died after the provider created the attempt: the sweeper finds it pending and keeps it", async () => {
+    const paymentId = newEventId().replaceAll("-", "");
+    const ecny = env.adapters.find((a) => a.provider === "ecny");
+    const created = await ecny?.createPayment({
+      paymentId,
+      orderId: "o",
+      merchantId: env.merchantId,
+      amount: money(2_000n, "CNY"),
+      channel: "web",
+      description: "created before the crash",
+      notifyUrl: "http://127.0.0.1:1/webhooks/ecny",
+      expiresAt: new Date(Date.now() + 120_000),
+    });
+    expect(created).toMatchObject({ ok: true });
+    const orphan = await insertClaimedAttempt(env, "ecny", paymentId);
+    const pending = await env.waitForAttempt(orphan.orderId, (p) => p.status === "pending", "the attempt found pending");
+    expect(pending.paymentId).toBe(paymentId);
+    expect(await env.attempts(orphan.orderId)).toHaveLength(1);
+  });
+
+  it("a capture of an attempt we failed over from, while the next attempt waits: the capture pays the order, the waiting attempt is closed at its provider", async () => {
+    // Attempt 1 (e-CNY) exists at the provider but was failed here; attempt 2 (WeChat) waits for the buyer.
+    const firstId = newEventId().replaceAll("-", "");
+    const created = await env.adapters.find((a) => a.provider === "ecny")?.createPayment({
+      paymentId: firstId,
+      orderId: "o",
+      merchantId: env.merchantId,
+      amount: money(2_000n, "CNY"),
+      channel: "web",
+      description: "failed over from",
+      notifyUrl: notifyUrlOf(env, "ecny"),
+      expiresAt: new Date(Date.now() + 120_000),
+    });
+    expect(created).toMatchObject({ ok: true });
+    const first = await insertClaimedAttempt(env, "ecny", firstId, { status: "failed", failureReason: "test: failed over", nextCheckAt: undefined });
+    const secondId = newEventId().replaceAll("-", "");
+    const wechat = env.adapters.find((a) => a.provider === "wechat_pay");
+    expect(
+      await wechat?.createPayment({
+        paymentId: secondId,
+        orderId: first.orderId,
+        merchantId: env.merchantId,
+        amount: money(2_000n, "CNY"),
+        channel: "web",
+        description: "attempt 2",
+        notifyUrl: notifyUrlOf(env, "wechat_pay"),
+        expiresAt: new Date(Date.now() + 120_000),
+      }),
+    ).toMatchObject({ ok: true });
+    await insertClaimedAttempt(env, "wechat_pay", secondId, { orderId: first.orderId, attempt: 2, status: "pending", providerStatus: "created", nextCheckAt: new Date(Date.now() + 60_000) });
+
+    expect(env.pay(first)).toBe(true); // the buyer pays the first QR code after all
+    await env.waitForEvent(first.orderId, "PaymentCaptured", (m) => m["paymentId"] === firstId);
+    const closedAtWechat = await eventually(
+      () => (env.sandbox.transactions("wechat").find((t) => t.outTradeNo === secondId)?.status === "closed" ? true : undefined),
+      "attempt 2 closed at WeChat",
+    );
+    expect(closedAtWechat).toBe(true);
+    const attempts = await env.attempts(first.orderId);
+    expect(attempts.map((a) => [a.paymentId, a.status])).toEqual([
+      [firstId, "captured"],
+      [secondId, "failed"],
+    ]);
+    expect(attempts[1]?.failureReason).toContain(`superseded: payment ${firstId} was captured`);
+    await env.waitForAttempt(first.orderId, (a) => a.paymentId === secondId && a.nextCheckAt === undefined, "attempt 2 done");
+    expect(await env.refunds(firstId)).toEqual([]);
+  });
+
   it("a capture reported after the payment closed is recorded, published and refunded in full once, also when the order service asks again", async () => {
     const orderId = await env.acceptOrder({ preferred: "wechat_pay", amountMinor: 5_000n });
     const pending = await env.waitForAttempt(orderId, (p) => p.status === "pending", "a pending WeChat payment");
@@ -151,4 +231,59 @@ function captureRefundRequest(orderId: string, paymentId: string, amountMinor: b
     refundRef: `capture-refund:${paymentId}`,
     description: "the order was cancelled",
   });
+}
+
+/**
+ * A `creating` attempt as an instance leaves it when it dies between claiming the row (marked
+ * `sending`) and recording the provider's answer, its lease already over.
+ */
+async function insertClaimedAttempt(
+  env: PaymentRoutingTestEnv,
+  provider: PaymentRecord["provider"],
+  paymentId = newEventId().replaceAll("-", ""),
+  overrides: Partial<PaymentRecord> = {},
+): Promise<PaymentRecord> {
+  const now = new Date();
+  const record: PaymentRecord = {
+    paymentId,
+    orderId: newEventId(),
+    merchantId: env.merchantId,
+    buyerId: "buyer-crash",
+    provider,
+    channel: "web",
+    attempt: 1,
+    status: "creating",
+    amount: money(2_000n, "CNY"),
+    routingRule: "ranked_by_expected_value",
+    decision: {
+      policyVersion: 1,
+      candidates: [
+        { provider, tier: "ranked", reasons: ["eligible", "ranked_by_expected_value"] },
+        { provider: "wechat_pay", tier: "ranked", reasons: ["eligible", "ranked_by_expected_value"] },
+      ],
+      dropped: [],
+      matchedRuleIds: [],
+      explored: false,
+    },
+    rolloutId: undefined,
+    rolloutArm: undefined,
+    buyerAction: undefined,
+    providerTransactionId: undefined,
+    providerStatus: "sending",
+    failureReason: undefined,
+    refundedMinor: 0n,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: new Date(now.getTime() + 120_000),
+    nextCheckAt: now,
+    capturedAt: undefined,
+    ...overrides,
+  };
+  await inTransaction(env.pool, (tx) => createPgPaymentStore().insertPayment(tx, record));
+  return record;
+}
+
+/** The notify URL the service gives `provider`, read back from a payment it created. */
+function notifyUrlOf(env: PaymentRoutingTestEnv, provider: string): string {
+  return `${env.notifyBaseUrl}/webhooks/${provider}`;
 }

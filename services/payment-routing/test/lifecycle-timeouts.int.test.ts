@@ -36,7 +36,7 @@ describe("payment lifecycle: declines, lost notifications, timeouts", () => {
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({ status: "closed", failureReason: "timed_out" });
     expect(attempts[0]?.nextCheckAt).toBeUndefined();
-    expect(env.sandbox.transactions("jdpay").find((t) => t.outTradeNo === pending.paymentId)?.status).not.toBe("SUCCEEDED");
+    expect(env.sandbox.transactions("jdpay").find((t) => t.outTradeNo === pending.paymentId)?.status).toBe("closed");
     expect(env.eventTypes(orderId)).toEqual(["PaymentRouted", "PaymentFailed"]);
     const jd = env.service.health.snapshot(["jd_pay"], new Date()).find((h) => h.channel === "web");
     expect(jd?.health.breaker).toBe("closed");

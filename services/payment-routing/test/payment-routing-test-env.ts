@@ -98,6 +98,8 @@ export interface PaymentRoutingTestEnv {
   readonly adapters: readonly ProviderAdapter[];
   readonly payments: PaymentsRecord[];
   readonly notifications: ReceivedNotification[];
+  /** Where the service tells providers to notify: `<base>/webhooks/<provider>`. */
+  readonly notifyBaseUrl: string;
   /** Publishes OrderAccepted for a new order; returns its id. */
   acceptOrder(order?: { channel?: Channel; amountMinor?: bigint; preferred?: ProviderId; buyerId?: string }): Promise<string>;
   /** Publishes any orders.v1 event with a valid envelope. */
@@ -269,6 +271,7 @@ export async function startPaymentRoutingTestEnv(options: TestEnvOptions = {}): 
     adapters,
     payments: watcher.records,
     notifications,
+    notifyBaseUrl: serviceConfig.notifyBaseUrl,
     async acceptOrder(order = {}) {
       const orderId = newEventId();
       const amountMinor = order.amountMinor ?? 12_345n;
