@@ -215,4 +215,24 @@ describe("the guardrail monitor", () => {
     const actions = await env.pool.query("SELECT action FROM routing_audit WHERE rollout_id = $1 ORDER BY id", [id]);
     expect(actions.rows.map((r) => (r as { action: string }).action)).toEqual(["pause_by_guardrail", "resume", "pause_by_guardrail"]);
   });
+
+  it("pauses once when two instances' monitors see the same regression at the same time", async () => {
+    const id = env.rolloutId;
+    env.clock.now = new Date("2026-12-10T07:00:00Z");
+    const resumed = await applyPolicyCommand(env.store.commands, { type: "resume_rollout", actor: "ops-alice", at: env.clock.read(), reason: "try again", rolloutId: id });
+    expect(resumed.ok).toBe(true);
+    await seedPayments(env.pool, [...arm(id, "treatment", 1_000, 800, new Date("2026-12-10T07:30:00Z")), ...arm(id, "control", 1_000, 960, new Date("2026-12-10T07:30:00Z"))]);
+    env.clock.now = new Date("2026-12-10T08:00:00Z");
+    const other = await env.openStore();
+    try {
+      const before = (await versions()).length;
+      const [mine, theirs] = await Promise.all([checkGuardrails(env.store.guardrail), checkGuardrails(other.guardrail)]);
+      expect([mine[0]?.paused, theirs[0]?.paused].filter(Boolean)).toEqual([true]);
+      expect((await versions()).length).toBe(before + 1);
+      const pauses = await env.pool.query("SELECT 1 FROM routing_audit WHERE rollout_id = $1 AND action = 'pause_by_guardrail' AND at = $2", [id, env.clock.now]);
+      expect(pauses.rowCount).toBe(1);
+    } finally {
+      await other.stop();
+    }
+  });
 });
