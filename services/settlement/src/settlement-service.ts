@@ -11,6 +11,7 @@ import { settlementServiceAccess } from "./adapters/grpc/settlement-service-acce
 import { createSettlementServiceHandlers } from "./adapters/grpc/settlement-service-handlers.js";
 import { startOrdersConsumer } from "./adapters/kafka/orders-consumer.js";
 import { startPaymentsConsumer } from "./adapters/kafka/payments-consumer.js";
+import { startReconciliationConsumer } from "./adapters/kafka/reconciliation-consumer.js";
 import type { SettlementDeps } from "./app/ports.js";
 import { DEFAULT_FEE_TERMS, type FeeTerms } from "./domain/fee-terms.js";
 
@@ -38,6 +39,7 @@ export interface SettlementServiceConfig {
   /** Consumer group ids (tests run several services on one broker). */
   readonly paymentsGroupId?: string;
   readonly ordersGroupId?: string;
+  readonly reconciliationGroupId?: string;
 }
 
 /** A running settlement service. */
@@ -52,7 +54,8 @@ export interface RunningSettlementService {
 /**
  * Starts the settlement service on the service kit: the outbox relay to `settlement.v1`, the
  * `payments.v1` consumer (captures and refunds → ledger entries), the `orders.v1` consumer (refund
- * requests → pending reservations), the balance checkpointer and the read-only gRPC
+ * requests → pending reservations), the `reconciliation.v1` consumer (batches reconciled or held),
+ * the balance checkpointer and the read-only gRPC
  * SettlementService — stopped in reverse order.
  */
 export async function startSettlementService(config: SettlementServiceConfig): Promise<RunningSettlementService> {
@@ -82,6 +85,15 @@ export async function startSettlementService(config: SettlementServiceConfig): P
     );
     await runtime.start("orders.v1 consumer", () =>
       startOrdersConsumer({ kafka: runtime.kafka, pool, deps, logger, ...(config.ordersGroupId === undefined ? {} : { groupId: config.ordersGroupId }) }),
+    );
+    await runtime.start("reconciliation.v1 consumer", () =>
+      startReconciliationConsumer({
+        kafka: runtime.kafka,
+        pool,
+        deps,
+        logger,
+        ...(config.reconciliationGroupId === undefined ? {} : { groupId: config.reconciliationGroupId }),
+      }),
     );
     await runtime.start("balance checkpointer", () =>
       Promise.resolve(startCheckpointer({ pool, intervalMs: config.checkpointIntervalMs ?? 60_000, logger })),

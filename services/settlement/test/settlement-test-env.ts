@@ -34,6 +34,7 @@ export interface SettlementTestEnv {
   readonly pool: pg.Pool;
   readonly paymentsGroupId: string;
   readonly ordersGroupId: string;
+  readonly reconciliationGroupId: string;
   /** Publishes one event with a valid envelope; returns its event id. */
   publish<S extends DescMessage>(topicName: string, key: string, schema: S, message: MessageInitShape<S>, eventId?: string): Promise<string>;
   /** Waits until the group's inbox holds the event (applied, or dead-lettered and parked). */
@@ -48,11 +49,13 @@ export async function startSettlementTestEnv(options: { readonly terms?: FeeTerm
   const suffix = newEventId().slice(-8);
   const paymentsGroupId = `settlement-payments-test-${suffix}`;
   const ordersGroupId = `settlement-orders-test-${suffix}`;
+  const reconciliationGroupId = `settlement-reconciliation-test-${suffix}`;
   const service = await startSettlementService({
     databaseUrl,
     kafka: { brokers },
     paymentsGroupId,
     ordersGroupId,
+    reconciliationGroupId,
     checkpointIntervalMs: 500,
     grpcAddress: "127.0.0.1:0",
     tokens: {
@@ -71,6 +74,7 @@ export async function startSettlementTestEnv(options: { readonly terms?: FeeTerm
     pool,
     paymentsGroupId,
     ordersGroupId,
+    reconciliationGroupId,
     async publish(topicName, key, schema, message, eventId = newEventId()) {
       await producer.send({
         topic: topicName,
