@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPaymentRoutingTestEnv, type PaymentRoutingTestEnv } from "./payment-routing-test-env.js";
+import { startFaultProxy, startPaymentRoutingTestEnv, type PaymentRoutingTestEnv } from "./payment-routing-test-env.js";
 
 /*
  * What happens when the buyer is declined, when the provider's notification is lost, and when a
@@ -10,8 +10,20 @@ import { startPaymentRoutingTestEnv, type PaymentRoutingTestEnv } from "./paymen
  */
 describe("payment lifecycle: declines, lost notifications, timeouts", () => {
   let env: PaymentRoutingTestEnv;
+  let proxy: { url: string; stop(): Promise<void> };
   beforeAll(async () => {
+    // WeChat sits behind a proxy that answers 502 to everything but a close.
+    let sandboxOrigin = "";
+    proxy = await startFaultProxy(
+      () => sandboxOrigin,
+      (method, path) => (method === "POST" && path.split("?")[0]?.endsWith("/close") === true ? "pass" : "bad_gateway"),
+    );
     env = await startPaymentRoutingTestEnv({
+      settings: (settings) => {
+        if (settings.wechat === undefined) return settings;
+        sandboxOrigin = settings.wechat.baseUrl;
+        return { ...settings, wechat: { ...settings.wechat, baseUrl: proxy.url } };
+      },
       sandbox: {
         buyer: { mode: "simulated", payProbability: 1, lateProbability: 0, latency: { kind: "fixed", ms: 200 }, lateLatency: { kind: "fixed", ms: 1_000 } },
         faults: {
@@ -25,6 +37,7 @@ describe("payment lifecycle: declines, lost notifications, timeouts", () => {
   });
   afterAll(async () => {
     await env.stop();
+    await proxy.stop();
   });
 
   it("a declined buyer leaves the payment pending; at its timeout it is closed at the provider: PaymentFailed timed_out, no failover, the decline not held against the rail", async () => {
@@ -62,5 +75,14 @@ describe("payment lifecycle: declines, lost notifications, timeouts", () => {
     expect(env.eventTypes(orderId)).toEqual(["PaymentRouted", "PaymentCaptured"]);
     const [row] = await env.attempts(orderId);
     expect(row).toMatchObject({ status: "captured" });
+  });
+
+  it("an attempt whose outcome stays unknown until its expiry is closed at the provider and ends timed_out, never failed over", async () => {
+    const orderId = await env.acceptOrder({ preferred: "wechat_pay" });
+    const failed = await env.waitForEvent(orderId, "PaymentFailed", () => true, 15_000);
+    expect(failed).toMatchObject({ reasonCode: "timed_out" });
+    const attempts = await env.attempts(orderId);
+    expect(attempts.map((a) => [a.provider, a.status, a.failureReason])).toEqual([["wechat_pay", "closed", "timed_out"]]);
+    expect(env.eventTypes(orderId)).toEqual(["PaymentRouted", "PaymentFailed"]);
   });
 });

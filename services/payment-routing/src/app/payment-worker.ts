@@ -275,11 +275,48 @@ function providerCalls(deps: LifecycleDeps, inTransaction: InTransaction) {
       case "unreachable":
       case "bad_response_signature":
         // Still unknown: the row stays `creating`; never create elsewhere while it might exist.
+        if (deps.clock().getTime() >= payment.expiresAt.getTime()) {
+          await timeOutUnknown(payment, why);
+          return;
+        }
         await reschedule(payment, after(deps.clock(), deps.timings.unknownRetryMs), { providerStatus: `outcome_unknown (${why})` });
         return;
       default:
         assertNever(result.error, "provider call error");
     }
+  };
+
+  /**
+   * An attempt whose outcome stayed unknown until the buyer's time was over: close it at the
+   * provider, so it can never be paid, then end the order's payment (`timed_out`, no failover —
+   * the buyer's time is over on every rail). A close that is itself unknown, or refused (it may
+   * have been paid), is tried again later; the capture, if any, arrives through the query.
+   */
+  const timeOutUnknown = async (payment: PaymentRecord, why: string): Promise<void> => {
+    const closed = await call(payment, "close_payment", (adapter) => adapter.closePayment(payment.paymentId));
+    // UnionPay ACP has no close: a QR consume ends by itself at the payTimeout we sent (the expiry).
+    const closesByItself = !closed.ok && closed.error.code === "rejected" && closed.error.providerCode === "close_not_supported";
+    if (!closed.ok && closed.error.code !== "not_found" && !closesByItself) {
+      await reschedule(payment, after(deps.clock(), deps.timings.unknownRetryMs), { providerStatus: `outcome_unknown (${why}); close: ${closed.error.code}` });
+      return;
+    }
+    await inTransaction(async (tx) => {
+      const current = await deps.store.loadPayment(tx, payment.paymentId, { forUpdate: true });
+      if (current?.status !== "creating") return;
+      const now = deps.clock();
+      await deps.store.updatePayment(tx, payment.paymentId, { status: "closed", failureReason: "timed_out", providerStatus: closed.ok ? "closed" : "not_found", nextCheckAt: null }, now);
+      await deps.outbox.append(tx, [
+        {
+          type: "payment_failed",
+          paymentId: payment.paymentId,
+          orderId: payment.orderId,
+          merchantId: payment.merchantId,
+          provider: payment.provider,
+          reasonCode: "timed_out",
+          providerMessage: `outcome of the creation never known (${why}); closed at ${payment.provider} after its expiry`,
+        },
+      ]);
+    });
   };
 
   /** After a report made a failover, the next attempt is queued: create it now. */

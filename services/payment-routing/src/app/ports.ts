@@ -185,7 +185,7 @@ export interface LifecycleTimings {
   readonly queryIntervalMs: number;
   /** How long the buyer has to pay; then the payment is closed at the provider. Default 15 min. */
   readonly paymentTimeoutMs: number;
-  /** Re-query after an unknown outcome (timeout, 5xx), doubling up to {@link queryIntervalMs}. Default 5 s. */
+  /** Re-query (or retry a close) after an unknown outcome (timeout, 5xx, unreachable). Default 5 s. */
   readonly unknownRetryMs: number;
   /** A claimed row is left alone this long (longer than a provider call or three). Default 60 s. */
   readonly leaseMs: number;
