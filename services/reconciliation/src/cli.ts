@@ -11,9 +11,8 @@ import Table from "cli-table3";
 import { Command, InvalidArgumentError } from "commander";
 import { formatDecimal, money, parseCurrencyCode } from "@tributary/money";
 import pg from "pg";
-import { v7 as uuidv7 } from "uuid";
 import { inTransaction } from "./adapters/db/in-transaction.js";
-import { createPgLedgerRecords } from "./adapters/db/pg-ledger-records.js";
+import { createPgExceptionQueue } from "./adapters/db/pg-exception-queue.js";
 import { listExceptions, resolveException, type ExceptionStatus, type ReconException } from "./app/exceptions.js";
 import { reconcileBill, type ReconcileOutcome } from "./app/reconcile-bill.js";
 import { describeRejection } from "./domain/bill.js";
@@ -22,10 +21,12 @@ import { shanghaiDayBounds } from "./domain/shanghai-calendar.js";
 import { createBillSource } from "./providers/bill-sources.js";
 import type { FetchedBill } from "./providers/bill-source.js";
 import { parseProviderName } from "./provider-name.js";
+import { pgReconDeps } from "./recon-deps.js";
 import { readSourceConfig } from "./source-config-file.js";
 
 const databaseUrl = process.env["RECONCILIATION_DATABASE_URL"] ?? "postgresql://postgres@127.0.0.1:5432/tributary_reconciliation";
 const sourceConfigPath = process.env["RECONCILIATION_SOURCE_CONFIG"];
+const queue = createPgExceptionQueue();
 
 const provider = (text: string) => {
   const id = parseProviderName(text);
@@ -94,9 +95,9 @@ program
     }
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     try {
-      const deps = { ledger: createPgLedgerRecords(pool), matchConfig: { ...DEFAULT_MATCH_CONFIG, exceptionAfterDays: o.exceptionAfterDays }, clock: () => new Date(), newId: uuidv7 };
+      const deps = pgReconDeps({ pool, matchConfig: { exceptionAfterDays: o.exceptionAfterDays } });
       const outcome = await inTransaction(pool, (tx) => reconcileBill(deps, tx, { provider: o.provider, billDate: o.date, bill }));
-      const open = await inTransaction(pool, (tx) => listExceptions(tx, { provider: o.provider, billDate: o.date, status: "open" }));
+      const open = await inTransaction(pool, (tx) => listExceptions(queue, tx, { provider: o.provider, billDate: o.date, status: "open" }));
       if (o.json === true) {
         console.log(asJson({ ...outcome, ...(outcome.kind === "rejected" ? { message: describeRejection(outcome.rejection) } : {}), openExceptions: open }));
       } else if (outcome.kind === "rejected") {
@@ -130,7 +131,7 @@ exceptions
     }
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
     try {
-      const list = await inTransaction(pool, (tx) => listExceptions(tx, { ...(o.provider === undefined ? {} : { provider: o.provider }), ...(o.date === undefined ? {} : { billDate: o.date }), status: o.status as ExceptionStatus }));
+      const list = await inTransaction(pool, (tx) => listExceptions(queue, tx, { ...(o.provider === undefined ? {} : { provider: o.provider }), ...(o.date === undefined ? {} : { billDate: o.date }), status: o.status as ExceptionStatus }));
       console.log(o.json === true ? asJson(list) : list.length === 0 ? "no exceptions" : exceptionTable(list));
       process.exitCode = o.status === "open" && list.length > 0 ? 1 : 0;
     } finally {
@@ -147,7 +148,7 @@ exceptions
   .action(async (exceptionId: string, o: { note: string; by: string; adjusted?: boolean; json?: boolean }) => {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
     try {
-      const result = await inTransaction(pool, (tx) => resolveException(tx, { exceptionId, status: o.adjusted === true ? "adjusted" : "resolved", note: o.note, by: o.by, at: new Date() }));
+      const result = await inTransaction(pool, (tx) => resolveException(queue, tx, { exceptionId, status: o.adjusted === true ? "adjusted" : "resolved", note: o.note, by: o.by, at: new Date() }));
       if (!result.ok) {
         console.error(`recon exceptions resolve: ${result.error.code}: ${result.error.message}`);
         process.exitCode = 4;

@@ -1,12 +1,11 @@
 import { reconciliationTopic, statementsTopic } from "@tributary/contracts";
 import { startServiceRuntime, type KafkaSettings } from "@tributary/service-kit";
 import { createLogger, type Logger } from "@tributary/telemetry";
-import { v7 as uuidv7 } from "uuid";
-import { createPgLedgerRecords } from "./adapters/db/pg-ledger-records.js";
 import { startStatementsConsumer } from "./adapters/kafka/statements-consumer.js";
 import { RECONCILIATION_PRODUCER } from "./adapters/kafka/recon-outbox.js";
-import type { LedgerRecordsSource, ReconDeps } from "./app/ports.js";
-import { DEFAULT_MATCH_CONFIG, type MatchConfig } from "./domain/match.js";
+import type { LedgerRecordsSource } from "./app/ports.js";
+import type { MatchConfig } from "./domain/match.js";
+import { pgReconDeps } from "./recon-deps.js";
 import { createBillSource, type BillSourceConfig } from "./providers/bill-sources.js";
 
 /** Everything one provider's worker needs; `main.ts` builds it from env vars. */
@@ -52,12 +51,12 @@ export async function startReconciliationWorker(config: ReconciliationWorkerConf
     ...(config.healthAddress === undefined ? {} : { healthAddress: config.healthAddress }),
     logger,
   });
-  const deps: ReconDeps = {
-    ledger: config.ledger ?? createPgLedgerRecords(runtime.pool),
-    matchConfig: { ...DEFAULT_MATCH_CONFIG, ...config.matchConfig },
-    clock: config.clock ?? (() => new Date()),
-    newId: () => uuidv7(),
-  };
+  const deps = pgReconDeps({
+    pool: runtime.pool,
+    ...(config.ledger === undefined ? {} : { ledger: config.ledger }),
+    ...(config.matchConfig === undefined ? {} : { matchConfig: config.matchConfig }),
+    ...(config.clock === undefined ? {} : { clock: config.clock }),
+  });
   try {
     await runtime.startRelay();
     await runtime.start(`statements.v1 consumer (${config.source.provider})`, () =>

@@ -1,14 +1,12 @@
 import type { ProviderId } from "@tributary/contracts";
 import type { BillDiscrepancy } from "@tributary/provider-sandbox";
-import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inTransaction } from "../src/adapters/db/in-transaction.js";
-import { createPgLedgerRecords, insertLedgerRecords } from "../src/adapters/db/pg-ledger-records.js";
-import type { ReconDeps } from "../src/app/ports.js";
+import { insertLedgerRecords } from "../src/adapters/db/pg-ledger-records.js";
 import { reconcileBill } from "../src/app/reconcile-bill.js";
-import { DEFAULT_MATCH_CONFIG } from "../src/domain/match.js";
 import { createBillSource } from "../src/providers/bill-sources.js";
 import { parseBill } from "../src/providers/parse-bill.js";
+import { pgReconDeps } from "../src/recon-deps.js";
 import { at, startReconTestEnv, type ReconTestEnv } from "./recon-test-env.js";
 
 // Each provider's bill fetched through its own signed download API from the sandbox, which wrote
@@ -66,7 +64,7 @@ describe.each(cases)("$provider bill over its download API", (c) => {
     const truth = env.ledgerFromSandbox(new Set([order(4)])).map((r) => `${r.kind} ${r.merchantOrderRef} ${r.merchantRefundRef} ${r.merchantOrderRef === order(3) ? r.amountMinor - 7n : r.amountMinor} ${r.feeMinor}`).sort();
     expect(rows).toEqual(truth);
 
-    const deps: ReconDeps = { ledger: createPgLedgerRecords(env.pool), matchConfig: { ...DEFAULT_MATCH_CONFIG, exceptionAfterDays: 0 }, clock: () => new Date(), newId: uuidv7 };
+    const deps = pgReconDeps({ pool: env.pool, matchConfig: { exceptionAfterDays: 0 } });
     const outcome = await inTransaction(env.pool, (tx) => reconcileBill(deps, tx, { provider: c.provider, billDate: D, bill: fetched.value }));
     if (outcome.kind !== "completed") throw new Error(`run ${outcome.kind}`);
     expect(outcome.totals.matched.count).toBe(4); // order 1, its two refunds, order 2

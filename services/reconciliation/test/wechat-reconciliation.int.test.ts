@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { DiscrepancyClass, type DiscrepancyFound, type ReconciliationCompleted } from "@tributary/contracts/reconciliation/v1/reconciliation_events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inTransaction } from "../src/adapters/db/in-transaction.js";
+import { createPgExceptionQueue } from "../src/adapters/db/pg-exception-queue.js";
 import { insertLedgerRecords } from "../src/adapters/db/pg-ledger-records.js";
 import { listExceptions, resolveException } from "../src/app/exceptions.js";
 import { startReconciliationWorker, type RunningReconciliationWorker } from "../src/reconciliation-worker.js";
@@ -17,6 +18,7 @@ const D = "2026-11-23";
 const D1 = "2026-11-24";
 let env: ReconTestEnv;
 let worker: RunningReconciliationWorker;
+const queue = createPgExceptionQueue();
 const ptx = (outTradeNo: string): string => env.sandbox.transactions("wechat").find((p) => p.outTradeNo === outTradeNo)?.providerTradeNo ?? "?";
 
 beforeAll(async () => {
@@ -58,7 +60,7 @@ afterAll(async () => {
 });
 
 const completed = (billDate: string, except: readonly string[] = []) =>
-  env.records.find((r) => r.type.endsWith("ReconciliationCompleted") && (r.message as ReconciliationCompleted).billDate === billDate && !except.includes((r.message as ReconciliationCompleted).reconciliationId))?.message as ReconciliationCompleted | undefined;
+  env.records.find((r) => r.type.endsWith("ReconciliationCompleted") && r.key === `wechat_pay/${billDate}` && !except.includes((r.message as ReconciliationCompleted).reconciliationId))?.message as ReconciliationCompleted | undefined;
 const discrepancies = (runId: string) => env.records.filter((r) => r.type.endsWith("DiscrepancyFound") && (r.message as DiscrepancyFound).reconciliationId === runId).map((r) => r.message as DiscrepancyFound);
 
 describe("a WeChat day reconciled by the worker", () => {
@@ -170,13 +172,13 @@ describe("a WeChat day reconciled by the worker", () => {
   });
 
   it("resolves an exception with who and when, once", async () => {
-    const open = await inTransaction(env.pool, (tx) => listExceptions(tx, { provider: "wechat_pay", billDate: D, status: "open" }));
+    const open = await inTransaction(env.pool, (tx) => listExceptions(queue, tx, { provider: "wechat_pay", billDate: D, status: "open" }));
     expect(open.map((e) => e.matchClass).sort()).toEqual(["fee_mismatch", "missing_in_bill", "over_amount", "status_mismatch"]);
     const target = open.find((e) => e.matchClass === "fee_mismatch");
     const at = new Date("2026-11-25T03:00:00Z");
-    const first = await inTransaction(env.pool, (tx) => resolveException(tx, { exceptionId: target?.exceptionId ?? "", status: "adjusted", note: "fee corrected by WeChat next cycle", by: "finance:li", at }));
+    const first = await inTransaction(env.pool, (tx) => resolveException(queue, tx, { exceptionId: target?.exceptionId ?? "", status: "adjusted", note: "fee corrected by WeChat next cycle", by: "finance:li", at }));
     expect(first.ok && first.value).toMatchObject({ status: "adjusted", resolvedBy: "finance:li", resolvedAt: at });
-    const again = await inTransaction(env.pool, (tx) => resolveException(tx, { exceptionId: target?.exceptionId ?? "", status: "resolved", note: "again", by: "finance:li", at }));
+    const again = await inTransaction(env.pool, (tx) => resolveException(queue, tx, { exceptionId: target?.exceptionId ?? "", status: "resolved", note: "again", by: "finance:li", at }));
     expect(!again.ok && again.error.code).toBe("exception_not_open");
   });
 });

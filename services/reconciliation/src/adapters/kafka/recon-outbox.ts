@@ -4,7 +4,7 @@ import { providerIdToProto, reconciliationTopic, type ProviderId } from "@tribut
 import { DiscrepancyClass, DiscrepancyFoundSchema, ReconciliationCompletedSchema } from "@tributary/contracts/reconciliation/v1/reconciliation_events";
 import { appendToOutbox } from "@tributary/events";
 import { assertNever } from "@tributary/result";
-import type { Tx } from "../../app/ports.js";
+import type { DiscrepancyNotice, ReconOutbox, RunNotice, Tx } from "../../app/ports.js";
 import type { MatchClass } from "../../domain/match.js";
 
 /** The `producer` header of everything reconciliation publishes. */
@@ -38,37 +38,12 @@ export function discrepancyClassToProto(matchClass: Exclude<MatchClass, "matched
   }
 }
 
-/** One new exception as DiscrepancyFound carries it. */
-export interface DiscrepancyNotice {
-  readonly runId: string;
-  readonly matchClass: Exclude<MatchClass, "matched">;
-  readonly providerTransactionId: string;
-  readonly billAmountMinor: bigint | undefined;
-  readonly ledgerAmountMinor: bigint | undefined;
-  readonly currency: string;
-  readonly billLocation: string;
-  readonly description: string;
-}
-
-/** One finished run as ReconciliationCompleted carries it. */
-export interface RunNotice {
-  readonly runId: string;
-  readonly billRowCount: bigint;
-  readonly ledgerRecordCount: bigint;
-  readonly matchedCount: bigint;
-  readonly discrepancyCount: bigint;
-  readonly currency: string;
-  readonly billNetMinor: bigint;
-  readonly ledgerNetMinor: bigint;
-  readonly completedAtMs: number;
-}
-
 /**
  * Appends a run's `DiscrepancyFound` events (one per new exception) and its
  * `ReconciliationCompleted` to the outbox in the run's transaction, keyed `provider/bill_date`
  * so one day's results stay in order.
  */
-export async function appendRunEvents(tx: Tx, provider: ProviderId, billDate: string, run: RunNotice, discrepancies: readonly DiscrepancyNotice[]): Promise<void> {
+async function appendRunEvents(tx: Tx, provider: ProviderId, billDate: string, run: RunNotice, discrepancies: readonly DiscrepancyNotice[]): Promise<void> {
   const key = `${provider}/${billDate}`;
   const proto = providerIdToProto(provider);
   const amount = (minor: bigint | undefined, currency: string) => (minor === undefined ? undefined : { amountMinor: minor, currency });
@@ -109,4 +84,9 @@ export async function appendRunEvents(tx: Tx, provider: ProviderId, billDate: st
       }),
     },
   ]);
+}
+
+/** The {@link ReconOutbox} on `@tributary/events`' outbox, topic `reconciliation.v1`. */
+export function createReconOutbox(): ReconOutbox {
+  return { appendRunEvents };
 }
