@@ -1,4 +1,5 @@
 import { paymentsTopic } from "@tributary/contracts";
+import type { PaymentCaptured } from "@tributary/contracts/payment/v1/payment_events";
 import { NonRetryableError, startIdempotentConsumer, type ConsumedEvent, type IdempotentConsumer } from "@tributary/events";
 import { assertNever } from "@tributary/result";
 import type { Logger } from "@tributary/telemetry";
@@ -8,10 +9,58 @@ import type { SettlementDeps } from "../../app/ports.js";
 import { recordCapture } from "../../app/record-capture.js";
 import { recordRefund } from "../../app/record-refund.js";
 import { voidRefund } from "../../app/void-refund.js";
+import { captureEntry, type Capture } from "../../domain/capture-entry.js";
+import type { EntryDraft } from "../../domain/journal-entry.js";
+import { writeEntries } from "../db/pg-ledger.js";
 import { amountOf, providerOf, required, timeOf } from "./payment-messages.js";
 
 /** Consumer group of the settlement service on `payments.v1`. */
 export const SETTLEMENT_PAYMENTS_GROUP = "settlement-payments";
+
+/** A `PaymentCaptured` as the ledger takes it, or a dead letter naming what is wrong. */
+function captureOf(eventId: string, message: PaymentCaptured): Capture {
+  required(message, ["paymentId", "orderId", "merchantId", "provider", "amount", "capturedAt"]);
+  return {
+    eventId,
+    paymentId: message.paymentId,
+    orderId: message.orderId,
+    merchantId: message.merchantId,
+    provider: providerOf(message.provider),
+    providerTransactionId: message.providerTransactionId === "" ? undefined : message.providerTransactionId,
+    amount: amountOf("amount", message.amount),
+    reportedFee: message.fee === undefined ? undefined : amountOf("fee", message.fee, { allowZero: true }),
+    capturedAt: timeOf("captured_at", message.capturedAt),
+  };
+}
+
+/**
+ * Applies a run of one partition's events in offset order, in the consumer's transaction: each
+ * stretch of consecutive captures is one `writeEntries` (one multi-row INSERT per table for the
+ * stretch); any other event is applied on its own, in its place, so a refund still sees the
+ * capture before it. Two captures of one payment in a stretch post once (unique source key).
+ */
+export async function applyPaymentEvents(
+  deps: SettlementDeps,
+  events: readonly ConsumedEvent<typeof paymentsTopic>[],
+  tx: PoolClient,
+  logger?: Logger,
+): Promise<void> {
+  let captures: EntryDraft[] = [];
+  const flush = async (): Promise<void> => {
+    if (captures.length === 0) return;
+    await writeEntries(tx, captures);
+    captures = [];
+  };
+  for (const event of events) {
+    if (event.message.$typeName === "tributary.payment.v1.PaymentCaptured") {
+      captures.push(captureEntry(captureOf(event.eventId, event.message), deps.terms, deps.newId()));
+      continue;
+    }
+    await flush();
+    await applyPaymentEvent(deps, event, tx, logger);
+  }
+  await flush();
+}
 
 /**
  * Applies one `payments.v1` event to the ledger in the consumer's transaction (the inbox row for
@@ -32,19 +81,7 @@ export async function applyPaymentEvent(
     case "tributary.payment.v1.PaymentFailed":
       return;
     case "tributary.payment.v1.PaymentCaptured": {
-      required(message, ["paymentId", "orderId", "merchantId", "provider", "amount", "capturedAt"]);
-      const amount = amountOf("amount", message.amount);
-      const result = await recordCapture(deps, tx, {
-        eventId: event.eventId,
-        paymentId: message.paymentId,
-        orderId: message.orderId,
-        merchantId: message.merchantId,
-        provider: providerOf(message.provider),
-        providerTransactionId: message.providerTransactionId === "" ? undefined : message.providerTransactionId,
-        amount,
-        reportedFee: message.fee === undefined ? undefined : amountOf("fee", message.fee, { allowZero: true }),
-        capturedAt: timeOf("captured_at", message.capturedAt),
-      });
+      const result = await recordCapture(deps, tx, captureOf(event.eventId, message));
       if (!result.posted) logger?.info({ paymentId: message.paymentId, eventId: event.eventId }, "settlement: capture already posted");
       return;
     }
@@ -92,6 +129,6 @@ export function startPaymentsConsumer(options: {
     pool: options.pool,
     groupId: options.groupId ?? SETTLEMENT_PAYMENTS_GROUP,
     topic: paymentsTopic,
-    handle: (event, tx) => applyPaymentEvent(options.deps, event, tx, options.logger),
+    handleBatch: (events, tx) => applyPaymentEvents(options.deps, events, tx, options.logger),
   });
 }
