@@ -184,7 +184,8 @@ describe("the guardrail monitor", () => {
     expect(row.after.rollouts[0]?.pause.by).toBe("guardrail");
 
     const published = await env.routing.waitFor(
-      (r) => r.type === "tributary.payment.v1.RolloutPaused" && (r.message as RolloutPaused).toVersion === before.version + 1,
+      // Other files' events are on the same topic: match this run's roll-out.
+      (r) => r.type === "tributary.payment.v1.RolloutPaused" && (r.message as RolloutPaused).rolloutId === id && (r.message as RolloutPaused).toVersion === before.version + 1,
       "RolloutPaused on routing.v1",
     );
     expect(published.key).toBe(ROUTING_POLICY_KEY);
