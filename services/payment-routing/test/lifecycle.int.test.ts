@@ -1,5 +1,6 @@
-import { PROVIDER_IDS } from "@tributary/contracts";
-import { feeFor, money } from "@tributary/money";
+import { PROVIDER_IDS, sandboxProviderName } from "@tributary/contracts";
+import { OrderRefundRequestedSchema } from "@tributary/contracts/order/v1/order_events";
+import { feeFor, money, refundFee } from "@tributary/money";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { feeScheduleOf } from "../src/app/lifecycle-rules.js";
 import { startPaymentRoutingTestEnv, type PaymentRoutingTestEnv } from "./payment-routing-test-env.js";
@@ -56,5 +57,31 @@ describe("payment lifecycle: happy path per provider", () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(env.eventTypes(orderId)).toEqual(["PaymentRouted", "PaymentCaptured"]);
+  });
+
+  it.each(PROVIDER_IDS)("%s: a partial refund, then the rest — each PaymentRefunded once, the fees given back add up to the capture's", async (provider) => {
+    const orderId = await env.acceptOrder({ preferred: provider, channel: "web", amountMinor: 20_000n });
+    const pending = await env.waitForAttempt(orderId, (p) => p.status === "pending", `a pending ${provider} payment`);
+    expect(env.pay(pending)).toBe(true);
+    await env.waitForEvent(orderId, "PaymentCaptured");
+    const refund = (refundRef: string, amountMinor: bigint) =>
+      env.publishOrders(orderId, OrderRefundRequestedSchema, { orderId, refundRef, amount: { currency: "CNY", amountMinor }, reason: "return" });
+    await refund(`part-${provider}`, 7_500n);
+    const first = await env.waitForEvent(orderId, "PaymentRefunded", (m) => m["refundRef"] === `part-${provider}`);
+    await refund(`rest-${provider}`, 12_500n);
+    const second = await env.waitForEvent(orderId, "PaymentRefunded", (m) => m["refundRef"] === `rest-${provider}`);
+    const schedule = feeScheduleOf(env.policy, provider, "CNY");
+    if (schedule === undefined) throw new Error(`no fee schedule for ${provider}`);
+    const captured = money(20_000n, "CNY");
+    const fee = feeFor(captured, schedule);
+    expect(first["feeReturned"]).toMatchObject({ amountMinor: refundFee(captured, fee, money(7_500n, "CNY"), schedule.rounding).amountMinor });
+    const returned = [first, second].reduce((total, m) => total + (m["feeReturned"] as { amountMinor: bigint }).amountMinor, 0n);
+    expect(returned).toBe(fee.amountMinor);
+    const [row] = await env.attempts(orderId);
+    expect(row).toMatchObject({ status: "captured", refundedMinor: 20_000n });
+    const atProvider = env.sandbox.transactions(sandboxProviderName(provider)).find((t) => t.outTradeNo === pending.paymentId);
+    expect(atProvider?.refunds.map((r) => r.amountMinor)).toEqual([7_500n, 12_500n]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(env.eventTypes(orderId)).toEqual(["PaymentRouted", "PaymentCaptured", "PaymentRefunded", "PaymentRefunded"]);
   });
 });
