@@ -180,6 +180,8 @@ export async function startPolicyTestEnv(): Promise<PolicyTestEnv> {
       await relay.stop();
       await store.stop();
       await resetPolicyTables(pool);
+      // Leave no payments behind for files that list or sweep the example merchants' payments.
+      await pool.query("DELETE FROM payments WHERE routing_rule = $1", [SEEDED_RULE]);
       await pool.end();
     },
   };
@@ -209,6 +211,9 @@ export interface SeedPayment {
   readonly amountMinor?: bigint;
 }
 
+/** The routing_rule of seeded payments, by which {@link PolicyTestEnv.stop} removes them again. */
+const SEEDED_RULE = "seeded-by-policy-tests";
+
 /** Inserts payments rows as the lifecycle writes them (unique ids); returns the payment ids. */
 export async function seedPayments(pool: pg.Pool, rows: readonly SeedPayment[]): Promise<string[]> {
   const ids: string[] = [];
@@ -236,7 +241,7 @@ export async function seedPayments(pool: pg.Pool, rows: readonly SeedPayment[]):
       const p = (n: number): string => `$${base + n}`;
       return (
         `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}::payment_provider, 'app', 0, ${p(6)}::payment_status, ${p(7)}::bigint, 'CNY', ` +
-        `'test', '{}'::jsonb, ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}, ${p(11)}, ${p(11)}::timestamptz + interval '15 minutes', ${p(12)})`
+        `'${SEEDED_RULE}', '{}'::jsonb, ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}, ${p(11)}, ${p(11)}::timestamptz + interval '15 minutes', ${p(12)})`
       );
     });
     await pool.query(
