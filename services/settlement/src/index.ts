@@ -9,3 +9,9 @@ export type { FeeTerms, MerchantTerms, ProviderFeeRule, ProviderFeeTerms } from 
 export { shanghaiBusinessDate, shanghaiDayBounds } from "./domain/business-date.js";
 export { balancesAt, balancesNow, listAccountIds, takeCheckpoint } from "./adapters/db/pg-ledger.js";
 export type { AccountBalance } from "./adapters/db/pg-ledger.js";
+export { applyPaymentEvents } from "./adapters/kafka/payments-consumer.js";
+export { ensurePlatformAccounts } from "./adapters/db/pg-ledger.js";
+export { captureEntry } from "./domain/capture-entry.js";
+export type { Capture } from "./domain/capture-entry.js";
+export { startSettlementService } from "./settlement-service.js";
+export type { RunningSettlementService, SettlementServiceConfig } from "./settlement-service.js";

@@ -16,6 +16,8 @@ await runServiceMain({
     SETTLEMENT_AUTH_TOKENS: tokenTable({ example: "s3cret:finance:settlement:read:merchants=*" }),
     SETTLEMENT_FEE_TERMS_FILE: str({ default: "", desc: "JSON fee terms (schedules, commissions, reserves); empty for the public default rates" }),
     SETTLEMENT_CHECKPOINT_INTERVAL_MS: positiveInt({ default: 60_000 }),
+    SETTLEMENT_CLOSE_GRACE_MS: positiveInt({ default: 600_000, desc: "how long after 00:00 Asia/Shanghai a business day is closed" }),
+    SETTLEMENT_CLOSE_INTERVAL_MS: positiveInt({ default: 60_000 }),
     SETTLEMENT_HEALTH_ADDRESS: str({ default: "127.0.0.1:8083", desc: "host:port of HTTP /livez and /readyz; empty for none" }),
     SETTLEMENT_POOL_SIZE: positiveInt({ default: 10 }),
   },
@@ -31,6 +33,7 @@ await runServiceMain({
       tokens: config.SETTLEMENT_AUTH_TOKENS,
       ...(terms === undefined ? {} : { terms }),
       checkpointIntervalMs: config.SETTLEMENT_CHECKPOINT_INTERVAL_MS,
+      dayCloser: { intervalMs: config.SETTLEMENT_CLOSE_INTERVAL_MS, graceMs: config.SETTLEMENT_CLOSE_GRACE_MS },
       poolSize: config.SETTLEMENT_POOL_SIZE,
       ...(config.SETTLEMENT_HEALTH_ADDRESS === "" ? {} : { healthAddress: config.SETTLEMENT_HEALTH_ADDRESS }),
     });

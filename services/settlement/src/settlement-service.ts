@@ -5,6 +5,7 @@ import { startServiceRuntime, type KafkaSettings } from "@tributary/service-kit"
 import { createLogger, type Logger } from "@tributary/telemetry";
 import { v7 as uuidv7 } from "uuid";
 import { startCheckpointer } from "./adapters/db/checkpointer.js";
+import { startDayCloser } from "./adapters/db/day-closer.js";
 import { ensurePlatformAccounts } from "./adapters/db/pg-ledger.js";
 import { settlementErrorCodes } from "./adapters/grpc/settlement-error-codes.js";
 import { settlementServiceAccess } from "./adapters/grpc/settlement-service-access.js";
@@ -31,6 +32,8 @@ export interface SettlementServiceConfig {
   readonly terms?: FeeTerms;
   /** How often balance checkpoints are taken; 60 s unless told. */
   readonly checkpointIntervalMs?: number;
+  /** Close each provider's days on a schedule: `graceMs` after the cut-off, looked for every `intervalMs`. None unless told. */
+  readonly dayCloser?: { readonly intervalMs: number; readonly graceMs: number };
   readonly healthAddress?: string;
   readonly poolSize?: number;
   readonly clock?: () => Date;
@@ -104,6 +107,10 @@ export async function startSettlementService(config: SettlementServiceConfig): P
       register: (server) =>
         server.addService(SettlementService, createSettlementServiceHandlers(pool), { access: settlementServiceAccess, errors: settlementErrorCodes }),
     });
+    const dayCloser = config.dayCloser;
+    if (dayCloser !== undefined) {
+      await runtime.start("business day closer", () => Promise.resolve(startDayCloser({ pool, deps, ...dayCloser, logger })));
+    }
     runtime.markReady();
     return { deps, address: grpc.address, healthAddress: runtime.healthAddress, stop: () => runtime.stop() };
   } catch (error) {
