@@ -3,7 +3,8 @@ import { createAlipayAdapter } from "./adapters/providers/alipay/client.js";
 import { createEcnyAdapter } from "./adapters/providers/ecny/client.js";
 import { createJdPayAdapter } from "./adapters/providers/jdpay/client.js";
 import type { ProviderAdapter } from "./adapters/providers/provider-adapter.js";
-import { createUnionpayAdapter, inMemoryUnionpayOrders, type UnionpayOrderMemory } from "./adapters/providers/unionpay/client.js";
+import { createUnionpayAdapter, inMemoryUnionpayOrders, type UnionpayOrderMemory, type UnionpayOrderRecord } from "./adapters/providers/unionpay/client.js";
+import { unionpayTime } from "./adapters/providers/unionpay/transformers.js";
 import { createWechatAdapter } from "./adapters/providers/wechat/client.js";
 
 /**
@@ -45,11 +46,7 @@ export interface ProviderSettings {
 export interface ProviderAdapterOptions {
   /** Per provider request; 10 s unless told. */
   readonly timeoutMs?: number;
-  /**
-   * Where the UnionPay adapter remembers each order's `txnTime`. In memory unless told — which is
-   * only right for one instance that never restarts (see `UnionpayOrderMemory`): a durable,
-   * shared memory needs a table the port's synchronous interface cannot read yet.
-   */
+  /** Where the UnionPay adapter remembers each order's `txnTime`; {@link paymentIdUnionpayOrders} unless told. */
   readonly unionpayOrders?: UnionpayOrderMemory;
   /** Only these providers get an adapter; all configured ones unless told. */
   readonly only?: readonly ProviderId[];
@@ -63,11 +60,36 @@ export function createProviderAdapters(settings: ProviderSettings, options: Prov
   if (settings.alipay !== undefined && wanted("alipay")) adapters.push(createAlipayAdapter({ ...settings.alipay, timeoutMs }));
   if (settings.wechat !== undefined && wanted("wechat_pay")) adapters.push(createWechatAdapter({ ...settings.wechat, timeoutMs }));
   if (settings.unionpay !== undefined && wanted("unionpay")) {
-    adapters.push(createUnionpayAdapter({ ...settings.unionpay, timeoutMs, orders: options.unionpayOrders ?? inMemoryUnionpayOrders() }));
+    adapters.push(createUnionpayAdapter({ ...settings.unionpay, timeoutMs, orders: options.unionpayOrders ?? paymentIdUnionpayOrders() }));
   }
   if (settings.jdpay !== undefined && wanted("jd_pay")) adapters.push(createJdPayAdapter({ ...settings.jdpay, timeoutMs }));
   if (settings.ecny !== undefined && wanted("ecny")) adapters.push(createEcnyAdapter({ ...settings.ecny, timeoutMs }));
   return adapters;
+}
+
+/**
+ * The UnionPay order memory of the service. ACP finds an order by `orderId` + the `txnTime` of
+ * the original request, and the port carries no `txnTime`, so the adapter must remember it — and a
+ * memory that forgets on restart, or that another instance does not share, would answer
+ * `not_found` for an order that exists. Our payment ids are UUIDv7 (32 hex digits) whose first 48
+ * bits are the creation time in ms, so a payment's `txnTime` is that instant (Beijing time, as
+ * `unionpayTime`): every instance, before and after a restart, derives the same one, and a query
+ * of an id never sent asks UnionPay, which answers "not found" itself. Refunds (and ids of other
+ * shapes) are remembered in memory only: after a restart their query is `not_found`, which the
+ * worker never takes as a reason to send an accepted refund again.
+ */
+export function paymentIdUnionpayOrders(): UnionpayOrderMemory {
+  const records = inMemoryUnionpayOrders();
+  return {
+    get: (orderId) => records.get(orderId) ?? txnTimeOfPaymentId(orderId),
+    set: (orderId, record) => records.set(orderId, record),
+  };
+}
+
+/** The record of a UUIDv7 payment id (32 lower-case hex digits, version 7): its creation instant as `txnTime`. */
+function txnTimeOfPaymentId(orderId: string): UnionpayOrderRecord | undefined {
+  if (!/^[0-9a-f]{12}7[0-9a-f]{19}$/.test(orderId)) return undefined;
+  return { txnTime: unionpayTime(new Date(Number.parseInt(orderId.slice(0, 12), 16))) };
 }
 
 /** The sandbox's `.keys/keys.json`, the parts the merchant side uses. */

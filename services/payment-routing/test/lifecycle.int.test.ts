@@ -3,6 +3,7 @@ import { OrderRefundRequestedSchema } from "@tributary/contracts/order/v1/order_
 import { feeFor, money, refundFee } from "@tributary/money";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { feeScheduleOf } from "../src/app/lifecycle-rules.js";
+import { createProviderAdapters } from "../src/provider-adapters.js";
 import { startPaymentRoutingTestEnv, type PaymentRoutingTestEnv } from "./payment-routing-test-env.js";
 
 /*
@@ -83,5 +84,17 @@ describe("payment lifecycle: happy path per provider", () => {
     expect(atProvider?.refunds.map((r) => r.amountMinor)).toEqual([7_500n, 12_500n]);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(env.eventTypes(orderId)).toEqual(["PaymentRouted", "PaymentCaptured", "PaymentRefunded", "PaymentRefunded"]);
+  });
+
+  it("unionpay: a restarted instance (a fresh adapter, nothing remembered) still finds the payment: its txnTime comes from the payment id", async () => {
+    const orderId = await env.acceptOrder({ preferred: "unionpay", channel: "web", amountMinor: 3_300n });
+    const pending = await env.waitForAttempt(orderId, (p) => p.status === "pending", "a pending UnionPay payment");
+    const [restarted] = createProviderAdapters(env.sandbox.providers, { only: ["unionpay"] });
+    expect(await restarted?.queryPayment(pending.paymentId, pending.amount)).toMatchObject({ ok: true, value: { status: "pending" } });
+    expect(env.pay(pending)).toBe(true);
+    await env.waitForEvent(orderId, "PaymentCaptured");
+    expect(await restarted?.queryPayment(pending.paymentId, pending.amount)).toMatchObject({ ok: true, value: { status: "captured" } });
+    const never = `${pending.paymentId.slice(0, 12)}7${"0".repeat(19)}`;
+    expect(await restarted?.queryPayment(never, pending.amount)).toMatchObject({ ok: false, error: { code: "not_found" } });
   });
 });

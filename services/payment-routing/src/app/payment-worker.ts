@@ -470,8 +470,16 @@ function providerCalls(deps: LifecycleDeps, inTransaction: InTransaction) {
       return;
     }
     if (!sending && error.code === "not_found") {
-      // It never arrived: send it again under the same refund ref.
-      await rescheduleRefund(refundRow, now, { status: "requested" });
+      if (refundRow.providerStatus === undefined) {
+        // Our refund call's outcome was unknown and the provider does not know it: it never
+        // arrived, send it again under the same refund number.
+        await rescheduleRefund(refundRow, now, { status: "requested" });
+        return;
+      }
+      // The provider accepted it once; "not found" now contradicts that (a provider that lost
+      // it, an adapter that forgot how to ask): never send an accepted refund twice — keep asking.
+      deps.logger?.warn({ refundRef: refundRow.refundRef, provider: payment.provider }, "payment-routing: an accepted refund is not found at the provider; asking again later");
+      await rescheduleRefund(refundRow, after(now, deps.timings.queryIntervalMs));
       return;
     }
     // Sent but unknown → query it next time (`processing`); not sent → send again.
