@@ -236,4 +236,29 @@ describe("the guardrail monitor", () => {
       await other.stop();
     }
   });
+
+  it("counts from an operator's change that cleared the pause as from a resume", async () => {
+    const id = env.rolloutId;
+    const paused = await env.store.source.refresh();
+    expect(paused.rollouts[0]?.pause).toBeDefined();
+    env.clock.now = new Date("2026-12-10T09:00:00Z");
+    const cleared = await applyPolicyCommand(env.store.commands, {
+      type: "change_policy",
+      actor: "ops-bob",
+      at: env.clock.read(),
+      reason: "clear the pause by editing the policy",
+      expectedVersion: paused.version,
+      next: { ...paused, rollouts: paused.rollouts.map((r) => ({ ...r, pause: undefined })) },
+    });
+    expect(cleared.ok).toBe(true);
+    env.clock.now = new Date("2026-12-10T09:30:00Z");
+    expect(await checkGuardrails(env.store.guardrail)).toEqual([
+      expect.objectContaining({
+        rolloutId: id,
+        paused: false,
+        since: new Date("2026-12-10T09:00:00Z"),
+        counts: { treatment: { attempts: 0, successes: 0 }, control: { attempts: 0, successes: 0 } },
+      }),
+    ]);
+  });
 });

@@ -84,13 +84,18 @@ export function createPrismaPolicyRepository(database: PrismaDatabase, producer:
       });
     },
     current: () => readCurrent(database.prisma),
-    async lastResumedAt(rolloutId) {
-      const row = await database.prisma.routingAudit.findFirst({
-        where: { rolloutId, action: "resume" satisfies AuditAction },
-        orderBy: { at: "desc" },
-        select: { at: true },
-      });
-      return row?.at;
+    async lastUnpausedAt(rolloutId) {
+      // The audit keeps whole policies; an un-pausing is a row whose before has the roll-out
+      // paused and whose after has it running, whatever the action. The audit is small (one row
+      // per change), so reading its JSON is fine on this cold path.
+      const [row] = await database.prisma.$queryRaw<{ at: Date | null }[]>`
+        SELECT max(a.at) AS at
+        FROM routing_audit a
+        WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(a.before -> 'rollouts') r
+                      WHERE r ->> 'rolloutId' = ${rolloutId} AND jsonb_typeof(r -> 'pause') = 'object')
+          AND EXISTS (SELECT 1 FROM jsonb_array_elements(a.after -> 'rollouts') r
+                      WHERE r ->> 'rolloutId' = ${rolloutId} AND jsonb_typeof(r -> 'pause') = 'null')`;
+      return row?.at ?? undefined;
     },
   };
 }

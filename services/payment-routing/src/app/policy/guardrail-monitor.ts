@@ -23,7 +23,7 @@ export interface GuardrailMonitorDeps extends PolicyCommandDeps {
 export interface GuardrailCheck {
   readonly rolloutId: string;
   readonly stepIndex: number;
-  /** Where counting began: the active step's start, or the last resume if that is later. */
+  /** Where counting began: the active step's start, or the last resume (any un-pausing) if that is later. */
   readonly since: Date;
   readonly counts: ArmCounts;
   readonly evaluation: GuardrailEvaluation;
@@ -35,9 +35,10 @@ export interface GuardrailCheck {
 
 /**
  * One pass of the guarded roll-outs' guardrail: for every roll-out whose ramp is in force and not
- * paused, count both arms since the active step began — or since the last resume, so a resumed
- * ramp is judged on what happened after the operator's decision, not re-paused on the data that
- * paused it — and {@link evaluateGuardrail}. A "pause" verdict is applied as the
+ * paused, count both arms since the active step began — or since the roll-out was last resumed
+ * (by ResumeRollout or by a change that cleared its pause), so a resumed ramp is judged on what
+ * happened after the operator's decision, not re-paused on the data that paused it — and
+ * {@link evaluateGuardrail}. A "pause" verdict is applied as the
  * `pause_rollout_by_guardrail` command through the same store as an operator's change: a new
  * version, an audit row by `system:guardrail`, RolloutPaused on `routing.v1`, one transaction.
  */
@@ -51,7 +52,7 @@ export async function checkGuardrails(deps: GuardrailMonitorDeps): Promise<reado
     const stepIndex = activeStepIndex(rollout, now);
     const step = rollout.ramp[stepIndex];
     if (step === undefined) continue;
-    const resumedAt = await deps.repository.lastResumedAt(rollout.rolloutId);
+    const resumedAt = await deps.repository.lastUnpausedAt(rollout.rolloutId);
     const since = resumedAt !== undefined && resumedAt > step.startsAt ? resumedAt : step.startsAt;
     const counts = await deps.counter.count(rollout.rolloutId, since, now);
     const evaluation = evaluateGuardrail(counts.treatment, counts.control, rollout.guardrail);

@@ -45,6 +45,10 @@ export interface PolicyRepository {
   transaction<T>(work: (tx: PolicyTransaction) => Promise<T>): Promise<T>;
   /** The current version outside any transaction. */
   current(): Promise<StoredPolicy | undefined>;
-  /** When the roll-out was last resumed (its newest `resume` audit row), if ever. */
-  lastResumedAt(rolloutId: string): Promise<Date | undefined>;
+  /**
+   * When the roll-out was last un-paused, if ever: the newest audit row whose `before` has it
+   * paused and whose `after` has it running — a `resume`, or an operator's change that cleared
+   * the pause in the policy JSON.
+   */
+  lastUnpausedAt(rolloutId: string): Promise<Date | undefined>;
 }
