@@ -102,15 +102,26 @@ interface LedgerSide {
   readonly originDate: string;
 }
 
-/** Identifiers tried in order: the provider's own id first, then ours. An empty id is no key. */
-function keysOf(item: { kind: string; providerTxnId: string; merchantOrderRef: string; providerRefundId: string; merchantRefundRef: string }): readonly string[] {
-  const keys =
-    item.kind === "payment"
-      ? [["txn", item.providerTxnId], ["order", item.merchantOrderRef]]
-      : item.kind === "refund"
-        ? [["refund", item.providerRefundId], ["refund_ref", item.merchantRefundRef]]
-        : [["adjustment", item.merchantRefundRef]];
-  return keys.map(([name, value]) => (value === "" ? "" : `${item.kind}:${name}:${value}`));
+/**
+ * The identifier of pass `pass`: the provider's own id first, then ours. An empty id is no key:
+ * two empty ids are not the same payment.
+ */
+function keyOf(item: { kind: string; providerTxnId: string; merchantOrderRef: string; providerRefundId: string; merchantRefundRef: string }, pass: number): string {
+  if (item.kind === "payment") {
+    const value = pass === 0 ? item.providerTxnId : item.merchantOrderRef;
+    return value === "" ? "" : `payment:${pass === 0 ? "txn" : "order"}:${value}`;
+  }
+  if (item.kind === "refund") {
+    const value = pass === 0 ? item.providerRefundId : item.merchantRefundRef;
+    return value === "" ? "" : `refund:${pass === 0 ? "refund" : "refund_ref"}:${value}`;
+  }
+  return pass === 0 && item.merchantRefundRef !== "" ? `adjustment:adjustment:${item.merchantRefundRef}` : "";
+}
+
+/** The first identifier an item has, for reporting it unmatched. */
+function firstKey(item: Parameters<typeof keyOf>[0]): string {
+  const primary = keyOf(item, 0);
+  return primary !== "" ? primary : keyOf(item, 1);
 }
 
 const PASSES = 2;
@@ -137,8 +148,11 @@ function statusAgrees(bill: BillRowStatus, ledger: LedgerStatus): boolean {
   }
 }
 
-function identity(row: BillRow): string {
-  return [row.kind, row.providerTxnId, row.merchantOrderRef, row.providerRefundId, row.merchantRefundRef, row.amountMinor, row.feeMinor, row.currency, row.status, row.bookedAtMs].join("\u0000");
+/** Two rows saying the same thing (anywhere in the bill): a duplicate, not a split. */
+function sameRow(a: BillRow, b: BillRow): boolean {
+  return a.kind === b.kind && a.providerTxnId === b.providerTxnId && a.merchantOrderRef === b.merchantOrderRef && a.providerRefundId === b.providerRefundId &&
+    a.merchantRefundRef === b.merchantRefundRef && a.amountMinor === b.amountMinor && a.feeMinor === b.feeMinor && a.currency === b.currency &&
+    a.status === b.status && a.bookedAtMs === b.bookedAtMs;
 }
 
 function earliest(days: readonly string[]): string | undefined {
@@ -158,22 +172,27 @@ function earliest(days: readonly string[]): string | undefined {
  */
 export function matchBill(input: MatchInput, config: MatchConfig = DEFAULT_MATCH_CONFIG): MatchOutcome {
   const items: MatchItem[] = [];
-  const seen = new Set<string>();
   let bill: BillSide[] = [];
   for (const c of input.carried) if (c.side === "bill") bill.push({ row: c.row, originDate: c.originDate });
-  for (const row of input.billRows) {
-    const id = identity(row);
-    if (seen.has(id)) {
-      items.push(item("duplicate_in_bill", "exception", keysOf(row).find((k) => k !== "") ?? "", [row], [], undefined, `the same ${row.kind} appears again at ${row.location.file}:${row.location.line}`));
-      continue;
-    }
-    seen.add(id);
-    bill.push({ row, originDate: input.billDate });
-  }
+  for (const row of input.billRows) bill.push({ row, originDate: input.billDate });
   let ledger: LedgerSide[] = [
     ...input.carried.flatMap((c) => (c.side === "ledger" ? [{ record: c.record, originDate: c.originDate }] : [])),
     ...input.ledgerRecords.map((record) => ({ record, originDate: input.billDate })),
   ];
+  // Repeated identical rows share their identifiers, so they meet in a group of the first pass
+  // (or the second, for rows without the provider's id); the repeats are set apart there.
+  const dropDuplicates = (sides: BillSide[]): BillSide[] => {
+    if (sides.length < 2) return sides;
+    const kept: BillSide[] = [];
+    for (const side of sides) {
+      if (kept.some((k) => sameRow(k.row, side.row))) {
+        items.push(item("duplicate_in_bill", "exception", firstKey(side.row), [side.row], [], undefined, `the same ${side.row.kind} appears again at ${side.row.location.file}:${side.row.location.line}`));
+      } else {
+        kept.push(side);
+      }
+    }
+    return kept;
+  };
 
   for (let pass = 0; pass < PASSES; pass++) {
     const groups = new Map<string, { bill: BillSide[]; ledger: LedgerSide[] }>();
@@ -185,16 +204,17 @@ export function matchBill(input: MatchInput, config: MatchConfig = DEFAULT_MATCH
     const billLeft: BillSide[] = [];
     const ledgerLeft: LedgerSide[] = [];
     for (const b of bill) {
-      const key = keysOf(b.row)[pass] ?? "";
+      const key = keyOf(b.row, pass);
       if (key === "") billLeft.push(b);
       else groupOf(key).bill.push(b);
     }
     for (const l of ledger) {
-      const key = keysOf(l.record)[pass] ?? "";
+      const key = keyOf(l.record, pass);
       if (key === "") ledgerLeft.push(l);
       else groupOf(key).ledger.push(l);
     }
-    for (const [key, g] of groups) {
+    for (const [key, group] of groups) {
+      const g = { bill: dropDuplicates(group.bill), ledger: group.ledger };
       if (g.bill.length === 0 || g.ledger.length === 0) {
         billLeft.push(...g.bill);
         ledgerLeft.push(...g.ledger);
@@ -223,10 +243,10 @@ export function matchBill(input: MatchInput, config: MatchConfig = DEFAULT_MATCH
     carryForward.push(side === "bill" ? { side, row: rows[0] as BillRow, originDate } : { side, record: records[0] as LedgerRecord, originDate });
   };
   for (const b of bill) {
-    unmatched("bill", b.originDate, b.row.bookedAtMs, keysOf(b.row).find((k) => k !== "") ?? "", [b.row], [], b.row.amountMinor, `bill ${b.row.kind} at ${b.row.location.file}:${b.row.location.line}`);
+    unmatched("bill", b.originDate, b.row.bookedAtMs, firstKey(b.row), [b.row], [], b.row.amountMinor, `bill ${b.row.kind} at ${b.row.location.file}:${b.row.location.line}`);
   }
   for (const l of ledger) {
-    unmatched("ledger", l.originDate, l.record.bookedAtMs, keysOf(l.record).find((k) => k !== "") ?? "", [], [l.record], l.record.amountMinor, `our ${l.record.kind} ${l.record.recordId}`);
+    unmatched("ledger", l.originDate, l.record.bookedAtMs, firstKey(l.record), [], [l.record], l.record.amountMinor, `our ${l.record.kind} ${l.record.recordId}`);
   }
   return { items, carryForward };
 }
@@ -246,6 +266,8 @@ function item(
 }
 
 function compareGroup(key: string, bill: readonly BillSide[], ledger: readonly LedgerSide[], billDate: string, config: MatchConfig): MatchItem {
+  const fast = bill.length === 1 && ledger.length === 1 ? exactPair(key, bill[0] as BillSide, ledger[0] as LedgerSide, billDate, config) : undefined;
+  if (fast !== undefined) return fast;
   const rows = bill.map((b) => b.row);
   const records = ledger.map((l) => l.record);
   const carriedFrom = earliest([...bill, ...ledger].map((s) => s.originDate).filter((d) => d !== billDate));
@@ -275,4 +297,19 @@ function compareGroup(key: string, bill: readonly BillSide[], ledger: readonly L
 
   const drift = delta === 0n ? "" : `, within the tolerance (${delta} minor units)`;
   return item("matched", "matched", key, rows, records, carriedFrom, `matched${shape}${drift}`);
+}
+
+/**
+ * The common case without allocations beyond the item: one row and one record that agree exactly
+ * on currency, status, amount and fee, within the time tolerance. Anything else goes the general way.
+ */
+function exactPair(key: string, b: BillSide, l: LedgerSide, billDate: string, config: MatchConfig): MatchItem | undefined {
+  const row = b.row;
+  const record = l.record;
+  if (row.currency !== record.currency || row.amountMinor !== record.amountMinor || row.feeMinor !== record.feeMinor || !statusAgrees(row.status, record.status)) return undefined;
+  if (Math.abs(row.bookedAtMs - record.bookedAtMs) > config.timeToleranceMs) return undefined;
+  const fromBill = b.originDate === billDate ? undefined : b.originDate;
+  const fromLedger = l.originDate === billDate ? undefined : l.originDate;
+  const carriedFrom = fromBill === undefined ? fromLedger : fromLedger === undefined || fromBill < fromLedger ? fromBill : fromLedger;
+  return { matchClass: "matched", disposition: "matched", key, billRows: [row], ledgerRecords: [record], billAmountMinor: row.amountMinor, ledgerAmountMinor: record.amountMinor, carriedFrom, description: "matched" };
 }

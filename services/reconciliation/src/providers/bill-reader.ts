@@ -1,5 +1,6 @@
+import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
-import { parse, type CsvError } from "csv-parse";
+import { parse, type CsvError, type Options } from "csv-parse";
 import iconv from "iconv-lite";
 import { err, ok, type Result } from "@tributary/result";
 import { parseDecimal, parseDecimalScaled } from "@tributary/money";
@@ -60,34 +61,45 @@ export interface CsvRecord {
 }
 
 /**
- * Streams the records of a CSV bill: bytes decoded by iconv-lite (UTF-8 or GBK), tokenised by
- * csv-parse, one record at a time with its line number. A cell holding U+FFFD means bytes that are
- * not valid in the bill's encoding (no real bill carries the replacement character), so the bill
- * is refused there. `quote: false` is for formats without quoting (WeChat), where a `"` is text.
+ * Streams the records of a CSV bill: bytes decoded by iconv-lite (UTF-8 or GBK), one record at a
+ * time with its line number. A cell holding U+FFFD means bytes that are not valid in the bill's
+ * encoding (no real bill carries the replacement character), so the bill is refused there.
+ * Quoted formats (Alipay, ours) are tokenised by csv-parse. A format without quoting (WeChat:
+ * `quote: false`, where a `"` is text and a comma always separates) is split on commas line by
+ * line from node:readline instead — the exact tokeniser for it, and measured six times faster
+ * than csv-parse on a 100,000-line WeChat bill (README).
  */
 export async function* csvRecords(
   bytes: BillBytes,
   options: { readonly file: string; readonly encoding: "utf8" | "gbk"; readonly quote: boolean },
 ): AsyncGenerator<CsvRecord> {
-  const parser = parse({
+  if (!options.quote) {
+    yield* splitRecords(bytes, options);
+    return;
+  }
+  // on_record hands each record over with its line number, cheaper than `info: true` (which
+  // copies the whole info object per record).
+  const csvOptions: Options<{ record: string[]; line: number }, string[]> = {
     bom: true,
     relax_column_count: true,
-    info: true,
     skip_empty_lines: true,
+    on_record: (record, context) => ({ record, line: context.lines }),
     ...(options.quote ? {} : { quote: false }),
-  });
+  };
+  // The typings tie on_record's result to the record type; the runtime passes whatever it returns on.
+  const parser = parse(csvOptions as unknown as Options);
   const decoded = readableOf(bytes).pipe(iconv.decodeStream(options.encoding));
   decoded.on("error", (error: Error) => parser.destroy(error));
   decoded.pipe(parser);
   try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const { record, info } = item;
+    for await (const item of parser as AsyncIterable<{ record: string[]; line: number }>) {
+      const { record, line } = item;
       for (let i = 0; i < record.length; i++) {
         if ((record[i] ?? "").includes("\uFFFD")) {
-          throw new BillFormatError("encoding", options.file, info.lines, i + 1, undefined, `bytes that are not ${options.encoding === "gbk" ? "GBK" : "UTF-8"}`);
+          throw new BillFormatError("encoding", options.file, line, i + 1, undefined, `bytes that are not ${options.encoding === "gbk" ? "GBK" : "UTF-8"}`);
         }
       }
-      yield { cells: record, line: info.lines };
+      yield { cells: record, line };
     }
   } catch (error) {
     if (error instanceof BillFormatError) throw error;
@@ -96,6 +108,23 @@ export async function* csvRecords(
       throw new BillFormatError("bad_row", options.file, csv.lines ?? 0, 0, undefined, `not CSV: ${csv.message ?? csv.code}`);
     }
     throw error;
+  }
+}
+
+async function* splitRecords(bytes: BillBytes, options: { readonly file: string; readonly encoding: "utf8" | "gbk" }): AsyncGenerator<CsvRecord> {
+  const decoded = readableOf(bytes).pipe(iconv.decodeStream(options.encoding));
+  const lines = createInterface({ input: decoded, crlfDelay: Infinity });
+  let line = 0;
+  for await (const text of lines) {
+    line++;
+    const content = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    if (content === "") continue;
+    const cells = content.split(",");
+    if (content.includes("\uFFFD")) {
+      const column = cells.findIndex((c) => c.includes("\uFFFD")) + 1;
+      throw new BillFormatError("encoding", options.file, line, column, undefined, `bytes that are not ${options.encoding === "gbk" ? "GBK" : "UTF-8"}`);
+    }
+    yield { cells, line };
   }
 }
 
@@ -126,6 +155,24 @@ export function scaledFenCell(text: string, scale: number, at: CellAt): bigint {
 export function fenCell(text: string, at: CellAt): bigint {
   if (!/^-?(0|[1-9][0-9]{0,17})$/.test(text)) throw new BillFormatError("bad_amount", at.file, at.line, at.column, at.field, `${JSON.stringify(text)} is not an integer of fen`);
   return BigInt(text);
+}
+
+/**
+ * {@link yuanCell} and {@link scaledFenCell} with the location as plain arguments, for per-row hot
+ * paths: nothing is allocated unless the cell is bad.
+ */
+export function yuanAt(text: string, file: string, line: number, column: number, field: string): bigint {
+  const parsed = parseDecimal(text, "CNY");
+  if (parsed.ok) return parsed.value.amountMinor;
+  return yuanCell(text, { file, line, column, field });
+}
+
+/** See {@link yuanAt}. */
+export function scaledFenAt(text: string, scale: number, file: string, line: number, column: number, field: string): bigint {
+  const parsed = parseDecimalScaled(text, scale);
+  const unit = 10n ** BigInt(scale - 2);
+  if (parsed.ok && parsed.value % unit === 0n) return parsed.value / unit;
+  return scaledFenCell(text, scale, { file, line, column, field });
 }
 
 /** Where a cell is, for an error. */

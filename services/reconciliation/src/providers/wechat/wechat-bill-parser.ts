@@ -1,4 +1,4 @@
-import { parseCurrencyCode } from "@tributary/money";
+import { parseCurrencyCode, type CurrencyCode } from "@tributary/money";
 import type { Result } from "@tributary/result";
 import type { BillRejection, BillRow, BillRowStatus, ParsedBill } from "../../domain/bill.js";
 import {
@@ -7,9 +7,11 @@ import {
   csvRecords,
   rejectOnFormatError,
   requireWithinDay,
+  scaledFenAt,
   scaledFenCell,
   shanghaiDayBounds,
   shanghaiTimeCell,
+  yuanAt,
   yuanCell,
   type BillBytes,
   type CellAt,
@@ -33,6 +35,7 @@ const SUMMARY_SOURCES: Readonly<Record<string, { readonly column: string; readon
 
 const REQUIRED = ["交易时间", "微信订单号", "商户订单号", "交易状态", "货币种类", "手续费"] as const;
 const REFUND_COLUMNS = ["微信退款单号", "商户退款单号", "退款金额", "退款状态"] as const;
+const BACKTICK = 0x60;
 
 function refundStatus(text: string): BillRowStatus {
   switch (text) {
@@ -43,6 +46,44 @@ function refundStatus(text: string): BillRowStatus {
     default:
       return "unknown_provider_status";
   }
+}
+
+/** Where each column we read sits in this bill's header (-1: absent). */
+interface Columns {
+  readonly time: number;
+  readonly txn: number;
+  readonly order: number;
+  readonly state: number;
+  readonly currency: number;
+  readonly fee: number;
+  readonly amount: number;
+  readonly amountName: string;
+  readonly refundTxn: number;
+  readonly refundRef: number;
+  readonly refundAmount: number;
+  readonly refundState: number;
+  /** Detail columns a summary total adds up, with their scale. */
+  readonly summed: readonly { readonly column: string; readonly at: number; readonly scale: 2 | 5 }[];
+}
+
+function columnsOf(header: readonly string[], file: string, line: number): Columns {
+  const index = columnIndex(header);
+  for (const name of REQUIRED) {
+    if (!index.has(name)) throw new BillFormatError("bad_header", file, line, 0, name, `the detail header has no ${name} column`);
+  }
+  const amountName = index.has("应结订单金额") ? "应结订单金额" : "总金额";
+  if (!index.has(amountName)) throw new BillFormatError("bad_header", file, line, 0, "应结订单金额", "the detail header has neither 应结订单金额 nor 总金额");
+  const at = (name: string): number => index.get(name) ?? -1;
+  const summed: { column: string; at: number; scale: 2 | 5 }[] = [];
+  for (const source of Object.values(SUMMARY_SOURCES)) {
+    const position = index.get(source.column);
+    if (position !== undefined && !summed.some((s) => s.column === source.column)) summed.push({ column: source.column, at: position, scale: source.scale });
+  }
+  return {
+    time: at("交易时间"), txn: at("微信订单号"), order: at("商户订单号"), state: at("交易状态"), currency: at("货币种类"), fee: at("手续费"),
+    amount: at(amountName), amountName, refundTxn: at("微信退款单号"), refundRef: at("商户退款单号"), refundAmount: at("退款金额"), refundState: at("退款状态"),
+    summed,
+  };
 }
 
 /**
@@ -63,114 +104,127 @@ export async function parseWechatTradeBill(input: {
     const bounds = shanghaiDayBounds(billDate);
     if (bounds === undefined) throw new RangeError(`parseWechatTradeBill: bad bill date ${billDate}`);
     let header: readonly string[] | undefined;
-    let index: ReadonlyMap<string, number> = new Map();
+    let columns: Columns | undefined;
     let summaryHeader: readonly string[] | undefined;
     let summary: { cells: readonly string[]; line: number } | undefined;
     let lastLine = 0;
     const rows: BillRow[] = [];
-    const sums = new Map<string, bigint>();
-    const summed: { column: string; at: number; scale: 2 | 5 }[] = [];
+    let sums: bigint[] = [];
+    let values: bigint[] = [];
+    const currencies = new Map<string, CurrencyCode>();
 
     for await (const record of csvRecords(input.bytes, { file, encoding: "utf8", quote: false })) {
-      lastLine = record.line;
-      const at = (column: number, field?: string): CellAt => ({ file, line: record.line, column, field });
-      if (header === undefined) {
-        header = record.cells.map((c) => c.trim());
-        index = columnIndex(header);
-        for (const name of REQUIRED) {
-          if (!index.has(name)) throw new BillFormatError("bad_header", file, record.line, 0, name, `the detail header has no ${name} column`);
-        }
-        if (!index.has("应结订单金额") && !index.has("总金额")) throw new BillFormatError("bad_header", file, record.line, 0, "应结订单金额", "the detail header has neither 应结订单金额 nor 总金额");
-        for (const source of Object.values(SUMMARY_SOURCES)) {
-          const position = index.get(source.column);
-          if (position !== undefined && !summed.some((s) => s.column === source.column)) summed.push({ column: source.column, at: position, scale: source.scale });
-        }
+      const { cells, line } = record;
+      lastLine = line;
+      if (header === undefined || columns === undefined) {
+        header = cells.map((c) => c.trim());
+        columns = columnsOf(header, file, line);
+        sums = columns.summed.map(() => 0n);
+        values = columns.summed.map(() => 0n);
         continue;
       }
-      if (summary !== undefined) throw new BillFormatError("bad_row", file, record.line, 1, undefined, "a line after the summary row");
-      const first = record.cells[0] ?? "";
-      if (summaryHeader === undefined && !first.startsWith("`")) {
-        summaryHeader = record.cells.map((c) => c.trim());
-        if (!summaryHeader.includes("总交易单数")) throw new BillFormatError("bad_header", file, record.line, 1, "总交易单数", "a line without backticks that is not the summary header");
+      if (summary !== undefined) throw new BillFormatError("bad_row", file, line, 1, undefined, "a line after the summary row");
+      if (summaryHeader === undefined && (cells[0] ?? "").charCodeAt(0) !== BACKTICK) {
+        summaryHeader = cells.map((c) => c.trim());
+        if (!summaryHeader.includes("总交易单数")) throw new BillFormatError("bad_header", file, line, 1, "总交易单数", "a line without backticks that is not the summary header");
         continue;
       }
-      const cells = record.cells.map((cell, i) => {
-        if (!cell.startsWith("`")) throw new BillFormatError("bad_row", file, record.line, i + 1, (summaryHeader ?? header)?.[i], "a data cell without its backtick");
-        return cell.slice(1);
-      });
+      for (let i = 0; i < cells.length; i++) {
+        if ((cells[i] ?? "").charCodeAt(0) !== BACKTICK) throw new BillFormatError("bad_row", file, line, i + 1, (summaryHeader ?? header)[i], "a data cell without its backtick");
+      }
       if (summaryHeader !== undefined) {
-        if (cells.length !== summaryHeader.length) throw new BillFormatError("bad_row", file, record.line, 0, undefined, `the summary row has ${cells.length} cells, its header ${summaryHeader.length}`);
-        summary = { cells, line: record.line };
+        if (cells.length !== summaryHeader.length) throw new BillFormatError("bad_row", file, line, 0, undefined, `the summary row has ${cells.length} cells, its header ${summaryHeader.length}`);
+        summary = { cells: cells.map((c) => c.slice(1)), line };
         continue;
       }
       if (cells.length !== header.length) {
-        throw new BillFormatError("bad_row", file, record.line, Math.min(cells.length, header.length), undefined, `${cells.length} cells where the header has ${header.length}`);
+        throw new BillFormatError("bad_row", file, line, Math.min(cells.length, header.length), undefined, `${cells.length} cells where the header has ${header.length}`);
       }
-      for (const s of summed) {
-        const text = cells[s.at] ?? "";
-        const value = s.scale === 5 ? scaledFenCell(text, 5, at(s.at + 1, s.column)) : yuanCell(text, at(s.at + 1, s.column));
-        sums.set(s.column, (sums.get(s.column) ?? 0n) + value);
+      const summed = columns.summed;
+      for (let s = 0; s < summed.length; s++) {
+        const source = summed[s] as Columns["summed"][number];
+        const text = (cells[source.at] ?? "").slice(1);
+        const value = source.scale === 5 ? scaledFenAt(text, 5, file, line, source.at + 1, source.column) : yuanAt(text, file, line, source.at + 1, source.column);
+        values[s] = value;
+        sums[s] = (sums[s] ?? 0n) + value;
       }
-      rows.push(rowOf(cells, index, at, bounds, billDate, file, record.line));
+      rows.push(rowOf(cells, columns, values, currencies, bounds, billDate, file, line));
     }
 
-    if (header === undefined) throw new BillFormatError("truncated", file, 1, 0, undefined, "the bill is empty");
+    if (header === undefined || columns === undefined) throw new BillFormatError("truncated", file, 1, 0, undefined, "the bill is empty");
     if (summaryHeader === undefined || summary === undefined) throw new BillFormatError("truncated", file, lastLine, 0, undefined, "the bill ends before its summary row");
-    checkSummary(summaryHeader, summary, rows.length, sums, file);
+    const totals = new Map(columns.summed.map((s, i) => [s.column, sums[i] ?? 0n]));
+    checkSummary(summaryHeader, summary, rows.length, totals, file);
     return { provider: "wechat_pay", billDate, files: [file], rows };
   });
 }
 
+/** A data cell without its backtick (checked before). */
+const text = (cells: readonly string[], at: number): string => (at < 0 ? "" : (cells[at] ?? "").slice(1));
+
+/** An amount column's value: already parsed for its summary total, or parsed now. */
+function amountOf(cells: readonly string[], columns: Columns, values: readonly bigint[], at: number, name: string, file: string, line: number): bigint {
+  const s = columns.summed.findIndex((c) => c.at === at);
+  return s >= 0 ? (values[s] as bigint) : yuanAt(text(cells, at), file, line, at + 1, name);
+}
+
 function rowOf(
   cells: readonly string[],
-  index: ReadonlyMap<string, number>,
-  at: (column: number, field?: string) => CellAt,
+  columns: Columns,
+  values: readonly bigint[],
+  currencies: Map<string, CurrencyCode>,
   bounds: { startMs: number; endMs: number },
   billDate: string,
   file: string,
   line: number,
 ): BillRow {
-  const cell = (name: string): string => cells[index.get(name) ?? -1] ?? "";
-  const atName = (name: string): CellAt => at((index.get(name) ?? -1) + 1, name);
-  const bookedAtMs = shanghaiTimeCell(cell("交易时间"), atName("交易时间"));
-  requireWithinDay(bookedAtMs, bounds, billDate, atName("交易时间"));
-  const currency = parseCurrencyCode(cell("货币种类"));
-  if (!currency.ok) throw new BillFormatError("bad_row", file, line, (index.get("货币种类") ?? 0) + 1, "货币种类", `unknown currency ${JSON.stringify(cell("货币种类"))}`);
-  const feeMinor = scaledFenCell(cell("手续费"), 5, atName("手续费"));
-  const tradeState = cell("交易状态");
-  const base = {
-    location: { file, line },
-    providerTxnId: cell("微信订单号"),
-    merchantOrderRef: cell("商户订单号"),
-    currency: currency.value,
-    feeMinor,
-    bookedAtMs,
-  };
+  const timeAt: CellAt = { file, line, column: columns.time + 1, field: "交易时间" };
+  const bookedAtMs = shanghaiTimeCell(text(cells, columns.time), timeAt);
+  requireWithinDay(bookedAtMs, bounds, billDate, timeAt);
+  const currencyText = text(cells, columns.currency);
+  let currency = currencies.get(currencyText);
+  if (currency === undefined) {
+    const parsed = parseCurrencyCode(currencyText);
+    if (!parsed.ok) throw new BillFormatError("bad_row", file, line, columns.currency + 1, "货币种类", `unknown currency ${JSON.stringify(currencyText)}`);
+    currency = parsed.value;
+    currencies.set(currencyText, currency);
+  }
+  const feeSummed = columns.summed.findIndex((c) => c.at === columns.fee);
+  const feeMinor = feeSummed >= 0 ? (values[feeSummed] as bigint) : scaledFenAt(text(cells, columns.fee), 5, file, line, columns.fee + 1, "手续费");
+  const tradeState = text(cells, columns.state);
   if (tradeState === "REFUND") {
-    for (const name of REFUND_COLUMNS) {
-      if (!index.has(name)) throw new BillFormatError("bad_row", file, line, (index.get("交易状态") ?? 0) + 1, "交易状态", `a refund row in a bill without the ${name} column`);
+    if (columns.refundTxn < 0 || columns.refundRef < 0 || columns.refundAmount < 0 || columns.refundState < 0) {
+      throw new BillFormatError("bad_row", file, line, columns.state + 1, "交易状态", `a refund row in a bill without the ${REFUND_COLUMNS.join(", ")} columns`);
     }
-    const refunded = yuanCell(cell("退款金额"), atName("退款金额"));
+    const state = text(cells, columns.refundState);
     return {
-      ...base,
+      location: { file, line },
       kind: "refund",
-      providerRefundId: cell("微信退款单号"),
-      merchantRefundRef: cell("商户退款单号"),
-      amountMinor: -refunded,
-      status: refundStatus(cell("退款状态")),
-      providerStatus: `REFUND/${cell("退款状态")}`,
+      providerTxnId: text(cells, columns.txn),
+      merchantOrderRef: text(cells, columns.order),
+      providerRefundId: text(cells, columns.refundTxn),
+      merchantRefundRef: text(cells, columns.refundRef),
+      amountMinor: -amountOf(cells, columns, values, columns.refundAmount, "退款金额", file, line),
+      feeMinor,
+      currency,
+      status: refundStatus(state),
+      providerStatus: `REFUND/${state}`,
+      bookedAtMs,
     };
   }
-  const amountColumn = index.has("应结订单金额") ? "应结订单金额" : "总金额";
-  const status: BillRowStatus = tradeState === "SUCCESS" ? "succeeded" : tradeState === "REVOKED" ? "revoked" : "unknown_provider_status";
   return {
-    ...base,
+    location: { file, line },
     kind: "payment",
+    providerTxnId: text(cells, columns.txn),
+    merchantOrderRef: text(cells, columns.order),
     providerRefundId: "",
     merchantRefundRef: "",
-    amountMinor: yuanCell(cell(amountColumn), atName(amountColumn)),
-    status,
+    amountMinor: amountOf(cells, columns, values, columns.amount, columns.amountName, file, line),
+    feeMinor,
+    currency,
+    status: tradeState === "SUCCESS" ? "succeeded" : tradeState === "REVOKED" ? "revoked" : "unknown_provider_status",
     providerStatus: tradeState,
+    bookedAtMs,
   };
 }
 
@@ -183,10 +237,10 @@ function checkSummary(
 ): void {
   let checkedAmounts = 0;
   summaryHeader.forEach((name, i) => {
-    const text = summary.cells[i] ?? "";
+    const cell = summary.cells[i] ?? "";
     const at: CellAt = { file, line: summary.line, column: i + 1, field: name };
     if (name === "总交易单数") {
-      if (text !== String(rowCount)) throw new BillFormatError("totals_mismatch", file, summary.line, i + 1, name, `the summary says ${text} rows, the bill has ${rowCount}`);
+      if (cell !== String(rowCount)) throw new BillFormatError("totals_mismatch", file, summary.line, i + 1, name, `the summary says ${cell} rows, the bill has ${rowCount}`);
       return;
     }
     const source = SUMMARY_SOURCES[name];
@@ -194,8 +248,8 @@ function checkSummary(
     // A bill without the column (a SUCCESS bill has no refund columns) holds none of it: the
     // stated total must then be zero, which is still a check.
     const sum = sums.get(source.column) ?? 0n;
-    const stated = source.scale === 5 ? scaledFenCell(text, 5, at) : yuanCell(text, at);
-    if (stated !== sum) throw new BillFormatError("totals_mismatch", file, summary.line, i + 1, name, `the summary says ${text}, the rows add up to ${sum} fen`);
+    const stated = source.scale === 5 ? scaledFenCell(cell, 5, at) : yuanCell(cell, at);
+    if (stated !== sum) throw new BillFormatError("totals_mismatch", file, summary.line, i + 1, name, `the summary says ${cell}, the rows add up to ${sum} fen`);
     checkedAmounts++;
   });
   if (checkedAmounts === 0) throw new BillFormatError("totals_mismatch", file, summary.line, 0, undefined, "the summary has no amount total to check");
