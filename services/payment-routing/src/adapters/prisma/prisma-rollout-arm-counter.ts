@@ -18,6 +18,15 @@ export const PROVIDER_SIDE_FAILURE_CODES = [
   "unknown_provider_status",
 ] as const;
 
+/**
+ * Whether a `failure_reason` counts against the rail: its leading code (the SQL below reads it
+ * with the same pattern, `^[a-z_]+`) is one of {@link PROVIDER_SIDE_FAILURE_CODES}.
+ */
+export function isProviderSideFailureReason(reason: string): boolean {
+  const code = /^[a-z_]+/.exec(reason)?.[0];
+  return code !== undefined && (PROVIDER_SIDE_FAILURE_CODES as readonly string[]).includes(code);
+}
+
 interface ArmRow {
   readonly arm: string;
   readonly attempts: number;
