@@ -1,4 +1,6 @@
+import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { assertNever, type Result } from "@tributary/result";
+import { setOrderIdOnActiveSpan } from "@tributary/telemetry";
 import type { ProviderAdapter, ProviderCallError } from "../adapters/providers/provider-adapter.js";
 import type { AttemptKind } from "../domain/routing/health.js";
 import { applyPaymentReport, type LifecycleOutcome } from "./apply-payment-report.js";
@@ -66,8 +68,12 @@ export function startPaymentWorker(deps: LifecycleDeps, options: PaymentWorkerOp
       const claimedPayments = await deps.store.claimDuePayments(deps.pool, now, lease, batchSize);
       const claimedRefunds = await deps.store.claimDueRefunds(deps.pool, now, lease, batchSize);
       const results = await Promise.allSettled([
-        ...claimedPayments.map((c) => (c.toSend ? calls.create(c.payment) : calls.check(c.payment))),
-        ...claimedRefunds.map((r) => calls.refund(r)),
+        ...claimedPayments.map((c) =>
+          inSpan(c.toSend ? "create payment" : `check ${c.payment.status} payment`, c.payment.orderId, c.payment.paymentId, () =>
+            c.toSend ? calls.create(c.payment) : calls.check(c.payment),
+          ),
+        ),
+        ...claimedRefunds.map((r) => inSpan(`${r.status === "requested" ? "send" : "check"} refund`, r.orderId, r.paymentId, () => calls.refund(r))),
       ]);
       for (const result of results) {
         if (result.status === "rejected") {
@@ -130,6 +136,26 @@ export function startPaymentWorker(deps: LifecycleDeps, options: PaymentWorkerOp
       await running?.catch(() => undefined);
     },
   };
+}
+
+const tracer = trace.getTracer("@tributary/payment-routing");
+
+/**
+ * Runs one row's work in its own span, stamped with the order id (`tributary trace <order id>`
+ * finds it) and the payment id; the events it appends to the outbox carry this span's context.
+ */
+function inSpan(what: string, orderId: string, paymentId: string, work: () => Promise<void>): Promise<void> {
+  return tracer.startActiveSpan(`payment-routing ${what}`, { kind: SpanKind.INTERNAL, attributes: { "tributary.payment_id": paymentId } }, async (span) => {
+    setOrderIdOnActiveSpan(orderId);
+    try {
+      await work();
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 /** Every provider call the worker makes, with what follows from each answer. */

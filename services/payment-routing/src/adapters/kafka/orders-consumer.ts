@@ -4,6 +4,7 @@ import type { Money as ProtoMoney } from "@tributary/contracts/common/v1/money";
 import { NonRetryableError, requireFields, startIdempotentConsumer, type IdempotentConsumer } from "@tributary/events";
 import { INT64_MAX, money, parseCurrencyCode, type Money } from "@tributary/money";
 import { assertNever } from "@tributary/result";
+import { setOrderIdOnActiveSpan } from "@tributary/telemetry";
 import type { Kafka } from "kafkajs";
 import type { Pool } from "pg";
 import type { LifecycleOutcome } from "../../app/apply-payment-report.js";
@@ -116,6 +117,8 @@ export function startOrdersConsumer(options: {
     ...(deps.logger === undefined ? {} : { logger: deps.logger }),
     handle: async (event, tx) => {
       const message = event.message;
+      // The key of every orders.v1 event is its order id (CaptureRefundRequested: the one it names).
+      setOrderIdOnActiveSpan(event.key);
       let queued = false;
       if (message.$typeName === "tributary.order.v1.OrderAccepted") {
         const outcome = await routeAcceptedOrder(deps, tx, acceptedOrderOf(message));
