@@ -15,3 +15,6 @@ export { captureEntry } from "./domain/capture-entry.js";
 export type { Capture } from "./domain/capture-entry.js";
 export { startSettlementService } from "./settlement-service.js";
 export type { RunningSettlementService, SettlementServiceConfig } from "./settlement-service.js";
+export { exportDetailCsv, exportDetailJson, neutraliseFormula } from "./adapters/reports/export-report.js";
+export type { ReportFilter } from "./adapters/reports/export-report.js";
+export { closeBusinessDay } from "./app/close-business-day.js";

@@ -1,0 +1,204 @@
+import type { ProviderId } from "@tributary/contracts";
+import { formatDecimal, formatRatePercent, money, parseCurrencyCode, type CurrencyCode } from "@tributary/money";
+import type { Queryable } from "../db/pg-ledger.js";
+
+/** What a detail line is, the way Adyen's settlement details type every line. */
+export type ReportRecordType = "payment" | "refund" | "adjustment" | "reserve_withheld" | "reserve_released";
+
+/** One detail line of the settlement report: one ledger entry of one batch, signed from the merchant's side. */
+export interface ReportDetailRow {
+  readonly recordType: ReportRecordType;
+  readonly batchId: string;
+  readonly merchantId: string;
+  readonly provider: ProviderId;
+  readonly businessDate: string;
+  readonly settlementDate: string;
+  readonly providerTransactionId: string;
+  readonly merchantOrderRef: string;
+  /** For refunds: the payment's provider transaction id. */
+  readonly originalTransactionId: string;
+  /** Booking time in Asia/Shanghai, "YYYY-MM-DD HH:mm:ss.SSS". */
+  readonly bookedAtShanghai: string;
+  readonly currency: CurrencyCode;
+  /** Signed: payments positive, refunds negative. */
+  readonly grossMinor: bigint;
+  readonly feeRatePpm: bigint | undefined;
+  /** Signed from the merchant's side: a fee charged is negative, a fee returned positive. */
+  readonly providerFeeMinor: bigint;
+  readonly platformFeeMinor: bigint;
+  /** What the line moves on the merchant's payable: gross + (borne) provider fee + platform fee, or the reserve/adjustment. */
+  readonly netMinor: bigint;
+  readonly batchStatus: string;
+}
+
+/** Rows per query while streaming a report. */
+export const REPORT_PAGE_SIZE = 2000;
+
+const SHANGHAI_OFFSET_MS = 8 * 60 * 60 * 1000;
+
+function shanghaiTime(at: Date): string {
+  return new Date(at.getTime() + SHANGHAI_OFFSET_MS).toISOString().replace("T", " ").slice(0, 23);
+}
+
+interface DetailRow {
+  entry_id: string;
+  entry_type: "payment_captured" | "refund_posted" | "adjustment" | "reserve_withheld" | "reserve_released";
+  batch_id: string;
+  merchant_id: string;
+  provider: ProviderId;
+  business_date: string;
+  settlement_date: string;
+  provider_reference: string | null;
+  original_reference: string | null;
+  booked_at: Date;
+  booked_at_text: string;
+  currency: string;
+  amount_minor: string;
+  provider_fee_minor: string;
+  platform_fee_minor: string;
+  fee_rate_ppm: string | null;
+  merchant_bears_provider_fee: boolean;
+  status: string;
+}
+
+function toDetail(row: DetailRow): ReportDetailRow {
+  const currency = parseCurrencyCode(row.currency);
+  if (!currency.ok) throw new Error(`ledger row has currency ${row.currency}`);
+  const amount = BigInt(row.amount_minor);
+  const fee = BigInt(row.provider_fee_minor);
+  const commission = BigInt(row.platform_fee_minor);
+  const borne = row.merchant_bears_provider_fee ? fee : 0n;
+  let recordType: ReportRecordType;
+  let gross = 0n;
+  let providerFee = 0n;
+  let platformFee = 0n;
+  let net: bigint;
+  switch (row.entry_type) {
+    case "payment_captured":
+      recordType = "payment";
+      gross = amount;
+      providerFee = -fee;
+      platformFee = -commission;
+      net = amount - borne - commission;
+      break;
+    case "refund_posted":
+      recordType = "refund";
+      gross = -amount;
+      providerFee = fee;
+      platformFee = commission;
+      net = -(amount - borne - commission);
+      break;
+    case "adjustment":
+      recordType = "adjustment";
+      net = amount;
+      break;
+    case "reserve_withheld":
+      recordType = "reserve_withheld";
+      net = -amount;
+      break;
+    case "reserve_released":
+      recordType = "reserve_released";
+      net = amount;
+      break;
+  }
+  return {
+    recordType,
+    batchId: row.batch_id,
+    merchantId: row.merchant_id,
+    provider: row.provider,
+    businessDate: row.business_date,
+    settlementDate: row.settlement_date,
+    providerTransactionId: row.provider_reference ?? "",
+    merchantOrderRef: "",
+    originalTransactionId: row.entry_type === "refund_posted" ? (row.original_reference ?? "") : "",
+    bookedAtShanghai: shanghaiTime(row.booked_at),
+    currency: currency.value,
+    grossMinor: gross,
+    feeRatePpm: row.fee_rate_ppm === null ? undefined : BigInt(row.fee_rate_ppm),
+    providerFeeMinor: row.merchant_bears_provider_fee ? providerFee : 0n,
+    platformFeeMinor: platformFee,
+    netMinor: net,
+    batchStatus: row.status,
+  };
+}
+
+/**
+ * Every detail line of the batches of one business date (optionally one provider / merchant), in
+ * batch then booking order, read in keyset pages so a million lines never sit in memory.
+ */
+export async function* reportDetailRows(
+  db: Queryable,
+  filter: { readonly businessDate: string; readonly provider?: ProviderId | undefined; readonly merchantId?: string | undefined },
+  options: { readonly pageSize?: number } = {},
+): AsyncGenerator<ReportDetailRow> {
+  const pageSize = options.pageSize ?? REPORT_PAGE_SIZE;
+  let after: { batchId: string; bookedAt: string; entryId: string } | undefined;
+  for (;;) {
+    const { rows } = await db.query<DetailRow>(
+      `SELECT e.entry_id, e.entry_type, b.batch_id, b.merchant_id, b.provider,
+              to_char(b.business_date, 'YYYY-MM-DD') AS business_date, to_char(b.settlement_date, 'YYYY-MM-DD') AS settlement_date,
+              e.provider_reference,
+              (SELECT c.provider_reference FROM journal_entry c WHERE c.payment_id = e.payment_id AND c.entry_type = 'payment_captured' LIMIT 1) AS original_reference,
+              e.booked_at, e.booked_at::text AS booked_at_text, e.currency, e.amount_minor, e.provider_fee_minor, e.platform_fee_minor,
+              COALESCE(e.fee_rate_ppm, (SELECT c.fee_rate_ppm FROM journal_entry c WHERE c.payment_id = e.payment_id AND c.entry_type = 'payment_captured' LIMIT 1)) AS fee_rate_ppm,
+              e.merchant_bears_provider_fee, b.status
+         FROM settlement_batch b
+         JOIN batch_entry be ON be.batch_id = b.batch_id
+         JOIN journal_entry e ON e.entry_id = be.entry_id
+        WHERE b.business_date = $1::date AND ($2::payment_provider IS NULL OR b.provider = $2) AND ($3::text IS NULL OR b.merchant_id = $3)
+          AND ($4::text IS NULL OR (b.batch_id, e.booked_at, e.entry_id) > ($4::text, $5::timestamptz, $6::uuid))
+        ORDER BY b.batch_id, e.booked_at, e.entry_id
+        LIMIT $7`,
+      [filter.businessDate, filter.provider ?? null, filter.merchantId ?? null, after?.batchId ?? null, after?.bookedAt ?? null, after?.entryId ?? null, pageSize],
+    );
+    for (const row of rows) yield toDetail(row);
+    const last = rows[rows.length - 1];
+    if (last === undefined || rows.length < pageSize) return;
+    after = { batchId: last.batch_id, bookedAt: last.booked_at_text, entryId: last.entry_id };
+  }
+}
+
+/** The CSV/JSON header of the detail report, in column order. */
+export const DETAIL_COLUMNS = [
+  "record_type",
+  "batch_id",
+  "merchant_id",
+  "provider",
+  "business_date",
+  "settlement_date",
+  "provider_transaction_id",
+  "merchant_order_ref",
+  "original_transaction_id",
+  "booked_at_asia_shanghai",
+  "currency",
+  "gross",
+  "fee_rate",
+  "provider_fee",
+  "platform_fee",
+  "net",
+  "status",
+] as const;
+
+/** A detail row as report cells: amounts as exact decimal text in major units, the rate as a percentage. */
+export function detailCells(row: ReportDetailRow): Record<(typeof DETAIL_COLUMNS)[number], string> {
+  const m = (amountMinor: bigint): string => formatDecimal(money(amountMinor, row.currency));
+  return {
+    record_type: row.recordType,
+    batch_id: row.batchId,
+    merchant_id: row.merchantId,
+    provider: row.provider,
+    business_date: row.businessDate,
+    settlement_date: row.settlementDate,
+    provider_transaction_id: row.providerTransactionId,
+    merchant_order_ref: row.merchantOrderRef,
+    original_transaction_id: row.originalTransactionId,
+    booked_at_asia_shanghai: row.bookedAtShanghai,
+    currency: row.currency,
+    gross: m(row.grossMinor),
+    fee_rate: row.feeRatePpm === undefined ? "" : formatRatePercent(row.feeRatePpm),
+    provider_fee: m(row.providerFeeMinor),
+    platform_fee: m(row.platformFeeMinor),
+    net: m(row.netMinor),
+    status: row.batchStatus,
+  };
+}

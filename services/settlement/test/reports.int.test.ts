@@ -1,0 +1,82 @@
+/**
+ * The finance reports, parsed back: the detail CSV starts with a UTF-8 BOM, keeps a Chinese
+ * merchant id intact, neutralises a formula-looking cell, types every line, and its net per batch
+ * equals the batch's net (less the carried-in amount) and what the ledger moved; the JSON report
+ * carries the same lines.
+ */
+import { buffer, text } from "node:stream/consumers";
+import { parse } from "csv-parse/sync";
+import { parseDecimal } from "@tributary/money";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { closeBusinessDay } from "../src/app/close-business-day.js";
+import { recordCapture } from "../src/app/record-capture.js";
+import { recordRefund } from "../src/app/record-refund.js";
+import { exportDetailCsv, exportDetailJson } from "../src/adapters/reports/export-report.js";
+import type { SettlementBatch } from "../src/domain/settlement-batch.js";
+import { captureOf, inTransaction, settlementDatabaseUrl, testDeps } from "./ledger-test-env.js";
+import { newEventId } from "@tributary/events";
+
+let pool: pg.Pool;
+const deps = testDeps();
+const DAY = "2025-10-01";
+const suffix = newEventId().slice(-6);
+const chinese = `杭州小商品店-${suffix}`;
+const formula = `=HYPERLINK("http://x","点我")-${suffix}`;
+let batches: SettlementBatch[] = [];
+
+function minor(textValue: string): bigint {
+  const parsed = parseDecimal(textValue, "CNY");
+  if (!parsed.ok) throw new Error(`not an amount: ${textValue}`);
+  return parsed.value.amountMinor;
+}
+
+beforeAll(async () => {
+  pool = new pg.Pool({ connectionString: settlementDatabaseUrl(), max: 4 });
+  for (const merchant of [chinese, formula]) {
+    const capture = captureOf(merchant, 129902n, { provider: "alipay", at: new Date(`${DAY}T09:30:00.000+08:00`) });
+    await inTransaction(pool, (tx) => recordCapture(deps, tx, capture));
+    await inTransaction(pool, (tx) => recordCapture(deps, tx, captureOf(merchant, 5000n, { provider: "alipay", at: new Date(`${DAY}T10:00:00.000+08:00`) })));
+    await inTransaction(pool, (tx) =>
+      recordRefund(deps, tx, { orderId: capture.orderId, paymentId: capture.paymentId, refundRef: "r1", amountMinor: 29902n, currency: "CNY", eventId: undefined, providerRefundId: `RF-${suffix}`, at: new Date(`${DAY}T11:00:00.000+08:00`) }),
+    );
+  }
+  const closed = await inTransaction(pool, (tx) => closeBusinessDay(deps, tx, { provider: "alipay", businessDate: DAY }));
+  if (!closed.ok) throw new Error(closed.error.message);
+  batches = closed.value.batches.filter((b) => b.merchantId === chinese || b.merchantId === formula);
+});
+afterAll(async () => {
+  await pool.end();
+});
+
+describe("detail report", () => {
+  it("CSV: BOM, Chinese intact, formulas neutralised, typed lines, net per batch equal to the batch", async () => {
+    // Bytes, not text: a TextDecoder would drop the BOM this checks for.
+    const bytes = await buffer(exportDetailCsv(pool, { businessDate: DAY, provider: "alipay" }));
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const rows = parse<Record<string, string>>(bytes, { bom: true, columns: true });
+    const ours = rows.filter((r) => r["merchant_id"] === chinese || r["merchant_id"] === `'${formula}`);
+    expect(ours).toHaveLength(6);
+    expect(rows.some((r) => r["merchant_id"] === formula)).toBe(false);
+    const chineseRows = ours.filter((r) => r["merchant_id"] === chinese);
+    expect(chineseRows.map((r) => r["record_type"]).sort()).toEqual(["payment", "payment", "refund"]);
+    const payment = chineseRows.find((r) => r["gross"] === "1299.02")!;
+    expect(payment).toMatchObject({ fee_rate: "0.60%", provider_fee: "-7.79", platform_fee: "-6.50", net: "1284.73", booked_at_asia_shanghai: `${DAY} 09:30:00.000`, status: "closed" });
+    const refund = chineseRows.find((r) => r["record_type"] === "refund")!;
+    expect(refund).toMatchObject({ gross: "-299.02", provider_fee: "1.79", platform_fee: "1.50", provider_transaction_id: `RF-${suffix}`, original_transaction_id: payment["provider_transaction_id"] });
+    for (const batch of batches) {
+      const merchantCell = batch.merchantId === formula ? `'${formula}` : batch.merchantId;
+      const net = ours.filter((r) => r["merchant_id"] === merchantCell).reduce((s, r) => s + minor(r["net"]!), 0n);
+      expect(net).toBe(batch.netMinor - batch.carriedInMinor);
+      const gross = ours.filter((r) => r["merchant_id"] === merchantCell && r["record_type"] === "payment").reduce((s, r) => s + minor(r["gross"]!), 0n);
+      expect(gross).toBe(batch.grossMinor);
+    }
+  });
+
+  it("JSON: the same lines and totals", async () => {
+    const parsed = JSON.parse(await text(exportDetailJson(pool, { businessDate: DAY, provider: "alipay", merchantId: chinese }))) as Record<string, string>[];
+    expect(parsed).toHaveLength(3);
+    const batch = batches.find((b) => b.merchantId === chinese)!;
+    expect(parsed.reduce((s, r) => s + minor(r["net"]!), 0n)).toBe(batch.netMinor);
+  });
+});
