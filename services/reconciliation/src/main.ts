@@ -28,6 +28,7 @@ await runServiceMain({
     RECONCILIATION_SOURCE_CONFIG: str({ desc: "path of the JSON file with this provider's download credentials (see README)", example: "/etc/tributary/wechat-bill.json" }),
     RECONCILIATION_HEALTH_ADDRESS: str({ default: "", desc: "host:port of HTTP /livez and /readyz; empty for none" }),
     RECONCILIATION_EXCEPTION_AFTER_DAYS: positiveInt({ default: 3 }),
+    RECONCILIATION_LOCAL_BILL_ROOT: str({ default: "", desc: "folder StatementAvailable may name local bill files in; empty refuses local files" }),
   },
   start: async (config) => {
     const { startReconciliationWorker } = await import("./reconciliation-worker.js");
@@ -37,6 +38,7 @@ await runServiceMain({
       source: await readSourceConfig(config.RECONCILIATION_SOURCE_CONFIG, provider),
       matchConfig: { exceptionAfterDays: config.RECONCILIATION_EXCEPTION_AFTER_DAYS },
       ...(config.RECONCILIATION_HEALTH_ADDRESS === "" ? {} : { healthAddress: config.RECONCILIATION_HEALTH_ADDRESS }),
+      ...(config.RECONCILIATION_LOCAL_BILL_ROOT === "" ? {} : { localBillRoot: config.RECONCILIATION_LOCAL_BILL_ROOT }),
     });
     return {
       description: `reconciliation worker for ${provider} on statements.v1${worker.healthAddress === undefined ? "" : `, health on http://${worker.healthAddress}/readyz`}`,

@@ -24,6 +24,8 @@ export interface ReconciliationWorkerConfig {
   readonly healthAddress?: string;
   readonly poolSize?: number;
   readonly groupId?: string;
+  /** The folder `StatementAvailable` may name local bill files in; none (the default) refuses them. */
+  readonly localBillRoot?: string;
   readonly clock?: () => Date;
   readonly logger?: Logger;
 }
@@ -68,6 +70,7 @@ export async function startReconciliationWorker(config: ReconciliationWorkerConf
         deps,
         logger: runtime.logger,
         ...(config.groupId === undefined ? {} : { groupId: config.groupId }),
+        ...(config.localBillRoot === undefined ? {} : { localBillRoot: config.localBillRoot }),
       }),
     );
     runtime.markReady();

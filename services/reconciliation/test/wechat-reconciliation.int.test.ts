@@ -3,6 +3,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiscrepancyClass, type DiscrepancyFound, type ReconciliationCompleted } from "@tributary/contracts/reconciliation/v1/reconciliation_events";
+import { kafkaHeadersToRecord } from "@tributary/events";
+import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inTransaction } from "../src/adapters/db/in-transaction.js";
 import { createPgExceptionQueue } from "../src/adapters/db/pg-exception-queue.js";
@@ -18,6 +20,7 @@ const D = "2026-11-23";
 const D1 = "2026-11-24";
 let env: ReconTestEnv;
 let worker: RunningReconciliationWorker;
+const billDir = mkdtempSync(join(tmpdir(), "recon-bills-"));
 const queue = createPgExceptionQueue();
 const ptx = (outTradeNo: string): string => env.sandbox.transactions("wechat").find((p) => p.outTradeNo === outTradeNo)?.providerTradeNo ?? "?";
 
@@ -51,6 +54,7 @@ beforeAll(async () => {
     source: env.sourceConfig(),
     matchConfig: { exceptionAfterDays: 0 },
     groupId: `reconciliation-wechat-test-${Date.now()}`,
+    localBillRoot: billDir,
   });
 });
 
@@ -127,7 +131,7 @@ describe("a WeChat day reconciled by the worker", () => {
 
   it("refuses a malformed bill handed over as a file, applying nothing", async () => {
     const content = (await env.pool.query<{ content: Buffer }>(`SELECT f.content FROM recon_runs r JOIN bill_files f USING (bill_file_id) WHERE r.run_id = $1`, [firstRunId])).rows[0]?.content ?? Buffer.alloc(0);
-    const path = join(mkdtempSync(join(tmpdir(), "recon-bill-")), "truncated.csv");
+    const path = join(billDir, "truncated.csv");
     const truncated = content.subarray(0, content.lastIndexOf("总交易单数"));
     writeFileSync(path, truncated);
     const eventId = await env.publishStatement(D, { location: path, digestAlgorithm: "SHA256", digest: createHash("sha256").update(truncated).digest("hex") });
@@ -155,7 +159,7 @@ describe("a WeChat day reconciled by the worker", () => {
     cells[5] = minus5(cells[5]);
     kept[summaryAt] = cells.join(",");
     const corrected = Buffer.from(kept.join("\r\n"), "utf8");
-    const path = join(mkdtempSync(join(tmpdir(), "recon-bill-")), "wechat_tradebill_2026-11-23_ALL.v2.csv");
+    const path = join(billDir, "wechat_tradebill_2026-11-23_ALL.v2.csv");
     writeFileSync(path, corrected);
     await env.publishStatement(D, { location: `file://${path}`, digestAlgorithm: "SHA256", digest: createHash("sha256").update(corrected).digest("hex") });
 
@@ -180,5 +184,23 @@ describe("a WeChat day reconciled by the worker", () => {
     expect(first.ok && first.value).toMatchObject({ status: "adjusted", resolvedBy: "finance:li", resolvedAt: at });
     const again = await inTransaction(env.pool, (tx) => resolveException(queue, tx, { exceptionId: target?.exceptionId ?? "", status: "resolved", note: "again", by: "finance:li", at }));
     expect(!again.ok && again.error.code).toBe("exception_not_open");
+  });
+
+  it("dead-letters a StatementAvailable naming a local file outside its bill folder, reading nothing", async () => {
+    const kafka = new Kafka({ clientId: "recon-dlq-watch", brokers: [...env.brokers], logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `recon-dlq-watch-${Date.now()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: "statements.v1.dlq", fromBeginning: true });
+    const dead: Record<string, string>[] = [];
+    await consumer.run({ eachMessage: async ({ message }) => void dead.push(kafkaHeadersToRecord(message.headers)) });
+    try {
+      const eventId = await env.publishStatement(D, { location: "/etc/hostname" });
+      const letter = await eventually(async () => dead.find((h) => Object.values(h).includes(eventId)), "the dead letter");
+      expect(Object.values(letter).join(" ")).toMatch(/outside/);
+      const runs = await env.pool.query(`SELECT 1 FROM bill_files WHERE file_name = 'hostname'`);
+      expect(runs.rows).toEqual([]);
+    } finally {
+      await consumer.disconnect();
+    }
   });
 });

@@ -1,4 +1,3 @@
-import type { ProviderId } from "@tributary/contracts";
 import { assertNever } from "@tributary/result";
 import { createAlipayBillSource, type AlipayBillConfig } from "./alipay/alipay-bill-client.js";
 import type { BillSource } from "./bill-source.js";
@@ -28,9 +27,4 @@ export function createBillSource(config: BillSourceConfig): BillSource {
     default:
       return assertNever(config, "bill source config");
   }
-}
-
-/** The provider whose credentials these are. */
-export function providerOf(config: BillSourceConfig): ProviderId {
-  return config.provider;
 }

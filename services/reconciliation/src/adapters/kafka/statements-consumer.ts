@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { basename } from "node:path";
+import { basename, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { providerIdFromProto, statementsTopic, type ProviderId } from "@tributary/contracts";
 import { NonRetryableError, requireFields, startIdempotentConsumer, type IdempotentConsumer } from "@tributary/events";
@@ -19,10 +19,14 @@ export function statementsGroupId(provider: ProviderId): string {
 
 /**
  * A bill named by `location` as a local file (`file:` URL or absolute path), checked against the
- * event's digest (SHA1 or SHA256) when it states one.
+ * event's digest (SHA1 or SHA256) when it states one. Only files under `root` are read: an event
+ * must not make the worker read any file it can reach.
  */
-async function readLocalBill(location: string, algorithm: string, digest: string): Promise<FetchedBill> {
-  const path = location.startsWith("file:") ? fileURLToPath(location) : location;
+async function readLocalBill(location: string, algorithm: string, digest: string, root: string | undefined): Promise<FetchedBill> {
+  if (root === undefined) throw new NonRetryableError(`location ${location} is a local file, and this worker reads no local bills (localBillRoot is not set)`);
+  const path = resolve(location.startsWith("file:") ? fileURLToPath(location) : location);
+  const base = resolve(root);
+  if (!path.startsWith(base.endsWith(sep) ? base : `${base}${sep}`)) throw new NonRetryableError(`location ${location} is outside ${base}`);
   const bytes = await readFile(path);
   if (digest !== "") {
     const name = algorithm.toLowerCase().replace("-", "");
@@ -36,7 +40,7 @@ async function readLocalBill(location: string, algorithm: string, digest: string
 /**
  * One provider's worker on `statements.v1`: a `StatementAvailable` for another provider is not
  * ours and is skipped; ours is fetched — through the provider's signed download API, or from the
- * local file its `location` names (digest checked) — and reconciled in the inbox's transaction,
+ * local file its `location` names under `localBillRoot` (digest checked) — and reconciled in the inbox's transaction,
  * so a redelivered event changes nothing. A bill not yet ready or a failed download is retried
  * (then dead-lettered); a malformed bill is recorded as a rejected run, logged, and not retried.
  */
@@ -48,6 +52,8 @@ export function startStatementsConsumer(options: {
   readonly deps: ReconDeps;
   readonly logger?: Logger;
   readonly groupId?: string;
+  /** The folder local bill locations must lie in; none (the default) refuses local locations. */
+  readonly localBillRoot?: string;
 }): Promise<IdempotentConsumer> {
   return startIdempotentConsumer({
     kafka: options.kafka,
@@ -67,7 +73,7 @@ export function startStatementsConsumer(options: {
       const local = message.location !== "" && (message.location.startsWith("file:") || message.location.startsWith("/"));
       let bill: FetchedBill;
       if (local) {
-        bill = await readLocalBill(message.location, message.digestAlgorithm, message.digest);
+        bill = await readLocalBill(message.location, message.digestAlgorithm, message.digest, options.localBillRoot);
       } else {
         const fetched = await options.source.fetch(message.billDate);
         if (!fetched.ok) {
