@@ -1,5 +1,5 @@
 import { metrics } from "@opentelemetry/api";
-import { ordersTopic, paymentsTopic, type ProviderId } from "@tributary/contracts";
+import { ordersTopic, paymentsTopic, routingTopic, type ProviderId } from "@tributary/contracts";
 import { newEventId } from "@tributary/events";
 import type { TokenTable } from "@tributary/grpc";
 import { startServiceRuntime, type KafkaSettings } from "@tributary/service-kit";
@@ -7,6 +7,8 @@ import { createLogger, type Logger } from "@tributary/telemetry";
 import type { Pool } from "pg";
 import { inTransaction } from "./adapters/db/in-transaction.js";
 import { createPgPaymentStore } from "./adapters/db/pg-payment-store.js";
+import { createPaymentRoutingGrpcRegistration } from "./adapters/grpc/payment-routing-grpc-registration.js";
+import { startWebhookServer } from "./adapters/http/webhook-server.js";
 import { startOrdersConsumer } from "./adapters/kafka/orders-consumer.js";
 import { createPaymentOutbox, PAYMENT_ROUTING_PRODUCER } from "./adapters/kafka/payment-outbox.js";
 import type { PaymentStatusReport, ProviderAdapter, RefundStatusReport } from "./adapters/providers/provider-adapter.js";
@@ -14,7 +16,9 @@ import { applyPaymentReport, type LifecycleOutcome } from "./app/apply-payment-r
 import { applyRefundReport } from "./app/apply-refund-report.js";
 import { createHealthTracker, type HealthTracker } from "./app/health-tracker.js";
 import { startPaymentWorker, type InTransaction, type SweepReport } from "./app/payment-worker.js";
+import { startGuardrailMonitor } from "./app/policy/guardrail-monitor.js";
 import type { PolicySource } from "./app/policy-source.js";
+import { openPolicyStore } from "./adapters/prisma/open-policy-store.js";
 import { DEFAULT_LIFECYCLE_TIMINGS, type LifecycleDeps, type LifecycleMetrics, type LifecycleTimings, type Tx } from "./app/ports.js";
 import type { RoutingPolicy } from "./domain/routing/routing-policy.js";
 
@@ -27,14 +31,26 @@ export interface PaymentRoutingServiceConfig {
   readonly kafka?: KafkaSettings;
   /** One adapter per provider this instance talks to; a rail without one is never routed to. */
   readonly adapters: readonly ProviderAdapter[];
-  /** The routing policy (the Prisma-backed store in production, a fixed one in tests). */
-  readonly policySource: PolicySource;
+  /**
+   * Where the routing policy comes from — one of the two:
+   * - `policyStore`: the Prisma-backed store (production, the stack): versions, audit, the cached
+   *   source routing reads, the guardrail monitor, and the gRPC policy methods;
+   * - `policySource`: a fixed or test source; no gRPC service then (it writes through the store).
+   */
+  readonly policySource?: PolicySource;
+  readonly policyStore?: PolicyStoreSettings;
   /** The base URL providers post notifications to: each provider's is `<base>/webhooks/<provider>`. */
   readonly notifyBaseUrl: string;
-  /** `host:port` the gRPC PaymentRoutingService will serve on (wired by the lead; see below). */
+  /** `host:port` the gRPC PaymentRoutingService serves on (needs `policyStore` and `tokens`); none unless told. */
   readonly grpcAddress?: string;
-  /** Bearer tokens of the gRPC API (wired with it). */
+  /** Bearer tokens of the gRPC API: scopes `routing:preview`, `payments:read`, `routing:read`, `routing:admin`. */
   readonly tokens?: TokenTable;
+  /**
+   * `host:port` the webhook HTTP server listens on (`POST /webhooks/<provider>`); none unless
+   * told (tests that drive notifications themselves). `notifyBaseUrl` is what providers are told,
+   * which behind a balancer differs from this bind address.
+   */
+  readonly webhookAddress?: string;
   /** `host:port` for HTTP `/livez` and `/readyz`; none unless told. */
   readonly healthAddress?: string;
   /** Largest number of pooled database connections; 10 unless told. */
@@ -52,6 +68,16 @@ export interface PaymentRoutingServiceConfig {
   /** Routing's exploration draw; `Math.random` unless told. */
   readonly random?: () => number;
   readonly logger?: Logger;
+}
+
+/** The Prisma-backed policy store's settings. */
+export interface PolicyStoreSettings {
+  /** Written as version 1 when the database holds no policy yet (never over an existing one). */
+  readonly seed: RoutingPolicy;
+  /** The merchants that exist, which a policy may name (validation refuses others). */
+  readonly merchantIds: readonly string[];
+  /** Between guardrail passes; 30 s unless told. */
+  readonly guardrailIntervalMs?: number;
 }
 
 /**
@@ -82,6 +108,10 @@ export interface RunningPaymentRoutingService {
   readonly adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
   /** The HTTP health endpoint's `host:port`, when one was asked for. */
   readonly healthAddress: string | undefined;
+  /** The gRPC PaymentRoutingService's `host:port`, when one was asked for. */
+  readonly grpcAddress: string | undefined;
+  /** The webhook server's `host:port`, when one was asked for. */
+  readonly webhookAddress: string | undefined;
   /** Stops taking events and sweeping, lets in-flight work finish, closes every connection. */
   stop(): Promise<void>;
 }
@@ -105,10 +135,11 @@ function defaultPaymentId(): string {
 }
 
 /**
- * Starts payment-routing in this process on the service kit: the outbox relay to `payments.v1`,
- * the `orders.v1` consumer (OrderAccepted → route + first attempt; refund requests), and the
- * payment worker (every provider call, the lost-notification sweeper, timeouts, refunds) —
- * stopped in the reverse order. `main.ts` calls it with the environment's settings; tests call
+ * Starts payment-routing in this process on the service kit: the routing policy store (Prisma),
+ * the outbox relay to `payments.v1` and `routing.v1`, the payment worker (every provider call,
+ * the lost-notification sweeper, timeouts, refunds), the `orders.v1` consumer (OrderAccepted →
+ * route + first attempt; refund requests), the webhook server, the guardrail monitor and the gRPC
+ * PaymentRoutingService — stopped in the reverse order. `main.ts` calls it with the environment's settings; tests call
  * it with the sandbox's adapters.
  */
 export async function startPaymentRoutingService(config: PaymentRoutingServiceConfig): Promise<RunningPaymentRoutingService> {
@@ -119,7 +150,7 @@ export async function startPaymentRoutingService(config: PaymentRoutingServiceCo
     databaseSetting: "PAYMENT_ROUTING_DATABASE_URL",
     ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }),
     kafka: config.kafka ?? { brokers: config.kafkaBrokers ?? [] },
-    topics: [ordersTopic, paymentsTopic],
+    topics: [ordersTopic, paymentsTopic, routingTopic],
     ...(config.healthAddress === undefined ? {} : { healthAddress: config.healthAddress }),
     logger,
   });
@@ -129,11 +160,30 @@ export async function startPaymentRoutingService(config: PaymentRoutingServiceCo
       if (adapters.has(adapter.provider)) throw new Error(`two adapters for ${adapter.provider}`);
       adapters.set(adapter.provider, adapter);
     }
+    const clock = config.clock ?? (() => new Date());
+    if ((config.policySource === undefined) === (config.policyStore === undefined)) {
+      throw new Error("payment-routing needs exactly one of policySource (fixed, tests) and policyStore (the database)");
+    }
+    const settings = config.policyStore;
+    const store =
+      settings === undefined
+        ? undefined
+        : await runtime.start("routing policy store", () =>
+            openPolicyStore({
+              databaseUrl: config.databaseUrl,
+              producerName: PAYMENT_ROUTING_PRODUCER,
+              seed: settings.seed,
+              references: () => ({ merchantIds: new Set(settings.merchantIds) }),
+              clock,
+              onError: (error, what) => logger.error({ err: error }, what),
+            }),
+          );
+    const source: PolicySource = store?.source ?? config.policySource!;
     // The tracker reads the health and breaker settings of the policy routing last used.
-    let latest: RoutingPolicy = await config.policySource.current();
+    let latest: RoutingPolicy = await source.current();
     const policySource: PolicySource = {
       current: async () => {
-        latest = await config.policySource.current();
+        latest = await source.current();
         return latest;
       },
     };
@@ -147,7 +197,7 @@ export async function startPaymentRoutingService(config: PaymentRoutingServiceCo
       adapters,
       policySource,
       health,
-      clock: config.clock ?? (() => new Date()),
+      clock,
       newPaymentId: config.newPaymentId ?? defaultPaymentId,
       random: config.random ?? Math.random,
       notifyUrl: (provider) => `${base}/webhooks/${provider}`,
@@ -184,19 +234,45 @@ export async function startPaymentRoutingService(config: PaymentRoutingServiceCo
       }),
     );
 
-    // ── Wired by the lead engineer at the end (other helpers build these) ───────────────────
-    // 1. The webhook server (src/adapters/http/webhook-server.ts):
-    //      const webhooks = await runtime.start("webhook server", () =>
-    //        startWebhookServer({ adapters: config.adapters, pool, effects: lifecycle.notificationEffects, logger, ... }));
-    //    Its `notifyUrl(provider)` is `<address>/webhooks/<provider>`: `notifyBaseUrl` must be that address.
-    // 2. The gRPC PaymentRoutingService (src/adapters/grpc/**), on `config.grpcAddress` with `config.tokens`:
-    //      const grpc = await runtime.serveGrpc({ address: config.grpcAddress, tokens: config.tokens,
-    //        register: (server) => server.addService(PaymentRoutingService, handlers(pool, deps, health, ...), { access, errors }) });
-    //    GetPayment / ListPayments read `payments` (pg-payment-store), ListProviderHealth reads `health.snapshot()`.
-    // ─────────────────────────────────────────────────────────────────────────────────────────
+    const webhooks =
+      config.webhookAddress === undefined
+        ? undefined
+        : await runtime.start("webhook server", () =>
+            startWebhookServer({ address: config.webhookAddress!, adapters: config.adapters, pool, effects: lifecycle.notificationEffects, clock, logger }),
+          );
+    if (store !== undefined) {
+      await runtime.start("guardrail monitor", () =>
+        Promise.resolve(
+          startGuardrailMonitor({
+            deps: store.guardrail,
+            intervalMs: settings?.guardrailIntervalMs ?? 30_000,
+            onError: (error) => logger.error({ err: error }, "a guardrail pass failed; the next one runs as usual"),
+          }),
+        ),
+      );
+    }
+    let grpcAddress: string | undefined;
+    if (config.grpcAddress !== undefined) {
+      if (store === undefined || config.tokens === undefined) throw new Error("the gRPC PaymentRoutingService needs policyStore and tokens");
+      const grpc = await runtime.serveGrpc({
+        address: config.grpcAddress,
+        tokens: config.tokens,
+        register: createPaymentRoutingGrpcRegistration({ policies: store.commands, policySource, health, payments: store.payments, clock }),
+      });
+      grpcAddress = grpc.address;
+    }
 
     runtime.markReady();
-    return { pool, lifecycle, health, adapters, healthAddress: runtime.healthAddress, stop: () => runtime.stop() };
+    return {
+      pool,
+      lifecycle,
+      health,
+      adapters,
+      healthAddress: runtime.healthAddress,
+      grpcAddress,
+      webhookAddress: webhooks?.address,
+      stop: () => runtime.stop(),
+    };
   } catch (error) {
     await runtime.stop();
     throw error;

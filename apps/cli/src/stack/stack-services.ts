@@ -53,3 +53,38 @@ export async function startOrderProcess(context: StackContext, operatorToken: st
   });
   return { name: "order", process: process_, grpcAddress, healthAddress, operatorToken, operatorScopes: scopes };
 }
+
+/** The scopes of the stack operator's payment-routing token (every method, every merchant). */
+const paymentRoutingScopes = ["routing:preview", "payments:read", "routing:read", "routing:admin"];
+
+/**
+ * Starts payment-routing as its own process on free ports (gRPC, health, webhooks), talking to
+ * the stack's sandbox with the sandbox's keys, and waits until it is ready. Providers are told
+ * to notify its webhook server directly (no balancer in front locally).
+ */
+export async function startPaymentRoutingProcess(context: StackContext, operatorToken: string, providerKeysFile: string): Promise<StackService> {
+  const grpcAddress = `127.0.0.1:${await freeLocalPort()}`;
+  const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
+  const webhookAddress = `127.0.0.1:${await freeLocalPort()}`;
+  const service = await startServiceProcess({
+    name: "payment-routing",
+    entry: join(context.repoRoot, "services/payment-routing/src/main.ts"),
+    cwd: join(context.repoRoot, "services/payment-routing"),
+    env: {
+      ...process.env,
+      TRIBUTARY_TRACES_DIR: context.tracesDir,
+      KAFKA_BROKERS: context.brokers.join(","),
+      PAYMENT_ROUTING_DATABASE_URL: databaseUrl(context.postgresServerUrl, `tributary_payment_routing${context.databaseSuffix}`),
+      PAYMENT_ROUTING_GRPC_ADDRESS: grpcAddress,
+      PAYMENT_ROUTING_HEALTH_ADDRESS: healthAddress,
+      PAYMENT_ROUTING_WEBHOOK_ADDRESS: webhookAddress,
+      PAYMENT_ROUTING_NOTIFY_BASE_URL: `http://${webhookAddress}`,
+      PAYMENT_ROUTING_SANDBOX_URL: context.sandboxUrl,
+      PAYMENT_ROUTING_PROVIDER_KEYS_FILE: providerKeysFile,
+      PAYMENT_ROUTING_AUTH_TOKENS: `${operatorToken}:stack-operator:${paymentRoutingScopes.join("+")}:merchants=*`,
+    },
+    healthAddress,
+    logFile: join(context.logDir, "payment-routing.log"),
+  });
+  return { name: "payment-routing", process: service, grpcAddress, healthAddress, operatorToken, operatorScopes: paymentRoutingScopes };
+}

@@ -4,24 +4,24 @@
  * 2. every service database created and migrated on POSTGRES_URL (default 127.0.0.1:5432);
  * 3. the provider sandbox in this process, and every service as its own process
  *    (`.tributary/logs/<service>.log`), each tied to this one;
- * 4. a smoke payment flow: an upstream system publishes `OrderPlaced` on `orders.inbound.v1` and
- *    calls `CreateOrder` over gRPC; both must come out as `OrderAccepted` on `orders.v1`, and a
- *    bad order as `OrderRejected`.
+ * 4. a smoke payment flow through every process: an upstream system publishes `OrderPlaced` on
+ *    `orders.inbound.v1` and calls `CreateOrder` over gRPC; both are accepted, routed, paid at the
+ *    sandbox, notified, captured and marked paid; a bad order comes back `OrderRejected`.
  * Then a summary, and `.tributary/stack.json` for `stack status` and `stack down`. It stays up
  * until a stop is requested; with `exit` it stops after the summary.
  */
 import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-import { allTopics } from "@tributary/contracts";
+import { allTopics, sandboxProviderName } from "@tributary/contracts";
 import { ensureTopics } from "@tributary/events";
 import { startKafka } from "@tributary/local-kafka";
 import { migrateAll, postgresServerUrl } from "@tributary/local-postgres";
-import { startSandbox } from "@tributary/provider-sandbox";
+import { DEFAULT_KEYS_DIR, startSandbox } from "@tributary/provider-sandbox";
 import { localTracesDir } from "@tributary/telemetry/local-traces";
 import { assertKafkaReachable, assertPostgresReachable } from "@tributary/service-kit";
 import { runSmokeFlow } from "./smoke-flow.js";
-import { startOrderProcess, type StackContext, type StackService } from "./stack-services.js";
+import { startOrderProcess, startPaymentRoutingProcess, type StackContext, type StackService } from "./stack-services.js";
 import { removeStackState, stackStatePath, writeStackState } from "./stack-state.js";
 
 export interface StackUpOptions {
@@ -107,6 +107,7 @@ export async function stackUp(options: StackUpOptions): Promise<void> {
       return service;
     };
     const order = register(await startOrderProcess(context, operatorToken));
+    register(await startPaymentRoutingProcess(context, operatorToken, join(DEFAULT_KEYS_DIR, "keys.json")));
 
     writeStackState(statePath, {
       pid: process.pid,
@@ -124,7 +125,13 @@ export async function stackUp(options: StackUpOptions): Promise<void> {
     });
     stops.push(() => Promise.resolve(removeStackState(statePath)));
 
-    const smoke = await runSmokeFlow(kafka, order.grpcAddress, operatorToken);
+    const smoke = await runSmokeFlow({
+      kafka,
+      orderAddress: order.grpcAddress,
+      token: operatorToken,
+      merchantId: "m-taobao-1",
+      pay: (provider, paymentId) => sandbox.pay(sandboxProviderName(provider), paymentId),
+    });
 
     print(`Tributary local stack (up in ${Date.now() - started} ms)`);
     print(`  kafka     ${brokers.join(",")}${existing ? " (KAFKA_BROKERS)" : " (local KRaft broker)"}`);
@@ -137,10 +144,10 @@ export async function stackUp(options: StackUpOptions): Promise<void> {
     }
     print(`  sandbox   ${sandbox.url} (Alipay, WeChat Pay, UnionPay, JD Pay, e-CNY)`);
     for (const service of services) {
-      print(`  ${service.name.padEnd(9)} pid ${service.process.pid}, gRPC ${service.grpcAddress}, health http://${service.healthAddress}/readyz`);
-      print(`            log ${service.process.logFile}`);
+      print(`  ${service.name.padEnd(16)} pid ${service.process.pid}, gRPC ${service.grpcAddress}, health http://${service.healthAddress}/readyz`);
+      print(`                   log ${service.process.logFile}`);
     }
-    print(`  token     ${operatorToken} (${order.operatorScopes.join(" ")}, every merchant)`);
+    print(`  token     ${operatorToken} (every service's API: ${services.flatMap((service) => service.operatorScopes).join(" ")}; every merchant)`);
     for (const line of smoke) print(`  smoke     ${line}`);
     print(`KAFKA_BROKERS=${brokers.join(",")}`);
     print(`state: ${statePath} (tributary stack status | stack down)`);
