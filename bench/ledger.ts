@@ -14,9 +14,9 @@
  *   (≈1,011 accounts), same writers. Goal ≥ 0.8: hot accounts do not serialise writers.
  * BENCH_WRITERS (4) concurrent connections each commit transactions of BENCH_TX_EVENTS (500)
  * captures; BENCH_ROUND_EVENTS (20,000) per round; BENCH_ROUNDS (5) alternating rounds. Rates are
- * postings per second. Last stdout line: `{"bench":"ledger","ratio":…,"subject":{"hotAccountRatio":…,
- * "exportPeakRssMb":null,…},"baseline":{…}}` — the CSV export is not built yet, so its rate and RSS
- * are null.
+ * postings per second. Then the detail CSV of BENCH_EXPORT_ROWS (1,000,000) lines, streamed by a
+ * child process: rows per second and its peak RSS (goal ≤ 256 MB). Last stdout line:
+ * `{"bench":"ledger","ratio":…,"subject":{"hotAccountRatio":…,"exportPeakRssMb":…,…},"baseline":{…}}`.
  */
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
@@ -211,6 +211,56 @@ for (let round = 0; round < roundCount; round += 1) {
   hot.push(await subjectRound("hot"));
   log(`round ${round + 1}: raw ${Math.round(baseline[round]!)} postings/s, ours (1,011 accounts) ${Math.round(subject[round]!)}, ours (4 hot accounts) ${Math.round(hot[round]!)}`);
 }
+// Export: BENCH_EXPORT_ROWS (1,000,000) detail lines of one business date, seeded straight into the
+// tables (with triggers off, in this scratch database only: balanced by construction), streamed as
+// CSV by a child process whose peak RSS is the figure (BENCH_EXPORT_ROWS=0 skips it).
+const exportRows = Number.parseInt(process.env["BENCH_EXPORT_ROWS"] ?? "1000000", 10);
+let exportResult: { rows: number; bytes: number; elapsedMs: number; peakRssMb: number } | undefined;
+if (exportRows > 0) {
+  const day = "2030-01-01";
+  const seedStart = performance.now();
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query("SET LOCAL session_replication_role = replica");
+    await client.query(
+      `INSERT INTO journal_entry (entry_id, source_key, entry_type, phase, payment_id, order_id, merchant_id, provider, provider_reference, currency,
+          amount_minor, provider_fee_minor, platform_fee_minor, fee_rate_ppm, provider_fee_rounding, platform_fee_rounding, merchant_bears_provider_fee,
+          business_date, booked_at, posting_count, memo, tx_id)
+       SELECT gen_random_uuid(), 'bench-export:' || i, 'payment_captured', 'posted', 'pay-x-' || i, 'order-x-' || i, '商户-' || (i % 1000),
+              'alipay', '2088' || i, 'CNY', 1000 + i % 9000, (1000 + i % 9000) * 6 / 1000, (1000 + i % 9000) * 5 / 1000, 6000, 'half_up', 'half_up', true,
+              $1::date, $1::date + (i % 86400) * interval '1 second' - interval '8 hours', 2, '', 0
+         FROM generate_series(1, $2::integer) AS i`,
+      [day, exportRows],
+    );
+    await client.query(
+      `INSERT INTO settlement_batch (batch_id, merchant_id, provider, business_date, settlement_date, currency, status, payment_count, refund_count,
+          gross_minor, refunds_minor, provider_fees_minor, platform_fees_minor, adjustments_minor, reserve_withheld_minor, reserve_released_minor,
+          carried_in_minor, net_minor, payable_minor, carried_forward_minor, closed_at, updated_at)
+       SELECT gen_random_uuid()::text, merchant_id, 'alipay', $1::date, $1::date + 1, 'CNY', 'closed', count(*), 0, sum(amount_minor), 0,
+              sum(provider_fee_minor), sum(platform_fee_minor), 0, 0, 0, 0, sum(amount_minor - provider_fee_minor - platform_fee_minor),
+              sum(amount_minor - provider_fee_minor - platform_fee_minor), 0, now(), now()
+         FROM journal_entry WHERE business_date = $1::date AND source_key LIKE 'bench-export:%' GROUP BY merchant_id`,
+      [day],
+    );
+    await client.query(
+      `INSERT INTO batch_entry (entry_id, batch_id)
+       SELECT e.entry_id, b.batch_id FROM journal_entry e JOIN settlement_batch b ON b.merchant_id = e.merchant_id AND b.business_date = e.business_date
+        WHERE e.business_date = $1::date AND e.source_key LIKE 'bench-export:%'`,
+      [day],
+    );
+    await client.query("COMMIT");
+  } finally {
+    client.release();
+  }
+  await pool.query("ANALYZE journal_entry; ANALYZE batch_entry; ANALYZE settlement_batch");
+  log(`export: seeded ${exportRows} detail lines in ${Math.round(performance.now() - seedStart)} ms`);
+  const { execFileSync } = await import("node:child_process");
+  const out = execFileSync(process.execPath, ["--import", "tsx", "--conditions=source", fileURLToPath(new URL("./_ledger-export.ts", import.meta.url)), url, day], { encoding: "utf8", maxBuffer: 1 << 20 });
+  exportResult = JSON.parse(out.trim().split("\n").pop() ?? "{}") as typeof exportResult;
+  log(`export: ${exportResult?.rows} CSV rows (${exportResult?.bytes} bytes) in ${exportResult?.elapsedMs} ms, peak RSS ${exportResult?.peakRssMb} MB`);
+}
+
 const ratios = pairedRatios(subject, baseline);
 const hotRatios = pairedRatios(hot, subject);
 const b = spreadOf(baseline);
@@ -231,7 +281,9 @@ console.log(
     bench: "ledger",
     ratio: ratio.median,
     goal: 0.5,
-    subject: { postingsPerSecond: s, hotPostingsPerSecond: h, hotAccountRatio: hotAccountRatio.median, hotAccountGoal: 0.8, hotAccountRatios: hotAccountRatio, exportRowsPerSecond: null, exportPeakRssMb: null },
+    subject: { postingsPerSecond: s, hotPostingsPerSecond: h, hotAccountRatio: hotAccountRatio.median, hotAccountGoal: 0.8, hotAccountRatios: hotAccountRatio, exportRows: exportResult?.rows ?? null,
+      exportRowsPerSecond: exportResult === undefined ? null : Math.round((exportResult.rows * 1000) / exportResult.elapsedMs),
+      exportPeakRssMb: exportResult?.peakRssMb ?? null, exportPeakRssGoalMb: 256 },
     baseline: { postingsPerSecond: b },
     spread: { ratio },
     agreed: ratio.agreed && hotAccountRatio.agreed,

@@ -51,7 +51,6 @@ interface DetailRow {
   provider_reference: string | null;
   original_reference: string | null;
   booked_at: Date;
-  booked_at_text: string;
   currency: string;
   amount_minor: string;
   provider_fee_minor: string;
@@ -123,8 +122,9 @@ function toDetail(row: DetailRow): ReportDetailRow {
 }
 
 /**
- * Every detail line of the batches of one business date (optionally one provider / merchant), in
- * batch then booking order, read in keyset pages so a million lines never sit in memory.
+ * Every detail line of the batches of one business date (optionally one provider / merchant), batch
+ * by batch, each batch's lines in recording order, read in keyset pages so a million lines never
+ * sit in memory.
  */
 export async function* reportDetailRows(
   db: Queryable,
@@ -132,29 +132,36 @@ export async function* reportDetailRows(
   options: { readonly pageSize?: number } = {},
 ): AsyncGenerator<ReportDetailRow> {
   const pageSize = options.pageSize ?? REPORT_PAGE_SIZE;
-  let after: { batchId: string; bookedAt: string; entryId: string } | undefined;
-  for (;;) {
-    const { rows } = await db.query<DetailRow>(
-      `SELECT e.entry_id, e.entry_type, b.batch_id, b.merchant_id, b.provider,
-              to_char(b.business_date, 'YYYY-MM-DD') AS business_date, to_char(b.settlement_date, 'YYYY-MM-DD') AS settlement_date,
-              e.provider_reference,
-              (SELECT c.provider_reference FROM journal_entry c WHERE c.payment_id = e.payment_id AND c.entry_type = 'payment_captured' LIMIT 1) AS original_reference,
-              e.booked_at, e.booked_at::text AS booked_at_text, e.currency, e.amount_minor, e.provider_fee_minor, e.platform_fee_minor,
-              COALESCE(e.fee_rate_ppm, (SELECT c.fee_rate_ppm FROM journal_entry c WHERE c.payment_id = e.payment_id AND c.entry_type = 'payment_captured' LIMIT 1)) AS fee_rate_ppm,
-              e.merchant_bears_provider_fee, b.status
-         FROM settlement_batch b
-         JOIN batch_entry be ON be.batch_id = b.batch_id
-         JOIN journal_entry e ON e.entry_id = be.entry_id
-        WHERE b.business_date = $1::date AND ($2::payment_provider IS NULL OR b.provider = $2) AND ($3::text IS NULL OR b.merchant_id = $3)
-          AND ($4::text IS NULL OR (b.batch_id, e.booked_at, e.entry_id) > ($4::text, $5::timestamptz, $6::uuid))
-        ORDER BY b.batch_id, e.booked_at, e.entry_id
-        LIMIT $7`,
-      [filter.businessDate, filter.provider ?? null, filter.merchantId ?? null, after?.batchId ?? null, after?.bookedAt ?? null, after?.entryId ?? null, pageSize],
-    );
-    for (const row of rows) yield toDetail(row);
-    const last = rows[rows.length - 1];
-    if (last === undefined || rows.length < pageSize) return;
-    after = { batchId: last.batch_id, bookedAt: last.booked_at_text, entryId: last.entry_id };
+  // Batches first (one per merchant and currency), then each batch's entries by entry id — UUIDv7,
+  // so recording order — from the (batch_id, entry_id) index: every page is an ordered range scan.
+  const { rows: batches } = await db.query<{ batch_id: string }>(
+    `SELECT batch_id FROM settlement_batch
+      WHERE business_date = $1::date AND ($2::payment_provider IS NULL OR provider = $2) AND ($3::text IS NULL OR merchant_id = $3)
+      ORDER BY provider, merchant_id, currency`,
+    [filter.businessDate, filter.provider ?? null, filter.merchantId ?? null],
+  );
+  for (const { batch_id: batchId } of batches) {
+    let after: string | undefined;
+    for (;;) {
+      const { rows } = await db.query<DetailRow>(
+        `SELECT e.entry_id, e.entry_type, b.batch_id, b.merchant_id, b.provider,
+                to_char(b.business_date, 'YYYY-MM-DD') AS business_date, to_char(b.settlement_date, 'YYYY-MM-DD') AS settlement_date,
+                e.provider_reference,
+                CASE WHEN e.entry_type = 'refund_posted' THEN (SELECT c.provider_reference FROM journal_entry c WHERE c.payment_id = e.payment_id AND c.entry_type = 'payment_captured' LIMIT 1) END AS original_reference,
+                e.booked_at, e.currency, e.amount_minor, e.provider_fee_minor, e.platform_fee_minor,
+                COALESCE(e.fee_rate_ppm, (SELECT c.fee_rate_ppm FROM journal_entry c WHERE c.payment_id = e.payment_id AND c.entry_type = 'payment_captured' LIMIT 1)) AS fee_rate_ppm,
+                e.merchant_bears_provider_fee, b.status
+           FROM (SELECT entry_id FROM batch_entry WHERE batch_id = $1 AND ($2::uuid IS NULL OR entry_id > $2::uuid) ORDER BY entry_id LIMIT $3) be
+           JOIN journal_entry e ON e.entry_id = be.entry_id
+           JOIN settlement_batch b ON b.batch_id = $1
+          ORDER BY e.entry_id`,
+        [batchId, after ?? null, pageSize],
+      );
+      for (const row of rows) yield toDetail(row);
+      const last = rows[rows.length - 1];
+      if (last === undefined || rows.length < pageSize) break;
+      after = last.entry_id;
+    }
   }
 }
 
