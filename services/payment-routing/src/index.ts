@@ -1,9 +1,17 @@
 /**
- * @tributary/payment-routing: which rail a payment takes and how it gets there. Work in progress
- * (issue "Payment routing"): so far the routing policy (pure domain, below) and the provider
- * adapters. The service itself (gRPC, lifecycle, webhooks, persisting and publishing policy
- * changes) is not built yet.
+ * @tributary/payment-routing: which rail a payment takes and how it gets there — the routing
+ * policy (pure domain), the provider adapters, and the service (`startPaymentRoutingService`:
+ * policy store, lifecycle, webhooks, guardrail monitor, gRPC PaymentRoutingService).
  */
+
+// The service, for the stack, benchmarks and tests that run it in-process.
+export { startPaymentRoutingService } from "./payment-routing-service.js";
+export type { PaymentLifecycle, PaymentRoutingServiceConfig, PolicyStoreSettings, RunningPaymentRoutingService } from "./payment-routing-service.js";
+export { createProviderAdapters, sandboxProviderSettings } from "./provider-adapters.js";
+export type { ProviderAdapterOptions, ProviderSettings } from "./provider-adapters.js";
+export { fixedPolicySource } from "./app/policy-source.js";
+export type { PolicySource } from "./app/policy-source.js";
+export { policyFromJsonText, policyToJsonText } from "./app/policy/policy-json.js";
 
 // Routing policy: rules, staged and guarded roll-outs, health, cost — pure, every decision explained.
 export { route } from "./domain/routing/route.js";
