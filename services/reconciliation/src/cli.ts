@@ -7,6 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
+import cliProgress from "cli-progress";
 import Table from "cli-table3";
 import { Command, InvalidArgumentError } from "commander";
 import { formatDecimal, money, parseCurrencyCode } from "@tributary/money";
@@ -46,6 +47,13 @@ function yuan(amountMinor: bigint | undefined, currency = "CNY"): string {
   if (amountMinor === undefined) return "";
   const code = parseCurrencyCode(currency);
   return code.ok ? formatDecimal(money(amountMinor, code.value)) : amountMinor.toString();
+}
+
+/** Line ends in a text bill: the progress bar's total. */
+function countLines(bytes: Buffer): number {
+  let lines = 0;
+  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) lines++;
+  return lines;
 }
 
 const asJson = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2);
@@ -94,9 +102,23 @@ program
       bill = fetched.value;
     }
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    // A bar for large plain-text bills on a terminal; a zip's line count is not known up front.
+    const zip = bill.bytes[0] === 0x50 && bill.bytes[1] === 0x4b;
+    const totalLines = zip ? 0 : countLines(bill.bytes);
+    const bar = o.json === true || process.stderr.isTTY !== true || totalLines < 50_000
+      ? undefined
+      : new cliProgress.SingleBar({ format: "parsing {bar} {value}/{total} lines | {rate} lines/s | ETA {eta_formatted}", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+    const started = performance.now();
+    const rate = (lines: number): number => Math.round(lines / Math.max(0.001, (performance.now() - started) / 1000));
+    bar?.start(totalLines, 0, { rate: 0 });
     try {
       const deps = pgReconDeps({ pool, matchConfig: { exceptionAfterDays: o.exceptionAfterDays } });
-      const outcome = await inTransaction(pool, (tx) => reconcileBill(deps, tx, { provider: o.provider, billDate: o.date, bill }));
+      const outcome = await inTransaction(pool, (tx) =>
+        reconcileBill(deps, tx, { provider: o.provider, billDate: o.date, bill, onProgress: (lines) => bar?.update(lines, { rate: rate(lines) }) }),
+      );
+      bar?.update(totalLines, { rate: rate(totalLines) });
+      bar?.stop();
+      const seconds = (performance.now() - started) / 1000;
       const open = await inTransaction(pool, (tx) => listExceptions(queue, tx, { provider: o.provider, billDate: o.date, status: "open" }));
       if (o.json === true) {
         console.log(asJson({ ...outcome, ...(outcome.kind === "rejected" ? { message: describeRejection(outcome.rejection) } : {}), openExceptions: open }));
@@ -105,12 +127,13 @@ program
       } else if (outcome.kind === "already_reconciled") {
         console.log(`this bill (same SHA-256) was already reconciled in run ${outcome.runId} (${outcome.status}); nothing done`);
       } else {
-        console.log(`run ${outcome.runId}: ${outcome.billRowCount} bill rows, ${outcome.ledgerRecordCount} of our records${outcome.supersededRunId === undefined ? "" : `, supersedes run ${outcome.supersededRunId}`}`);
+        console.log(`run ${outcome.runId}: ${outcome.billRowCount} bill rows, ${outcome.ledgerRecordCount} of our records in ${Math.round(seconds * 10) / 10} s (${Math.round(outcome.billRowCount / Math.max(0.001, seconds))} rows/s)${outcome.supersededRunId === undefined ? "" : `, supersedes run ${outcome.supersededRunId}`}`);
         console.log(runSummary(outcome));
       }
       if (o.json !== true && open.length > 0) console.log(`${open.length} open exception(s):\n${exceptionTable(open)}`);
       process.exitCode = outcome.kind === "rejected" ? 2 : open.length > 0 ? 1 : 0;
     } finally {
+      bar?.stop();
       await pool.end();
     }
   });

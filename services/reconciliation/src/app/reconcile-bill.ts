@@ -58,7 +58,13 @@ function totalsOf(items: readonly MatchItem[]): Record<MatchClass, ClassTotal> {
 export async function reconcileBill(
   deps: ReconDeps,
   tx: Tx,
-  input: { readonly provider: ProviderId; readonly billDate: string; readonly bill: FetchedBill },
+  input: {
+    readonly provider: ProviderId;
+    readonly billDate: string;
+    readonly bill: FetchedBill;
+    /** Told the lines parsed so far, every 10,000 (the CLI's progress bar). */
+    readonly onProgress?: (lines: number) => void;
+  },
 ): Promise<ReconcileOutcome> {
   const { provider, billDate, bill } = input;
   const { store } = deps;
@@ -70,7 +76,7 @@ export async function reconcileBill(
 
   const billFileId = await store.keepBillFile(tx, deps.newId(), { provider, billDate, fileName: bill.fileName, sha256, providerDigest: bill.providerDigest, bytes: bill.bytes, fetchedAt: startedAt });
   const runId = deps.newId();
-  const parsed = await parseBill(provider, { bytes: bill.bytes, fileName: bill.fileName, billDate });
+  const parsed = await parseBill(provider, { bytes: bill.bytes, fileName: bill.fileName, billDate, onProgress: input.onProgress });
   if (!parsed.ok) {
     await store.recordRejectedRun(tx, { runId, provider, billDate, billFileId, rejection: describeRejection(parsed.error), startedAt, completedAt: deps.clock() });
     return { kind: "rejected", runId, rejection: parsed.error };

@@ -54,6 +54,12 @@ function readableOf(bytes: BillBytes): Readable {
   return bytes instanceof Uint8Array ? Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]) : Readable.from(bytes);
 }
 
+/** Told the number of lines read so far, every {@link PROGRESS_EVERY} lines (a CLI's progress bar). */
+export type ProgressListener = (lines: number) => void;
+
+/** How often a parser reports progress, in lines. */
+export const PROGRESS_EVERY = 10_000;
+
 /** One tokenised CSV record with its 1-based line number. */
 export interface CsvRecord {
   readonly cells: readonly string[];
@@ -71,7 +77,7 @@ export interface CsvRecord {
  */
 export async function* csvRecords(
   bytes: BillBytes,
-  options: { readonly file: string; readonly encoding: "utf8" | "gbk"; readonly quote: boolean },
+  options: { readonly file: string; readonly encoding: "utf8" | "gbk"; readonly quote: boolean; readonly onProgress?: ProgressListener | undefined },
 ): AsyncGenerator<CsvRecord> {
   if (!options.quote) {
     yield* splitRecords(bytes, options);
@@ -99,6 +105,7 @@ export async function* csvRecords(
           throw new BillFormatError("encoding", options.file, line, i + 1, undefined, `bytes that are not ${options.encoding === "gbk" ? "GBK" : "UTF-8"}`);
         }
       }
+      if (line % PROGRESS_EVERY === 0) options.onProgress?.(line);
       yield { cells: record, line };
     }
   } catch (error) {
@@ -111,12 +118,13 @@ export async function* csvRecords(
   }
 }
 
-async function* splitRecords(bytes: BillBytes, options: { readonly file: string; readonly encoding: "utf8" | "gbk" }): AsyncGenerator<CsvRecord> {
+async function* splitRecords(bytes: BillBytes, options: { readonly file: string; readonly encoding: "utf8" | "gbk"; readonly onProgress?: ProgressListener | undefined }): AsyncGenerator<CsvRecord> {
   const decoded = readableOf(bytes).pipe(iconv.decodeStream(options.encoding));
   const lines = createInterface({ input: decoded, crlfDelay: Infinity });
   let line = 0;
   for await (const text of lines) {
     line++;
+    if (line % PROGRESS_EVERY === 0) options.onProgress?.(line);
     const content = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
     if (content === "") continue;
     const cells = content.split(",");

@@ -10,6 +10,7 @@ import {
   shanghaiTimeCell,
   yuanCell,
   type CellAt,
+  type ProgressListener,
 } from "../bill-reader.js";
 import { openArchive } from "../zip-archive.js";
 
@@ -52,6 +53,7 @@ export async function parseAlipayTradeBill(input: {
   readonly bytes: Uint8Array;
   readonly file: string;
   readonly billDate: string;
+  readonly onProgress?: ProgressListener;
 }): Promise<Result<ParsedBill, BillRejection>> {
   return rejectOnFormatError(async () => {
     const bounds = shanghaiDayBounds(input.billDate);
@@ -72,7 +74,7 @@ export async function parseAlipayTradeBill(input: {
     let tradeFooter: { count: number; received: bigint; line: number } | undefined;
     let refundFooter: { count: number; received: bigint; line: number } | undefined;
 
-    for await (const record of csvRecords(detail.bytes, { file, encoding: "gbk", quote: true })) {
+    for await (const record of csvRecords(detail.bytes, { file, encoding: "gbk", quote: true, onProgress: input.onProgress })) {
       lastLine = record.line;
       const first = record.cells[0] ?? "";
       const hashLine = first.startsWith("#") ? record.cells.join(",").trimEnd() : undefined;

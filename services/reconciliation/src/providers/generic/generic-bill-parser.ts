@@ -11,6 +11,7 @@ import {
   requireWithinDay,
   shanghaiDayBounds,
   type BillBytes,
+  type ProgressListener,
   type CellAt,
 } from "../bill-reader.js";
 
@@ -46,6 +47,7 @@ export async function parseGenericBill(input: {
   readonly bytes: BillBytes;
   readonly file: string;
   readonly billDate: string;
+  readonly onProgress?: ProgressListener;
   readonly provider: Extract<ProviderId, "jd_pay" | "ecny">;
   /** The provider's name in the bill's first line (`jdpay`, `ecny`). */
   readonly providerName: string;
@@ -62,7 +64,7 @@ export async function parseGenericBill(input: {
     const rows: BillRow[] = [];
     const sums = { count: 0n, amount: 0n, fee: 0n, net: 0n };
 
-    for await (const record of csvRecords(input.bytes, { file, encoding: "utf8", quote: true })) {
+    for await (const record of csvRecords(input.bytes, { file, encoding: "utf8", quote: true, onProgress: input.onProgress })) {
       lastLine = record.line;
       const joined = record.cells.join(",");
       if (trailer !== undefined) throw new BillFormatError("bad_row", file, record.line, 1, undefined, "a line after #totals");

@@ -1,7 +1,7 @@
 import iconv from "iconv-lite";
 import type { Result } from "@tributary/result";
 import type { BillRejection, BillRow, BillRowStatus, ParsedBill } from "../../domain/bill.js";
-import { BillFormatError, rejectOnFormatError, shanghaiDayBounds, type CellAt } from "../bill-reader.js";
+import { BillFormatError, PROGRESS_EVERY, rejectOnFormatError, shanghaiDayBounds, type CellAt, type ProgressListener } from "../bill-reader.js";
 import { openArchive } from "../zip-archive.js";
 
 /** A fixed-width field: its name and its width in bytes. */
@@ -43,12 +43,13 @@ const recordLength = (spec: readonly FixedField[]): number => spec.reduce((s, f)
  * offsets, decoding each field as GBK. A record of the wrong byte length is refused (the last one
  * as truncated), as is a field with bytes that are not GBK (the column is the byte offset).
  */
-function* fixedRecords(bytes: Buffer, spec: readonly FixedField[], file: string): Generator<{ values: ReadonlyMap<string, string>; offsets: ReadonlyMap<string, number>; line: number }> {
+function* fixedRecords(bytes: Buffer, spec: readonly FixedField[], file: string, onProgress: ProgressListener | undefined): Generator<{ values: ReadonlyMap<string, string>; offsets: ReadonlyMap<string, number>; line: number }> {
   const expected = recordLength(spec);
   let start = 0;
   let line = 0;
   while (start < bytes.length) {
     line++;
+    if (line % PROGRESS_EVERY === 0) onProgress?.(line);
     const end = bytes.indexOf("\r\n", start);
     const stop = end === -1 ? bytes.length : end;
     const length = stop - start;
@@ -191,12 +192,13 @@ export async function parseUnionpaySettlement(input: {
   readonly bytes: Uint8Array;
   readonly file: string;
   readonly billDate: string;
+  readonly onProgress?: ProgressListener;
 }): Promise<Result<ParsedBill, BillRejection>> {
   return rejectOnFormatError(async () => {
     const entries = await openArchive(input.bytes, input.file);
     const zm = entries.find((e) => /ZM_/.test(e.name));
     if (zm === undefined) throw new BillFormatError("bad_archive", input.file, 0, 0, undefined, `no ZM file (found ${entries.map((e) => e.name).join(", ") || "none"})`);
-    return readUnionpayFiles({ zm, zme: entries.find((e) => /ZME_/.test(e.name)), billDate: input.billDate });
+    return readUnionpayFiles({ zm, zme: entries.find((e) => /ZME_/.test(e.name)), billDate: input.billDate, ...(input.onProgress === undefined ? {} : { onProgress: input.onProgress }) });
   });
 }
 
@@ -205,6 +207,7 @@ export interface UnionpayFiles {
   readonly zm: { readonly name: string; readonly bytes: Buffer };
   readonly zme: { readonly name: string; readonly bytes: Buffer } | undefined;
   readonly billDate: string;
+  readonly onProgress?: ProgressListener;
 }
 
 /** Parses a ZM file and an optional ZME file already out of their archive. */
@@ -214,9 +217,9 @@ export async function parseUnionpayFiles(input: UnionpayFiles): Promise<Result<P
 
 function readUnionpayFiles(input: UnionpayFiles): ParsedBill {
   const rows: BillRow[] = [];
-  for (const r of fixedRecords(input.zm.bytes, ZM_FIELDS, input.zm.name)) rows.push(zmRow(r.values, r.offsets, input.zm.name, r.line, input.billDate));
+  for (const r of fixedRecords(input.zm.bytes, ZM_FIELDS, input.zm.name, input.onProgress)) rows.push(zmRow(r.values, r.offsets, input.zm.name, r.line, input.billDate));
   if (input.zme !== undefined) {
-    for (const r of fixedRecords(input.zme.bytes, ZME_FIELDS, input.zme.name)) rows.push(zmeRow(r.values, r.offsets, input.zme.name, r.line, input.billDate));
+    for (const r of fixedRecords(input.zme.bytes, ZME_FIELDS, input.zme.name, input.onProgress)) rows.push(zmeRow(r.values, r.offsets, input.zme.name, r.line, input.billDate));
   }
   return { provider: "unionpay", billDate: input.billDate, files: [input.zm.name, ...(input.zme === undefined ? [] : [input.zme.name])], rows };
 }

@@ -14,6 +14,7 @@ import {
   yuanAt,
   yuanCell,
   type BillBytes,
+  type ProgressListener,
   type CellAt,
 } from "../bill-reader.js";
 
@@ -98,6 +99,7 @@ export async function parseWechatTradeBill(input: {
   readonly bytes: BillBytes;
   readonly file: string;
   readonly billDate: string;
+  readonly onProgress?: ProgressListener;
 }): Promise<Result<ParsedBill, BillRejection>> {
   return rejectOnFormatError(async () => {
     const { file, billDate } = input;
@@ -113,7 +115,7 @@ export async function parseWechatTradeBill(input: {
     let values: bigint[] = [];
     const currencies = new Map<string, CurrencyCode>();
 
-    for await (const record of csvRecords(input.bytes, { file, encoding: "utf8", quote: false })) {
+    for await (const record of csvRecords(input.bytes, { file, encoding: "utf8", quote: false, onProgress: input.onProgress })) {
       const { cells, line } = record;
       lastLine = line;
       if (header === undefined || columns === undefined) {
