@@ -173,6 +173,11 @@ async function subject(round: number, count: number, mode: "batch" | "per-event"
   return elapsed;
 }
 
+/** CPU time (user + system) this process spent between two readings, per message, in µs. */
+function cpuMicrosPerMessage(from: NodeJS.CpuUsage, to: NodeJS.CpuUsage, messages: number): number {
+  return (to.user - from.user + (to.system - from.system)) / messages;
+}
+
 try {
   log(`consume bench: ${messageBytes} B messages, ${partitions} partitions, rounds of ~${roundSeconds} s, brokers ${infra.brokers.join(",")}`);
   await fill(warmupMessages);
@@ -190,10 +195,18 @@ try {
   const subjectRates: number[] = [];
   const perEventRates: number[] = [];
   const baselineMs: number[] = [];
+  // This process's CPU time per message, per side: unlike the rates it hardly moves with the load
+  // of the machine. It leaves out Postgres and the broker (other processes).
+  const baselineCpu: number[] = [];
+  const subjectCpu: number[] = [];
   const subjectMs: number[] = [];
   for (let round = 0; round < roundCount; round += 1) {
+    const cpuAtStart = process.cpuUsage();
     baselineMs.push(await baseline(round, messageCount));
+    const cpuAfterBaseline = process.cpuUsage();
     subjectMs.push(await subject(round, messageCount, "batch"));
+    baselineCpu.push(cpuMicrosPerMessage(cpuAtStart, cpuAfterBaseline, messageCount));
+    subjectCpu.push(cpuMicrosPerMessage(cpuAfterBaseline, process.cpuUsage(), messageCount));
     baselineRates.push(rate(messageCount, baselineMs[round] ?? 0));
     subjectRates.push(rate(messageCount, subjectMs[round] ?? 0));
     if (measurePerEvent) perEventRates.push(rate(perEventCount, await subject(round, perEventCount, "per-event")));
@@ -211,6 +224,10 @@ try {
   log(describeSpread("idempotent handleBatch", subjectSpread, "msg/s"));
   if (perEventSpread !== undefined) log(describeSpread("idempotent handle, per event", perEventSpread, "msg/s"));
   log(describeSpread("ratio", ratioSpread, "×"));
+  const baselineCpuSpread = spreadOf(baselineCpu, 1);
+  const subjectCpuSpread = spreadOf(subjectCpu, 1);
+  log(describeSpread("bench process CPU per message, raw kafkajs", baselineCpuSpread, "µs"));
+  log(describeSpread("bench process CPU per message, idempotent handleBatch (without Postgres)", subjectCpuSpread, "µs"));
   console.log(
     JSON.stringify({
       bench: "consume",
@@ -248,6 +265,8 @@ try {
       goal: 0.5,
       spread: { baseline: baselineSpread, subject: subjectSpread, ratio: ratioSpread },
       agreed: baselineSpread.agreed && subjectSpread.agreed && ratioSpread.agreed,
+      // Not the goal: the bench process's CPU time per message (Postgres and the broker excluded).
+      cpuMicrosPerMessage: { baseline: baselineCpuSpread, subject: subjectCpuSpread },
     }),
   );
 } finally {
