@@ -133,3 +133,22 @@ describe("closing a business day", () => {
     expect(next).toMatchObject({ businessDate: "2025-06-02", paymentCount: 1n, grossMinor: 3000n });
   });
 });
+
+describe("approved adjustments", () => {
+  it("post through suspense once, with reason and approver, and the merchant's next batch takes them in", async () => {
+    const { postAdjustment } = await import("../src/app/post-adjustment.js");
+    const merchant = uniqueMerchant("adjust");
+    await inTransaction(pool, (tx) => recordCapture(deps, tx, captureOf(merchant, 10000n, { provider: "jd_pay", at: new Date("2025-11-03T04:00:00.000Z") })));
+    const adjustment = { reference: `ticket-${merchant}`, merchantId: merchant, provider: "jd_pay" as const, currency: "CNY" as const, amountMinor: 123n, reason: "fee difference found by reconciliation", approvedBy: "finance-lead", at: new Date("2025-11-03T05:00:00.000Z") };
+    expect(await inTransaction(pool, (tx) => postAdjustment(deps, tx, { ...adjustment, approvedBy: " " }))).toMatchObject({ ok: false, error: { code: "approver_required" } });
+    expect(await inTransaction(pool, (tx) => postAdjustment(deps, tx, { ...adjustment, reason: "" }))).toMatchObject({ ok: false, error: { code: "reason_required" } });
+    expect(await inTransaction(pool, (tx) => postAdjustment(deps, tx, adjustment))).toMatchObject({ ok: true, value: { posted: true } });
+    expect(await inTransaction(pool, (tx) => postAdjustment(deps, tx, adjustment))).toMatchObject({ ok: true, value: { posted: false } });
+    const batch = batchOf((await close("jd_pay", "2025-11-03")).batches, merchant)!;
+    // 100.00 − 0.60 − 0.50 + 1.23
+    expect(batch).toMatchObject({ adjustmentsMinor: 123n, netMinor: 10000n - 60n - 50n + 123n });
+    expect(await payableMoved(batch.batchId, merchant)).toBe(batch.netMinor);
+    const { rows } = await pool.query<{ memo: string; approved_by: string }>("SELECT memo, approved_by FROM journal_entry WHERE source_key = $1", [`adjustment:ticket-${merchant}`]);
+    expect(rows).toEqual([{ memo: "fee difference found by reconciliation", approved_by: "finance-lead" }]);
+  });
+});
