@@ -18,3 +18,4 @@ export type { RunningSettlementService, SettlementServiceConfig } from "./settle
 export { exportDetailCsv, exportDetailJson, neutraliseFormula } from "./adapters/reports/export-report.js";
 export type { ReportFilter } from "./adapters/reports/export-report.js";
 export { closeBusinessDay } from "./app/close-business-day.js";
+export { exportBatchSummaryCsv } from "./adapters/reports/batch-summary.js";

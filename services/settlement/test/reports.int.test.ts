@@ -12,6 +12,7 @@ import pg from "pg";
 import { closeBusinessDay } from "../src/app/close-business-day.js";
 import { recordCapture } from "../src/app/record-capture.js";
 import { recordRefund } from "../src/app/record-refund.js";
+import { exportBatchSummaryCsv } from "../src/adapters/reports/batch-summary.js";
 import { exportDetailCsv, exportDetailJson } from "../src/adapters/reports/export-report.js";
 import type { SettlementBatch } from "../src/domain/settlement-batch.js";
 import { captureOf, inTransaction, settlementDatabaseUrl, testDeps } from "./ledger-test-env.js";
@@ -78,5 +79,24 @@ describe("detail report", () => {
     expect(parsed).toHaveLength(3);
     const batch = batches.find((b) => b.merchantId === chinese)!;
     expect(parsed.reduce((s, r) => s + minor(r["net"]!), 0n)).toBe(batch.netMinor);
+  });
+});
+
+describe("summary report", () => {
+  it("has a row per batch equal to the batch, and a provider-day row equal to their sum and to the detail lines", async () => {
+    const rows = parse<Record<string, string>>(await buffer(exportBatchSummaryCsv(pool, { businessDate: DAY, provider: "alipay" })), { bom: true, columns: true });
+    const batchRows = rows.filter((r) => r["level"] === "batch");
+    const dayRows = rows.filter((r) => r["level"] === "provider_day");
+    expect(dayRows).toHaveLength(1);
+    for (const batch of batches) {
+      const row = batchRows.find((r) => r["batch_id"] === batch.batchId)!;
+      expect(row["merchant_id"]).toBe(batch.merchantId === formula ? `'${formula}` : chinese);
+      expect({ gross: minor(row["gross"]!), net: minor(row["net"]!), payments: row["payment_count"] }).toEqual({ gross: batch.grossMinor, net: batch.netMinor, payments: batch.paymentCount.toString() });
+    }
+    for (const column of ["gross", "refunds", "provider_fees", "platform_fees", "net", "payable"]) {
+      expect(minor(dayRows[0]![column]!)).toBe(batchRows.reduce((s, r) => s + minor(r[column]!), 0n));
+    }
+    const detail = parse<Record<string, string>>(await buffer(exportDetailCsv(pool, { businessDate: DAY, provider: "alipay" })), { bom: true, columns: true });
+    expect(detail.reduce((s, r) => s + minor(r["net"]!), 0n)).toBe(minor(dayRows[0]!["net"]!) - batchRows.reduce((s, r) => s + minor(r["carried_in"]!), 0n));
   });
 });
