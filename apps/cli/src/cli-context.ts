@@ -30,3 +30,18 @@ export function brokersFrom(option: string | undefined, env: Readonly<Record<str
   }
   return brokers;
 }
+
+/** Where a service's gRPC API is and the token to call it with: flags, then env, then the running stack. */
+export function serviceEndpoint(
+  service: string,
+  options: { readonly address?: string; readonly token?: string },
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): { readonly address: string; readonly token: string } {
+  const stack = runningStack(env);
+  const variable = service.toUpperCase().replaceAll("-", "_");
+  const address = options.address ?? env[`${variable}_ADDRESS`] ?? stack?.services.find((entry) => entry.name === service)?.grpcAddress;
+  const token = options.token ?? env["TRIBUTARY_TOKEN"] ?? stack?.operatorToken;
+  if (address === undefined) throw new CliError(`where is ${service}? pass --address host:port, set ${variable}_ADDRESS, or start the stack (tributary stack up)`, 2);
+  if (token === undefined) throw new CliError(`no bearer token for ${service}: pass --token, set TRIBUTARY_TOKEN, or start the stack`, 2);
+  return { address, token };
+}

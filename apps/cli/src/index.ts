@@ -1,5 +1,8 @@
-/** @tributary/cli: the `tributary` command (src/main.ts); its stack start-up for scripts and tests. */
+/** @tributary/cli: the `tributary` command (src/main.ts); its stack start-up for scripts, tests and benches. */
 export { ShutdownList, stackUp } from "./stack/stack-up.js";
 export type { StackUpOptions } from "./stack/stack-up.js";
 export { readStackState, stackStatePath } from "./stack/stack-state.js";
 export type { StackServiceState, StackState } from "./stack/stack-state.js";
+// The routing end-to-end bench starts payment-routing exactly as the stack does.
+export { startPaymentRoutingProcess } from "./stack/stack-services.js";
+export type { PaymentRoutingProcessOptions, StackContext, StackService } from "./stack/stack-services.js";

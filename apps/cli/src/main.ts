@@ -6,6 +6,7 @@
 import { Command, CommanderError } from "commander";
 import { CliError } from "./cli-context.js";
 import { dlqCommand } from "./commands/dlq-command.js";
+import { routingCommand } from "./commands/routing-command.js";
 import { simulateCommand } from "./commands/simulate-command.js";
 import { stackCommand } from "./commands/stack-command.js";
 import { traceCommand } from "./commands/trace-command.js";
@@ -18,6 +19,7 @@ const program = new Command("tributary")
   .exitOverride()
   .addCommand(stackCommand())
   .addCommand(simulateCommand())
+  .addCommand(routingCommand())
   .addCommand(dlqCommand())
   .addCommand(traceCommand());
 

@@ -41,7 +41,7 @@ function alive(pid: number): boolean {
   }
 }
 
-describe("tributary stack up | status | simulate | down", () => {
+describe("tributary stack up | status | simulate | trace | routing | down", () => {
   afterAll(async () => {
     for (const service of await findServiceDatabases(repoRoot)) await dropDatabase(testPostgresServerUrl(), `${service.database}${databaseSuffix}`);
   });
@@ -81,6 +81,19 @@ describe("tributary stack up | status | simulate | down", () => {
     expect(trace.stdout).toContain("order");
     const missing = await cli("trace", "01900000-0000-7000-8000-000000000000");
     expect(missing.code).toBe(3);
+
+    // The routing policy and a decision explained, from the payment-routing process over gRPC.
+    const shown = await cli("routing", "show", "--json");
+    expect(shown.code).toBe(0);
+    expect((JSON.parse(shown.stdout) as { version: number }).version).toBeGreaterThanOrEqual(1);
+    const preview = await cli("routing", "preview", "--merchant", "m-taobao-1", "--amount", "129.90", "--category", "gift_card", "--json");
+    expect(preview.code).toBe(0);
+    const decision = JSON.parse(preview.stdout) as { candidates: unknown[]; dropped: { reasons: { code: string }[] }[] };
+    expect(decision.candidates.length).toBeGreaterThan(0);
+    expect(decision.dropped.flatMap((dropped) => dropped.reasons.map((reason) => reason.code))).toContain("excluded_by_rule");
+    const resume = await cli("routing", "resume", "no-such-rollout", "--reason", "test");
+    expect(resume.code).toBe(1);
+    expect(resume.stderr).toContain("no-such-rollout");
 
     const down = await cli("stack", "down");
     expect(down.code).toBe(0);

@@ -57,12 +57,26 @@ export async function startOrderProcess(context: StackContext, operatorToken: st
 /** The scopes of the stack operator's payment-routing token (every method, every merchant). */
 const paymentRoutingScopes = ["routing:preview", "payments:read", "routing:read", "routing:admin"];
 
+/** How the routing bench may vary the payment-routing process; the stack passes nothing. */
+export interface PaymentRoutingProcessOptions {
+  /**
+   * Node flags after the usual ones (TypeScript from source, telemetry first — the package's
+   * `npm start`), e.g. `--cpu-prof`, which Node does not take from NODE_OPTIONS.
+   */
+  readonly extraNodeArgs?: readonly string[];
+}
+
 /**
  * Starts payment-routing as its own process on free ports (gRPC, health, webhooks), talking to
  * the stack's sandbox with the sandbox's keys, and waits until it is ready. Providers are told
  * to notify its webhook server directly (no balancer in front locally).
  */
-export async function startPaymentRoutingProcess(context: StackContext, operatorToken: string, providerKeysFile: string): Promise<StackService> {
+export async function startPaymentRoutingProcess(
+  context: StackContext,
+  operatorToken: string,
+  providerKeysFile: string,
+  options: PaymentRoutingProcessOptions = {},
+): Promise<StackService> {
   const grpcAddress = `127.0.0.1:${await freeLocalPort()}`;
   const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
   const webhookAddress = `127.0.0.1:${await freeLocalPort()}`;
@@ -85,6 +99,9 @@ export async function startPaymentRoutingProcess(context: StackContext, operator
     },
     healthAddress,
     logFile: join(context.logDir, "payment-routing.log"),
+    ...(options.extraNodeArgs === undefined || options.extraNodeArgs.length === 0
+      ? {}
+      : { nodeArgs: ["--import", "tsx", "--import", "@tributary/telemetry/register", "--conditions=source", ...options.extraNodeArgs] }),
   });
   return { name: "payment-routing", process: service, grpcAddress, healthAddress, operatorToken, operatorScopes: paymentRoutingScopes };
 }

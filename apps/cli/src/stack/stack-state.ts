@@ -9,6 +9,8 @@ export interface StackState {
   readonly kafka: { readonly brokers: readonly string[]; readonly local: boolean };
   readonly postgres: { readonly serverUrl: string; readonly databases: readonly string[] };
   readonly sandboxUrl: string;
+  /** The operator's bearer token of every service's API (local only; the file is mode 0600). */
+  readonly operatorToken: string;
   readonly services: readonly StackServiceState[];
 }
 
@@ -32,7 +34,7 @@ export function stackStatePath(repoRoot: string, databaseSuffix: string): string
 
 export function writeStackState(path: string, state: StackState): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(state, null, 2)}\n`);
+  writeFileSync(path, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** The state file's content, or undefined when no stack wrote one (or it was removed on stop). */

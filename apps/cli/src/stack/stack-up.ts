@@ -115,6 +115,7 @@ export async function stackUp(options: StackUpOptions): Promise<void> {
       kafka: { brokers, local: !existing },
       postgres: { serverUrl: redactPassword(serverUrl), databases: migrated.map((database) => database.database) },
       sandboxUrl: sandbox.url,
+      operatorToken,
       services: services.map((service) => ({
         name: service.name,
         pid: service.process.pid,
