@@ -1,5 +1,16 @@
 import { captureEntry, type Capture } from "../domain/capture-entry.js";
+import { orderContexts, type OrderContext } from "../adapters/db/pg-order-context.js";
 import { writeEntries, type Queryable } from "../adapters/db/pg-ledger.js";
+
+/**
+ * The capture with the channel and category its order was accepted with, unless the capture says
+ * them itself. Without a known order (its OrderAccepted not seen yet) the provider's default
+ * schedule applies.
+ */
+export function withContext(capture: Capture, context: OrderContext | undefined): Capture {
+  if (context === undefined) return capture;
+  return { ...capture, channel: capture.channel ?? context.channel, category: capture.category ?? context.category };
+}
 import type { SettlementDeps } from "./ports.js";
 
 /** What recording a capture did. */
@@ -15,7 +26,8 @@ export interface CaptureRecorded {
  * whatever its event ids (unique source key `capture:<paymentId>`).
  */
 export async function recordCapture(deps: SettlementDeps, tx: Queryable, capture: Capture): Promise<CaptureRecorded> {
-  const entry = captureEntry(capture, deps.terms, deps.newId());
+  const context = (await orderContexts(tx, [capture.orderId])).get(capture.orderId);
+  const entry = captureEntry(withContext(capture, context), deps.terms, deps.newId());
   const written = await writeEntries(tx, [entry]);
   return { entryId: entry.entryId, posted: written.has(entry.entryId) };
 }

@@ -11,6 +11,8 @@ export interface SettlementRecordRow {
   readonly providerTransactionId: string;
   readonly paymentId: string;
   readonly merchantId: string;
+  /** The merchant's order reference, when its OrderAccepted was seen; else empty. */
+  readonly merchantOrderRef: string;
   readonly currency: CurrencyCode;
   readonly amountMinor: bigint;
   /** The fee charged (payment) or given back (refund), positive, as the ledger computed it. */
@@ -43,14 +45,16 @@ export async function* streamRecords(
       provider_reference: string | null;
       payment_id: string;
       merchant_id: string;
+      merchant_order_ref: string | null;
       currency: string;
       amount_minor: string;
       provider_fee_minor: string;
       booked_at: Date;
       booked_at_text: string;
     }>(
-      `SELECT entry_id, entry_type, provider, provider_reference, payment_id, merchant_id, currency, amount_minor, provider_fee_minor, booked_at,
-              booked_at::text AS booked_at_text
+      `SELECT entry_id, entry_type, provider, provider_reference, payment_id, merchant_id,
+              (SELECT o.merchant_order_ref FROM order_context o WHERE o.order_id = journal_entry.order_id) AS merchant_order_ref,
+              currency, amount_minor, provider_fee_minor, booked_at, booked_at::text AS booked_at_text
          FROM journal_entry
         WHERE provider = $1 AND business_date = $2::date AND entry_type IN ('payment_captured', 'refund_posted')
           AND ($3::timestamptz IS NULL OR (booked_at, entry_id) > ($3::timestamptz, $4::uuid))
@@ -69,6 +73,7 @@ export async function* streamRecords(
         providerTransactionId: row.provider_reference ?? "",
         paymentId: row.payment_id,
         merchantId: row.merchant_id,
+        merchantOrderRef: row.merchant_order_ref ?? "",
         currency: currency.value,
         amountMinor: BigInt(row.amount_minor),
         feeMinor: BigInt(row.provider_fee_minor),

@@ -33,8 +33,7 @@ function recordToProto(row: SettlementRecordRow): SettlementRecord {
     providerTransactionId: row.providerTransactionId,
     paymentId: row.paymentId,
     merchantId: row.merchantId,
-    // Not known to settlement yet: payment events do not carry the merchant's order reference.
-    merchantOrderRef: "",
+    merchantOrderRef: row.merchantOrderRef,
     kind: row.kind === "payment" ? RecordKind.PAYMENT : RecordKind.REFUND,
     amount: { currency: row.currency, amountMinor: row.amountMinor },
     fee: { currency: row.currency, amountMinor: row.feeMinor },

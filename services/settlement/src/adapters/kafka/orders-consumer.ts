@@ -1,11 +1,29 @@
 import { ordersTopic } from "@tributary/contracts";
+import { Channel } from "@tributary/contracts/common/v1/provider";
 import { NonRetryableError, startIdempotentConsumer, type ConsumedEvent, type IdempotentConsumer } from "@tributary/events";
 import type { Logger } from "@tributary/telemetry";
 import type { Kafka } from "kafkajs";
 import type { Pool, PoolClient } from "pg";
 import type { SettlementDeps } from "../../app/ports.js";
 import { reserveRefund } from "../../app/reserve-refund.js";
+import { recordOrderContext } from "../db/pg-order-context.js";
 import { amountOf, required } from "./payment-messages.js";
+
+/** The channel as fee rules name it (`app`, `web`, `mini_program`); none when unset. */
+function channelName(channel: Channel): string | undefined {
+  switch (channel) {
+    case Channel.UNSPECIFIED:
+      return undefined;
+    case Channel.APP:
+      return "app";
+    case Channel.WEB:
+      return "web";
+    case Channel.MINI_PROGRAM:
+      return "mini_program";
+    default:
+      return undefined;
+  }
+}
 
 /** Consumer group of the settlement service on `orders.v1`. */
 export const SETTLEMENT_ORDERS_GROUP = "settlement-orders";
@@ -15,7 +33,9 @@ export const SETTLEMENT_ORDERS_GROUP = "settlement-orders";
  * first phase of the two-phase refund, so the merchant's available balance drops before the
  * provider confirms. A request for an order whose capture the ledger has not seen (the two topics
  * are not ordered against each other) reserves nothing: the completed refund then posts directly.
- * A request past the captured amount is a dead letter. Every other order event is ignored.
+ * A request past the captured amount is a dead letter. `OrderAccepted` records the order's
+ * reference, channel and (single) category, which fee rules and reports use. Every other order
+ * event is ignored.
  */
 export async function applyOrderEvent(
   deps: SettlementDeps,
@@ -24,6 +44,20 @@ export async function applyOrderEvent(
   logger?: Logger,
 ): Promise<void> {
   const message = event.message;
+  if (message.$typeName === "tributary.order.v1.OrderAccepted") {
+    required(message, ["order"]);
+    const order = message.order;
+    if (order === undefined || order.orderId === "") throw new NonRetryableError("order.order_id is missing");
+    const categories = new Set(order.lines.map((line) => line.category));
+    await recordOrderContext(tx, {
+      orderId: order.orderId,
+      merchantOrderRef: order.merchantOrderRef,
+      channel: channelName(order.channel),
+      // A fee rule by category applies when the whole order is of one category.
+      category: categories.size === 1 ? [...categories][0] : undefined,
+    });
+    return;
+  }
   if (message.$typeName !== "tributary.order.v1.OrderRefundRequested") return;
   required(message, ["orderId", "refundRef", "amount"]);
   const amount = amountOf("amount", message.amount);

@@ -6,11 +6,11 @@ import type { Logger } from "@tributary/telemetry";
 import type { Kafka } from "kafkajs";
 import type { Pool, PoolClient } from "pg";
 import type { SettlementDeps } from "../../app/ports.js";
-import { recordCapture } from "../../app/record-capture.js";
+import { recordCapture, withContext } from "../../app/record-capture.js";
+import { orderContexts } from "../db/pg-order-context.js";
 import { recordRefund } from "../../app/record-refund.js";
 import { voidRefund } from "../../app/void-refund.js";
 import { captureEntry, type Capture } from "../../domain/capture-entry.js";
-import type { EntryDraft } from "../../domain/journal-entry.js";
 import { writeEntries } from "../db/pg-ledger.js";
 import { amountOf, providerOf, required, timeOf } from "./payment-messages.js";
 
@@ -45,15 +45,16 @@ export async function applyPaymentEvents(
   tx: PoolClient,
   logger?: Logger,
 ): Promise<void> {
-  let captures: EntryDraft[] = [];
+  let captures: Capture[] = [];
   const flush = async (): Promise<void> => {
     if (captures.length === 0) return;
-    await writeEntries(tx, captures);
+    const contexts = await orderContexts(tx, captures.map((c) => c.orderId));
+    await writeEntries(tx, captures.map((c) => captureEntry(withContext(c, contexts.get(c.orderId)), deps.terms, deps.newId())));
     captures = [];
   };
   for (const event of events) {
     if (event.message.$typeName === "tributary.payment.v1.PaymentCaptured") {
-      captures.push(captureEntry(captureOf(event.eventId, event.message), deps.terms, deps.newId()));
+      captures.push(captureOf(event.eventId, event.message));
       continue;
     }
     await flush();

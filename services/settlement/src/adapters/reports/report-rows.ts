@@ -49,6 +49,7 @@ interface DetailRow {
   business_date: string;
   settlement_date: string;
   provider_reference: string | null;
+  merchant_order_ref: string | null;
   original_reference: string | null;
   booked_at: Date;
   currency: string;
@@ -108,7 +109,7 @@ function toDetail(row: DetailRow): ReportDetailRow {
     businessDate: row.business_date,
     settlementDate: row.settlement_date,
     providerTransactionId: row.provider_reference ?? "",
-    merchantOrderRef: "",
+    merchantOrderRef: row.merchant_order_ref ?? "",
     originalTransactionId: row.entry_type === "refund_posted" ? (row.original_reference ?? "") : "",
     bookedAtShanghai: shanghaiTime(row.booked_at),
     currency: currency.value,
@@ -147,6 +148,7 @@ export async function* reportDetailRows(
         `SELECT e.entry_id, e.entry_type, b.batch_id, b.merchant_id, b.provider,
                 to_char(b.business_date, 'YYYY-MM-DD') AS business_date, to_char(b.settlement_date, 'YYYY-MM-DD') AS settlement_date,
                 e.provider_reference,
+                (SELECT o.merchant_order_ref FROM order_context o WHERE o.order_id = e.order_id) AS merchant_order_ref,
                 CASE WHEN e.entry_type = 'refund_posted' THEN (SELECT c.provider_reference FROM journal_entry c WHERE c.payment_id = e.payment_id AND c.entry_type = 'payment_captured' LIMIT 1) END AS original_reference,
                 e.booked_at, e.currency, e.amount_minor, e.provider_fee_minor, e.platform_fee_minor,
                 COALESCE(e.fee_rate_ppm, (SELECT c.fee_rate_ppm FROM journal_entry c WHERE c.payment_id = e.payment_id AND c.entry_type = 'payment_captured' LIMIT 1)) AS fee_rate_ppm,
