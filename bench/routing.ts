@@ -1,6 +1,7 @@
 /**
- * `npm run bench -- routing`: pure routing decisions per second on one core, against a raw
- * baseline measured in the same run.
+ * `npm run bench -- routing`: two halves, each against a raw baseline measured in the same run.
+ *
+ * Pure half — routing decisions per second on one core.
  * - subject: `route()` of @tributary/payment-routing with the example policy (5 rails, 2 merchants,
  *   3 rules incl. AND/OR/NOT and a time window, a trial roll-out of e-CNY at its 10 % step with
  *   allowlists and an excluded category), a health book for every rail × channel (125-attempt
@@ -10,15 +11,59 @@
  *   any router does at the least; no rules, roll-out hash, health, fee maths or explanations.
  * Both cycle through the same 4,096 pre-built orders (varied merchants, buyers, categories,
  * channels, countries, amounts, preferences), so neither measures order construction.
- * Rounds: a warm-up measures each side's rate; each side's rounds then last BENCH_ROUND_SECONDS
- * (5 s), BENCH_ROUNDS (5) alternating rounds (bench/_rounds.ts). `ratio` is the median of the
- * per-round subject/baseline rate ratios (how much of the raw sort's speed a full decision keeps);
- * `goal` is the issue's absolute target, 100,000 decisions/s on one core (Juspay's decision engine
- * publishes ~835 decisions/s per 2-CPU pod, over HTTP with Redis — not comparable one to one).
- * Last stdout line: `{"bench":"routing","subject":{"decisionsPerSecond":…},"baseline":{…},"ratio":…,"goal":100000,…}`.
+ * `decisionRatio` is the median of the per-round subject/baseline ratios; the goal is absolute,
+ * 100,000 decisions/s on one core (Juspay's decision engine publishes ~835 decisions/s per 2-CPU
+ * pod, over HTTP with Redis — not comparable one to one).
  *
- * Not built: the issue's end-to-end half (payments/s through the routing service and the provider
- * sandbox) needs the payment-routing service, which does not exist yet.
+ * End-to-end half (bench/_routing-e2e.ts) — payments per second through payment-routing and the
+ * provider sandbox.
+ * - set-up: the testkit's broker (a fresh one unless KAFKA_BROKERS), a scratch database
+ *   `tributary_payment_routing_bench_test_<pid>` migrated like the service's own and dropped at the
+ *   end, payment-routing as its OWN process started exactly as the stack starts it
+ *   (`startPaymentRoutingProcess` of @tributary/cli: its main.ts settings, telemetry, the webhook
+ *   server, the Prisma policy store seeded with the example policy), and two sandboxes in this
+ *   process: the subject's, whose buyers pay at once (payProbability 1, fixed 0 ms, no faults), and
+ *   the baseline's, whose buyers never pay.
+ * - subject: OrderAccepted published on orders.v1 with the envelope headers (as the order service
+ *   would), consumed by the service, routed, created at the rail, paid by the buyer, notified to
+ *   the service's webhook, verified, captured; done when its PaymentCaptured is on payments.v1
+ *   (consumed here). BENCH_ROUTING_CONCURRENCY (32) payments in flight, closed loop.
+ * - baseline: the service's own adapters (`createProviderAdapters(sandboxProviderSettings(…))`,
+ *   as main.ts builds them) calling `createPayment` straight at the sandbox: the sandbox's raw
+ *   signed-request rate, same mix, same concurrency.
+ * - mix: every order of merchant m-taobao-1 (all five rails), web channel (QR products), prefers
+ *   a rail, round-robin over all five — alipay, wechat_pay, unionpay, jd_pay, ecny, a fifth each; a
+ *   preferred eligible rail always leads, and e-CNY (trial roll-out, allowlist step) is preferred
+ *   by its allowlisted buyer `b-staff-1`. The rails captured are counted and reported.
+ * - per round: subject payments/s and baseline requests/s (`ratio` = median of the per-round
+ *   ratios, goal ≥ 0.3); `cpuMsPerPayment` = payment-routing's user + system CPU time (from
+ *   /proc/<pid>/stat) over the round ÷ payments (goal ≤ 1.0), idle polling included (the idle
+ *   rate is measured for 3 s after the warm-up and reported beside it); this process's CPU per
+ *   payment and per request; the database's transactions and rows written per payment
+ *   (pg_stat_database); the 1-minute load average.
+ * - RSA bound: the payments/s the two cores could sustain if the sandbox's and our RSA work alone
+ *   were the limit. Per payment on an RSA rail (Alipay RSA2, WeChat RSA-2048, UnionPay signMethod
+ *   01), counted in the code: create = we sign the request, the sandbox verifies it and signs its
+ *   answer, we verify the answer; notification = the sandbox signs it, our webhook verifies it —
+ *   so the sandbox 2 signs + 1 verify, we 1 sign + 2 verifies, 3 signs + 3 verifies in all
+ *   (no query: the first is due 30 s after creation). JD Pay and e-CNY are HMAC: no RSA. With
+ *   `s` signs/s and `v` verifies/s of bare RSA-2048 SHA256withRSA on one core (a parsed key, a
+ *   ~400-byte message; 1 s of signs and 0.5 s of verifies before each round pair, median), one
+ *   payment costs t = Σ_rail share(rail) × (signs / s + verifies / v) seconds of RSA, and the bound
+ *   is cores / t. E.g. s = 3,700, v = 44,000, 3/5 of payments on RSA rails:
+ *   t = 0.6 × (3 / 3,700 + 3 / 44,000) = 0.527 ms → 2 / 0.527 ms ≈ 3,800 payments/s (WeChat
+ *   alone: 0.88 ms → ~2,270/s). The same for one baseline request (2 signs + 2 verifies on an RSA
+ *   rail). It is an upper bound: the sandbox parses its PEM key on every signature, which costs
+ *   more than the bare primitive.
+ * - BENCH_ROUTING_PARTS=pure|e2e runs one half; BENCH_ROUTING_SERVICE_NODE_ARGS (e.g. `--cpu-prof
+ *   --cpu-prof-dir=/tmp/prof`) go to the service process alone, for a profile of it;
+ *   BENCH_ROUTING_WARMUP_PAYMENTS (600) and BENCH_ROUTING_MAX_ROUND_PAYMENTS (20,000) bound a round.
+ *
+ * Rounds: a warm-up measures each side's rate; each side's rounds then last BENCH_ROUND_SECONDS
+ * (5 s) at that rate, BENCH_ROUNDS (5) alternating rounds (bench/_rounds.ts), median and spread
+ * per side. Last stdout line: `{"bench":"routing","subject":{"decisionsPerSecond":…,
+ * "paymentsPerSecond":…,"cpuMsPerPayment":…},"baseline":{"sortsPerSecond":…,
+ * "signedRequestsPerSecond":…},"ratio":<e2e>,"decisionRatio":…,"rsaBound":{"paymentsPerSecond":…},…}`.
  */
 import { PROVIDER_IDS, type ProviderId } from "@tributary/contracts";
 import { money } from "@tributary/money";
@@ -32,6 +77,10 @@ import {
   type RoutingOrder,
 } from "@tributary/payment-routing";
 import { describeSpread, log, pairedRatios, roundCount, sizeRound, spreadOf } from "./_rounds.js";
+import { measureEndToEnd, type EndToEndReport } from "./_routing-e2e.js";
+
+/** Which halves run: `pure`, `e2e` or both (the default); BENCH_ROUTING_PARTS=pure skips the services. */
+const parts = new Set((process.env["BENCH_ROUTING_PARTS"] ?? "pure,e2e").split(",").map((part) => part.trim()));
 
 const poolSize = 4_096; // a power of two: index with `& mask`
 const mask = poolSize - 1;
@@ -101,75 +150,137 @@ function baseline(count: number): number {
 
 const rate = (count: number, ms: number) => Math.round(count / (ms / 1_000));
 
-// What the decisions look like, so the number is about real work. Summed as they go: keeping 4,096
-// decisions alive through the rounds made the garbage collector half of each round's time.
-const shape = { candidates: 0, dropped: 0, reasons: 0, explored: 0, trial: 0 };
-orders.forEach((order, i) => {
-  const d = route({ order, policy, health, now, random: draws[i]! });
-  shape.candidates += d.candidates.length;
-  shape.dropped += d.dropped.length;
-  shape.reasons += d.candidates.reduce((s, c) => s + c.reasons.length, 0) + d.dropped.reduce((s, x) => s + x.reasons.length, 0);
-  shape.explored += d.explored ? 1 : 0;
-  shape.trial += d.candidates[0]?.tier === "trial" ? 1 : 0;
-});
-const perDecision = (total: number) => (total / poolSize).toFixed(2);
-log(
-  `pool: ${poolSize} orders; per decision on average ${perDecision(shape.candidates)} candidates, ${perDecision(shape.dropped)} dropped, ` +
-    `${perDecision(shape.reasons)} reasons; ${shape.explored} explored, ${shape.trial} on the e-CNY trial`,
-);
-
-// Warm-up (JIT), then the rates that size each side's rounds.
-subject(50_000);
-baseline(50_000);
-const warmupCount = 200_000;
-const subjectCount = sizeRound(rate(warmupCount, subject(warmupCount)), warmupCount, 200_000_000);
-const baselineCount = sizeRound(rate(warmupCount, baseline(warmupCount)), warmupCount, 200_000_000);
-log(`warm-up sized the rounds: baseline ${baselineCount} sorts, subject ${subjectCount} decisions`);
-
-const baselineRates: number[] = [];
-const subjectRates: number[] = [];
-for (let round = 0; round < roundCount; round += 1) {
-  const baselineMs = baseline(baselineCount);
-  const subjectMs = subject(subjectCount);
-  baselineRates.push(rate(baselineCount, baselineMs));
-  subjectRates.push(rate(subjectCount, subjectMs));
+/** The pure half: warm-up, then alternating rounds of `route()` and the raw sort. */
+function measurePure() {
+  // What the decisions look like, so the number is about real work. Summed as they go: keeping 4,096
+  // decisions alive through the rounds made the garbage collector half of each round's time.
+  const shape = { candidates: 0, dropped: 0, reasons: 0, explored: 0, trial: 0 };
+  orders.forEach((order, i) => {
+    const d = route({ order, policy, health, now, random: draws[i]! });
+    shape.candidates += d.candidates.length;
+    shape.dropped += d.dropped.length;
+    shape.reasons += d.candidates.reduce((s, c) => s + c.reasons.length, 0) + d.dropped.reduce((s, x) => s + x.reasons.length, 0);
+    shape.explored += d.explored ? 1 : 0;
+    shape.trial += d.candidates[0]?.tier === "trial" ? 1 : 0;
+  });
+  const perDecision = (total: number) => (total / poolSize).toFixed(2);
   log(
-    `round ${round + 1}: baseline ${baselineRates[round]} sorts/s (${(baselineMs / 1_000).toFixed(1)} s), ` +
-      `route ${subjectRates[round]} decisions/s (${(subjectMs / 1_000).toFixed(1)} s)`,
+    `pool: ${poolSize} orders; per decision on average ${perDecision(shape.candidates)} candidates, ${perDecision(shape.dropped)} dropped, ` +
+      `${perDecision(shape.reasons)} reasons; ${shape.explored} explored, ${shape.trial} on the e-CNY trial`,
   );
+
+  // Warm-up (JIT), then the rates that size each side's rounds.
+  subject(50_000);
+  baseline(50_000);
+  const warmupCount = 200_000;
+  const subjectCount = sizeRound(rate(warmupCount, subject(warmupCount)), warmupCount, 200_000_000);
+  const baselineCount = sizeRound(rate(warmupCount, baseline(warmupCount)), warmupCount, 200_000_000);
+  log(`warm-up sized the rounds: baseline ${baselineCount} sorts, subject ${subjectCount} decisions`);
+
+  const baselineRates: number[] = [];
+  const subjectRates: number[] = [];
+  for (let round = 0; round < roundCount; round += 1) {
+    const baselineMs = baseline(baselineCount);
+    const subjectMs = subject(subjectCount);
+    baselineRates.push(rate(baselineCount, baselineMs));
+    subjectRates.push(rate(subjectCount, subjectMs));
+    log(
+      `round ${round + 1}: baseline ${baselineRates[round]} sorts/s (${(baselineMs / 1_000).toFixed(1)} s), ` +
+        `route ${subjectRates[round]} decisions/s (${(subjectMs / 1_000).toFixed(1)} s)`,
+    );
+  }
+  const baselineSpread = spreadOf(baselineRates);
+  const subjectSpread = spreadOf(subjectRates);
+  const ratioSpread = spreadOf(pairedRatios(subjectRates, baselineRates), 4);
+  log(describeSpread("baseline: copy + sort 5 precomputed scores", baselineSpread, "/s"));
+  log(describeSpread("route(): full explained decision", subjectSpread, "decisions/s"));
+  log(describeSpread("ratio", ratioSpread, "×"));
+  log(`goal ≥ ${goal} decisions/s on one core: ${subjectSpread.median >= goal ? "met" : "NOT met"} (sink ${sink})`);
+  return { subjectCount, baselineCount, subjectRates, baselineRates, subjectSpread, baselineSpread, ratioSpread, goalMet: subjectSpread.median >= goal };
 }
-const baselineSpread = spreadOf(baselineRates);
-const subjectSpread = spreadOf(subjectRates);
-const ratioSpread = spreadOf(pairedRatios(subjectRates, baselineRates), 4);
+
+/** The issue's goals: decisions/s of the pure half, the e2e ratio, our CPU per payment. */
 const goal = 100_000;
-log(describeSpread("baseline: copy + sort 5 precomputed scores", baselineSpread, "/s"));
-log(describeSpread("route(): full explained decision", subjectSpread, "decisions/s"));
-log(describeSpread("ratio", ratioSpread, "×"));
-log(`goal ≥ ${goal} decisions/s on one core: ${subjectSpread.median >= goal ? "met" : "NOT met"} (sink ${sink})`);
+const ratioGoal = 0.3;
+const cpuMsGoal = 1.0;
+
+const pure = parts.has("pure") ? measurePure() : undefined;
+const e2e: EndToEndReport | undefined = parts.has("e2e") ? await measureEndToEnd() : undefined;
+if (e2e !== undefined) {
+  const verdict = (met: boolean) => (met ? "met" : "NOT met");
+  log(`e2e goal ratio ≥ ${ratioGoal}: ${verdict(e2e.ratio.median >= ratioGoal)} (${e2e.ratio.median}); goal payment-routing CPU ≤ ${cpuMsGoal} ms/payment: ${verdict(e2e.subject.cpuMsPerPayment.median <= cpuMsGoal)} (${e2e.subject.cpuMsPerPayment.median})`);
+}
 console.log(
   JSON.stringify({
     bench: "routing",
     subject: {
-      name: "route() with the example policy, every reason explained",
+      name: "pure: route() with the example policy, every reason explained; e2e: OrderAccepted on orders.v1 to PaymentCaptured on payments.v1 through payment-routing (own process) and the sandbox",
       rounds: roundCount,
-      decisionsPerRound: subjectCount,
-      decisionsPerSecond: subjectSpread.median,
-      roundDecisionsPerSecond: subjectRates,
+      decisionsPerRound: pure?.subjectCount,
+      decisionsPerSecond: pure?.subjectSpread.median,
+      roundDecisionsPerSecond: pure?.subjectRates,
+      paymentsPerRound: e2e?.subject.paymentsPerRound,
+      paymentsPerSecond: e2e?.subject.paymentsPerSecond.median,
+      roundPaymentsPerSecond: e2e?.subject.paymentsPerSecond.rounds,
+      cpuMsPerPayment: e2e?.subject.cpuMsPerPayment.median,
+      roundCpuMsPerPayment: e2e?.subject.cpuMsPerPayment.rounds,
+      idleCpuMsPerSecond: e2e?.subject.idleCpuMsPerSecond,
+      databaseTransactionsPerPayment: e2e?.subject.databaseTransactionsPerPayment.median,
+      databaseRowsWrittenPerPayment: e2e?.subject.databaseRowsWrittenPerPayment.median,
+      benchProcessCpuMsPerPayment: e2e?.subject.benchCpuMsPerPayment.median,
+      failedPayments: e2e?.subject.failed,
     },
     baseline: {
-      name: "copy and sort the same 5 candidates by a precomputed score",
+      name: "pure: copy and sort the same 5 candidates by a precomputed score; e2e: the service's adapters' signed createPayment straight to the sandbox, same mix and concurrency",
       rounds: roundCount,
-      sortsPerRound: baselineCount,
-      sortsPerSecond: baselineSpread.median,
-      roundSortsPerSecond: baselineRates,
+      sortsPerRound: pure?.baselineCount,
+      sortsPerSecond: pure?.baselineSpread.median,
+      roundSortsPerSecond: pure?.baselineRates,
+      signedRequestsPerRound: e2e?.baseline.requestsPerRound,
+      signedRequestsPerSecond: e2e?.baseline.signedRequestsPerSecond.median,
+      roundSignedRequestsPerSecond: e2e?.baseline.signedRequestsPerSecond.rounds,
+      benchProcessCpuMsPerRequest: e2e?.baseline.benchCpuMsPerRequest.median,
     },
-    ratio: ratioSpread.median,
-    goal,
-    goalOf: "subject.decisionsPerSecond",
-    goalMet: subjectSpread.median >= goal,
+    ratio: e2e?.ratio.median ?? null,
+    ratioOf: "e2e: payments/s ÷ signed requests/s, median of the per-round ratios",
+    decisionRatio: pure?.ratioSpread.median,
+    goal: ratioGoal,
+    goalOf: "ratio",
+    goalMet: e2e === undefined ? null : e2e.ratio.median >= ratioGoal,
+    goals: {
+      decisionsPerSecond: { goal, met: pure?.goalMet ?? null },
+      ratio: { goal: ratioGoal, met: e2e === undefined ? null : e2e.ratio.median >= ratioGoal },
+      cpuMsPerPayment: { goal: cpuMsGoal, met: e2e === undefined ? null : e2e.subject.cpuMsPerPayment.median <= cpuMsGoal },
+    },
+    rsaBound:
+      e2e === undefined
+        ? undefined
+        : {
+            paymentsPerSecond: e2e.rsa.boundPaymentsPerSecond,
+            baselineRequestsPerSecond: e2e.rsa.boundBaselineRequestsPerSecond,
+            msPerPayment: e2e.rsa.msPerPayment,
+            msPerPaymentSandbox: e2e.rsa.msPerPaymentSandbox,
+            msPerPaymentOurs: e2e.rsa.msPerPaymentOurs,
+            signsPerSecondPerCore: e2e.rsa.signsPerSecond.median,
+            verifiesPerSecondPerCore: e2e.rsa.verifiesPerSecond.median,
+            cores: e2e.rsa.cores,
+          },
+    endToEnd:
+      e2e === undefined
+        ? "not run (BENCH_ROUTING_PARTS)"
+        : { concurrency: e2e.concurrency, providerMix: e2e.providerMix, capturedByProvider: e2e.capturedByProvider, loadAverages: e2e.loadAverages, serviceLog: e2e.serviceLog },
     reference: { name: "Juspay decision engine, published peak per 2-CPU pod over HTTP with Redis", decisionsPerSecond: 835 },
-    endToEnd: "not built: needs the payment-routing service",
-    spread: { baseline: baselineSpread, subject: subjectSpread, ratio: ratioSpread },
-    agreed: baselineSpread.agreed && subjectSpread.agreed,
+    spread: {
+      baseline: pure?.baselineSpread,
+      subject: pure?.subjectSpread,
+      decisionRatio: pure?.ratioSpread,
+      signedRequests: e2e?.baseline.signedRequestsPerSecond,
+      payments: e2e?.subject.paymentsPerSecond,
+      cpuMsPerPayment: e2e?.subject.cpuMsPerPayment,
+      ratio: e2e?.ratio,
+      rsaSigns: e2e?.rsa.signsPerSecond,
+      rsaVerifies: e2e?.rsa.verifiesPerSecond,
+    },
+    agreed: [pure?.baselineSpread.agreed, pure?.subjectSpread.agreed, e2e?.baseline.signedRequestsPerSecond.agreed, e2e?.subject.paymentsPerSecond.agreed].every((a) => a !== false),
   }),
 );
