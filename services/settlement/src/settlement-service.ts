@@ -105,7 +105,7 @@ export async function startSettlementService(config: SettlementServiceConfig): P
       address: config.grpcAddress,
       tokens: config.tokens,
       register: (server) =>
-        server.addService(SettlementService, createSettlementServiceHandlers(pool), { access: settlementServiceAccess, errors: settlementErrorCodes }),
+        server.addService(SettlementService, createSettlementServiceHandlers(pool, deps), { access: settlementServiceAccess, errors: settlementErrorCodes }),
     });
     const dayCloser = config.dayCloser;
     if (dayCloser !== undefined) {

@@ -9,26 +9,28 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { Provider } from "@tributary/contracts/common/v1/provider";
 import { RecordKind } from "@tributary/contracts/settlement/v1/settlement";
 import { SettlementBatchClosedSchema } from "@tributary/contracts/settlement/v1/settlement_events";
-import { SettlementService } from "@tributary/contracts/settlement/v1/settlement_service";
+import { ReportFormat, ReportKind, SettlementService } from "@tributary/contracts/settlement/v1/settlement_service";
 import { kafkaHeadersToRecord, newEventId } from "@tributary/events";
 import { closeClient, Code, createClient, RpcError, type RpcClient } from "@tributary/grpc";
 import { testKafkaBrokers } from "@tributary/testkit/vitest";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeBusinessDay } from "../src/app/close-business-day.js";
 import { recordRefund } from "../src/app/record-refund.js";
 import { writeEntries } from "../src/adapters/db/pg-ledger.js";
 import { captureEntry } from "../src/domain/capture-entry.js";
 import { DEFAULT_FEE_TERMS } from "../src/domain/fee-terms.js";
+import { parse } from "csv-parse/sync";
 import { captureOf, inTransaction, testDeps, uniqueMerchant } from "./ledger-test-env.js";
 import { eventually, financeToken, reconToken, startSettlementTestEnv, type SettlementTestEnv } from "./settlement-test-env.js";
 
 const boundToken = "merchant-bound-token-89ab";
+const closeToken = "closer-token-cdef";
 const DAY = "2025-07-15";
 let env: SettlementTestEnv;
 let finance: RpcClient<typeof SettlementService>;
 let recon: RpcClient<typeof SettlementService>;
 let bound: RpcClient<typeof SettlementService>;
+let closer: RpcClient<typeof SettlementService>;
 const merchant = uniqueMerchant("grpc");
 const other = uniqueMerchant("grpc-other");
 const deps = testDeps();
@@ -50,11 +52,17 @@ async function drain<T>(stream: AsyncIterable<T>): Promise<T[]> {
 }
 
 beforeAll(async () => {
-  env = await startSettlementTestEnv({ tokens: { [boundToken]: { id: "merchant-portal", scopes: ["settlement:read"], grants: { merchants: [other] } } } });
+  env = await startSettlementTestEnv({
+    tokens: {
+      [boundToken]: { id: "merchant-portal", scopes: ["settlement:read"], grants: { merchants: [other] } },
+      [closeToken]: { id: "operator", scopes: ["settlement:close"], grants: { merchants: "all" } },
+    },
+  });
   const client = (token: string) => createClient(SettlementService, env.service.address, { bearerToken: token, defaultDeadlineMs: 30_000 });
   finance = client(financeToken);
   recon = client(reconToken);
   bound = client(boundToken);
+  closer = client(closeToken);
   // 2,500 JD Pay captures through one day (Shanghai 00:00:01 … 23:xx), written in one transaction.
   const start = Date.parse(`${DAY}T00:00:01.000+08:00`);
   const captures = Array.from({ length: 2500 }, (_, i) => captureOf(i % 2 === 0 ? merchant : other, 1000n + BigInt(i), { provider: "jd_pay", at: new Date(start + (2499 - i) * 30_000) }));
@@ -63,12 +71,12 @@ beforeAll(async () => {
   await inTransaction(env.pool, (tx) =>
     recordRefund(deps, tx, { orderId: first.orderId, paymentId: first.paymentId, refundRef: "r", amountMinor: 500n, currency: "CNY", eventId: undefined, providerRefundId: "JDR-1", at: new Date(start + 86_000_000) }),
   );
-  const closed = await inTransaction(env.pool, (tx) => closeBusinessDay(deps, tx, { provider: "jd_pay", businessDate: DAY }));
-  expect(closed.ok).toBe(true);
+  const closed = await closer.closeBusinessDay({ provider: Provider.JD_PAY, businessDate: DAY });
+  expect(closed.alreadyClosed).toBe(false);
 }, 120_000);
 
 afterAll(async () => {
-  for (const c of [finance, recon, bound]) closeClient(c);
+  for (const c of [finance, recon, bound, closer]) closeClient(c);
   await env.stop();
 });
 
@@ -129,5 +137,42 @@ describe("ListBatches and GetBatch", () => {
     } finally {
       await consumer.disconnect();
     }
+  });
+});
+
+describe("CloseBusinessDay, GetBalances and ExportReport", () => {
+  it("close again without change, refuse a day not over, and need the close scope", async () => {
+    const again = await closer.closeBusinessDay({ provider: Provider.JD_PAY, businessDate: DAY });
+    expect(again.alreadyClosed).toBe(true);
+    expect(again.batches.map((b) => b.merchantId)).toEqual(expect.arrayContaining([merchant, other]));
+    const tomorrow = new Date(Date.now() + 32 * 60 * 60 * 1000).toISOString().slice(0, 10);
+    expect((await rpcError(closer.closeBusinessDay({ provider: Provider.JD_PAY, businessDate: tomorrow }))).code).toBe(Code.FailedPrecondition);
+    expect((await rpcError(closer.closeBusinessDay({ provider: Provider.UNSPECIFIED, businessDate: DAY }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcError(finance.closeBusinessDay({ provider: Provider.JD_PAY, businessDate: DAY }))).code).toBe(Code.PermissionDenied);
+  });
+
+  it("give a merchant's balances now and as of a time, and platform balances only to an every-merchant credential", async () => {
+    const now = await bound.getBalances({ merchantId: other });
+    const payable = now.balances.find((b) => b.kind === "merchant_payable")!;
+    expect(payable.accountId).toBe(`merchant_payable:${other}:CNY`);
+    expect(payable.posted!.amountMinor).toBeLessThan(0n);
+    const before = await bound.getBalances({ merchantId: other, at: { seconds: BigInt(Date.parse(`${DAY}T00:00:00.000+08:00`) / 1000), nanos: 0 } });
+    expect(before.balances.find((b) => b.kind === "merchant_payable")!.posted!.amountMinor).toBe(0n);
+    expect((await rpcError(bound.getBalances({ merchantId: merchant }))).code).toBe(Code.PermissionDenied);
+    expect((await rpcError(bound.getBalances({}))).code).toBe(Code.PermissionDenied);
+    const platform = await finance.getBalances({});
+    expect(platform.balances.map((b) => b.accountId)).toEqual(expect.arrayContaining(["provider_clearing:jd_pay:CNY", "platform_fee_revenue:CNY"]));
+  });
+
+  it("streams the detail CSV (with its BOM) and refuses an unknown format or another merchant", async () => {
+    const chunks: Buffer[] = [];
+    for await (const piece of bound.exportReport({ kind: ReportKind.DETAIL, format: ReportFormat.CSV, businessDate: DAY, merchantId: other })) chunks.push(Buffer.from(piece.chunk));
+    const bytes = Buffer.concat(chunks);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const rows = parse<Record<string, string>>(bytes, { bom: true, columns: true });
+    expect(rows).toHaveLength(1250);
+    expect(new Set(rows.map((r) => r["merchant_id"]))).toEqual(new Set([other]));
+    expect((await rpcError(drain(bound.exportReport({ kind: ReportKind.DETAIL, format: ReportFormat.CSV, businessDate: DAY, merchantId: merchant })))).code).toBe(Code.PermissionDenied);
+    expect((await rpcError(drain(finance.exportReport({ kind: ReportKind.SUMMARY, format: ReportFormat.JSON, businessDate: DAY })))).code).toBe(Code.InvalidArgument);
   });
 });

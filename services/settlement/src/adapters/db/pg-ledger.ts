@@ -369,12 +369,16 @@ export async function balancesAt(db: Queryable, accountIds: readonly string[], a
 }
 
 /** The ids of every account whose owner matches (a merchant's accounts, a provider's, the platform's). */
-export async function listAccountIds(db: Queryable, filter: { readonly merchantId?: string; readonly provider?: ProviderId } = {}): Promise<string[]> {
+export async function listAccountIds(
+  db: Queryable,
+  filter: { readonly merchantId?: string; readonly provider?: ProviderId; readonly platformOnly?: boolean } = {},
+): Promise<string[]> {
   const { rows } = await db.query<{ account_id: string }>(
     `SELECT account_id FROM ledger_account
       WHERE ($1::text IS NULL OR merchant_id = $1) AND ($2::payment_provider IS NULL OR provider = $2)
+        AND (NOT $3::boolean OR merchant_id IS NULL)
       ORDER BY account_id`,
-    [filter.merchantId ?? null, filter.provider ?? null],
+    [filter.merchantId ?? null, filter.provider ?? null, filter.platformOnly === true],
   );
   return rows.map((row) => row.account_id);
 }

@@ -6,9 +6,18 @@ export const SETTLEMENT_READ = "settlement:read";
 /** Scope of reconciliation workers: the records of the providers the token is bound to. */
 export const SETTLEMENT_RECORDS = "settlement:records";
 
-/** Which scope each method requires. Nothing in this API writes to the ledger. */
+/** Scope of the operator (or scheduler) that closes business days. */
+export const SETTLEMENT_CLOSE = "settlement:close";
+
+/**
+ * Which scope each method requires. Nothing in this API writes payments or refunds to the ledger;
+ * closing a day writes only the batch's own reserve entries.
+ */
 export const settlementServiceAccess: { readonly [K in keyof (typeof SettlementService)["method"]]: MethodAccess } = {
   getBatch: [SETTLEMENT_READ],
   listBatches: [SETTLEMENT_READ],
   streamRecords: [SETTLEMENT_RECORDS],
+  getBalances: [SETTLEMENT_READ],
+  closeBusinessDay: [SETTLEMENT_CLOSE],
+  exportReport: [SETTLEMENT_READ],
 };

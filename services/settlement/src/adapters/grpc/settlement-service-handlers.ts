@@ -1,14 +1,20 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { providerIdFromProto, providerIdToProto, type ProviderId } from "@tributary/contracts";
 import { Provider } from "@tributary/contracts/common/v1/provider";
 import { RecordKind, SettlementRecordSchema, type SettlementRecord } from "@tributary/contracts/settlement/v1/settlement";
+import { ReportFormat, ReportKind } from "@tributary/contracts/settlement/v1/settlement_service";
 import type { SettlementService } from "@tributary/contracts/settlement/v1/settlement_service";
 import { DomainFailure, grantCovers, grantOf, type ServiceImplementation } from "@tributary/grpc";
 import { err, ok, type Result } from "@tributary/result";
 import type { Pool } from "pg";
 import { isBusinessDate } from "../../domain/business-date.js";
+import type { SettlementDeps } from "../../app/ports.js";
+import { closeBusinessDay } from "../../app/close-business-day.js";
 import { getBatch, listBatches } from "../db/pg-batches.js";
+import { balancesAt, balancesNow, listAccountIds } from "../db/pg-ledger.js";
+import { exportBatchSummaryCsv } from "../reports/batch-summary.js";
+import { exportDetailCsv, exportDetailJson } from "../reports/export-report.js";
 import { streamRecords, type SettlementRecordRow } from "../db/pg-records.js";
 import { batchToProto } from "../kafka/settlement-outbox.js";
 import type { SettlementQueryError } from "./settlement-error-codes.js";
@@ -47,8 +53,73 @@ function recordToProto(row: SettlementRecordRow): SettlementRecord {
  * list leaves it out; reconciliation tokens (`settlement:records`) stream the records of the
  * providers they are bound to. Nothing here writes.
  */
-export function createSettlementServiceHandlers(pool: Pool): ServiceImplementation<typeof SettlementService, SettlementQueryError> {
+export function createSettlementServiceHandlers(pool: Pool, deps: SettlementDeps): ServiceImplementation<typeof SettlementService, SettlementQueryError> {
   return {
+    async getBalances(request, context) {
+      const grant = grantOf(context.principal, "merchants");
+      if (request.merchantId === "" ? grant !== "all" : !grantCovers(grant, request.merchantId)) {
+        return err({ code: "merchant_access_denied", message: request.merchantId === "" ? "platform balances need a credential for every merchant" : `this credential does not act for ${request.merchantId}` });
+      }
+      const ids = await listAccountIds(pool, request.merchantId === "" ? { platformOnly: true } : { merchantId: request.merchantId });
+      const balances = request.at === undefined ? await balancesNow(pool, ids) : await balancesAt(pool, ids, timestampDate(request.at));
+      return ok({
+        balances: balances.map((b) => ({
+          accountId: b.accountId,
+          kind: b.kind,
+          posted: { currency: b.currency, amountMinor: b.postedMinor },
+          pendingDebits: { currency: b.currency, amountMinor: b.pendingDebitsMinor },
+          pendingCredits: { currency: b.currency, amountMinor: b.pendingCreditsMinor },
+        })),
+      });
+    },
+
+    async closeBusinessDay(request) {
+      const provider = optionalProvider(request.provider);
+      if (!provider.ok) return provider;
+      if (provider.value === undefined) return err(invalid("provider", "required"));
+      const date = businessDateOf("business_date", request.businessDate);
+      if (!date.ok) return date;
+      const providerId = provider.value;
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const closed = await closeBusinessDay(deps, client, { provider: providerId, businessDate: date.value });
+        await client.query(closed.ok ? "COMMIT" : "ROLLBACK");
+        if (!closed.ok) return closed.error.code === "day_not_over" ? err(closed.error) : err(invalid("business_date", closed.error.message));
+        return ok({ batches: closed.value.batches.map(batchToProto), alreadyClosed: closed.value.alreadyClosed });
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+
+    async *exportReport(request, context) {
+      const date = businessDateOf("business_date", request.businessDate);
+      if (!date.ok) throw new DomainFailure(date.error);
+      const provider = optionalProvider(request.provider);
+      if (!provider.ok) throw new DomainFailure(provider.error);
+      const grant = grantOf(context.principal, "merchants");
+      if (request.merchantId === "" ? grant !== "all" : !grantCovers(grant, request.merchantId)) {
+        throw new DomainFailure<SettlementQueryError>({ code: "merchant_access_denied", message: "name a merchant this credential acts for" });
+      }
+      const filter = { businessDate: date.value, provider: provider.value, merchantId: request.merchantId === "" ? undefined : request.merchantId };
+      let stream;
+      if (request.kind === ReportKind.DETAIL && request.format === ReportFormat.CSV) stream = exportDetailCsv(pool, filter);
+      else if (request.kind === ReportKind.DETAIL && request.format === ReportFormat.JSON) stream = exportDetailJson(pool, filter);
+      else if (request.kind === ReportKind.SUMMARY && request.format === ReportFormat.CSV) stream = exportBatchSummaryCsv(pool, filter);
+      else throw new DomainFailure<SettlementQueryError>(invalid(request.kind === ReportKind.UNSPECIFIED ? "kind" : "format", "one of DETAIL × CSV|JSON or SUMMARY × CSV"));
+      try {
+        for await (const chunk of stream) {
+          if (context.signal.aborted) return;
+          yield { chunk: typeof chunk === "string" ? Buffer.from(chunk, "utf8") : (chunk as Buffer) };
+        }
+      } finally {
+        stream.destroy();
+      }
+    },
+
     async getBatch(request, context) {
       if (request.batchId === "") return err(invalid("batch_id", "required"));
       const batch = /^[0-9a-f-]{36}$/i.test(request.batchId) ? await getBatch(pool, request.batchId) : undefined;
