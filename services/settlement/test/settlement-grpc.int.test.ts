@@ -34,6 +34,7 @@ let closer: RpcClient<typeof SettlementService>;
 const merchant = uniqueMerchant("grpc");
 const other = uniqueMerchant("grpc-other");
 const deps = testDeps();
+let captures0Reference = "";
 
 async function rpcError(call: Promise<unknown>): Promise<RpcError> {
   try {
@@ -68,6 +69,7 @@ beforeAll(async () => {
   const captures = Array.from({ length: 2500 }, (_, i) => captureOf(i % 2 === 0 ? merchant : other, 1000n + BigInt(i), { provider: "jd_pay", at: new Date(start + (2499 - i) * 30_000) }));
   await inTransaction(env.pool, (tx) => writeEntries(tx, captures.map((c) => captureEntry(c, DEFAULT_FEE_TERMS, deps.newId()))));
   const first = captures[0]!;
+  captures0Reference = first.providerTransactionId!;
   await inTransaction(env.pool, (tx) =>
     recordRefund(deps, tx, { orderId: first.orderId, paymentId: first.paymentId, refundRef: "r", amountMinor: 500n, currency: "CNY", eventId: undefined, providerRefundId: "JDR-1", at: new Date(start + 86_000_000) }),
   );
@@ -88,7 +90,7 @@ describe("StreamRecords", () => {
     const times = records.map((r) => Number(r.bookedAt!.seconds) * 1000 + Math.floor(r.bookedAt!.nanos / 1e6));
     expect(times).toEqual([...times].sort((a, b) => a - b));
     const refund = ours.find((r) => r.kind === RecordKind.REFUND)!;
-    expect(refund).toMatchObject({ providerTransactionId: "JDR-1", amount: { currency: "CNY", amountMinor: 500n }, fee: { amountMinor: 3n } });
+    expect(refund).toMatchObject({ providerTransactionId: "JDR-1", refundRef: "r", originalProviderTransactionId: captures0Reference, amount: { currency: "CNY", amountMinor: 500n }, fee: { amountMinor: 3n } });
     const payment = ours.find((r) => r.kind === RecordKind.PAYMENT && r.amount!.amountMinor === 1000n)!;
     expect(payment.fee!.amountMinor).toBe(6n);
   });

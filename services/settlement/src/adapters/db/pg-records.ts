@@ -13,6 +13,9 @@ export interface SettlementRecordRow {
   readonly merchantId: string;
   /** The merchant's order reference, when its OrderAccepted was seen; else empty. */
   readonly merchantOrderRef: string;
+  /** Refunds: our refund reference and the refunded payment's provider transaction id; else empty. */
+  readonly refundRef: string;
+  readonly originalProviderTransactionId: string;
   readonly currency: CurrencyCode;
   readonly amountMinor: bigint;
   /** The fee charged (payment) or given back (refund), positive, as the ledger computed it. */
@@ -46,6 +49,8 @@ export async function* streamRecords(
       payment_id: string;
       merchant_id: string;
       merchant_order_ref: string | null;
+      refund_ref: string | null;
+      original_reference: string | null;
       currency: string;
       amount_minor: string;
       provider_fee_minor: string;
@@ -54,6 +59,9 @@ export async function* streamRecords(
     }>(
       `SELECT entry_id, entry_type, provider, provider_reference, payment_id, merchant_id,
               (SELECT o.merchant_order_ref FROM order_context o WHERE o.order_id = journal_entry.order_id) AS merchant_order_ref,
+              refund_ref,
+              CASE WHEN entry_type = 'refund_posted' THEN (SELECT c.provider_reference FROM journal_entry c
+                     WHERE c.payment_id = journal_entry.payment_id AND c.entry_type = 'payment_captured' LIMIT 1) END AS original_reference,
               currency, amount_minor, provider_fee_minor, booked_at, booked_at::text AS booked_at_text
          FROM journal_entry
         WHERE provider = $1 AND business_date = $2::date AND entry_type IN ('payment_captured', 'refund_posted')
@@ -74,6 +82,8 @@ export async function* streamRecords(
         paymentId: row.payment_id,
         merchantId: row.merchant_id,
         merchantOrderRef: row.merchant_order_ref ?? "",
+        refundRef: row.refund_ref ?? "",
+        originalProviderTransactionId: row.original_reference ?? "",
         currency: currency.value,
         amountMinor: BigInt(row.amount_minor),
         feeMinor: BigInt(row.provider_fee_minor),

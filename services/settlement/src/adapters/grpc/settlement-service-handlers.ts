@@ -44,6 +44,8 @@ function recordToProto(row: SettlementRecordRow): SettlementRecord {
     amount: { currency: row.currency, amountMinor: row.amountMinor },
     fee: { currency: row.currency, amountMinor: row.feeMinor },
     bookedAt: timestampFromDate(row.bookedAt),
+    refundRef: row.refundRef,
+    originalProviderTransactionId: row.originalProviderTransactionId,
   });
 }
 
