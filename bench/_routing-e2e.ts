@@ -26,7 +26,7 @@ import pg from "pg";
 // Not on payment-routing's public surface: the very functions its main.ts builds its adapters with,
 // so the baseline's adapters are the service's own, configured the same way.
 import { createProviderAdapters, sandboxProviderSettings } from "../services/payment-routing/src/provider-adapters.js";
-import { describeSpread, log, median, pairedRatios, roundCount, sizeRound, spreadOf, type Spread } from "./_rounds.js";
+import { describeSpread, log, median, pairedRatios, roundCount, roundSeconds, spreadOf, type Spread } from "./_rounds.js";
 
 process.env["KAFKAJS_NO_PARTITIONER_WARNING"] = "1";
 
@@ -34,9 +34,9 @@ const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
 /** Payments (or baseline requests) in flight at once, on both sides. */
 export const concurrency = Number.parseInt(process.env["BENCH_ROUTING_CONCURRENCY"] ?? "32", 10);
-/** Payments of the warm-up that sizes the rounds. */
-const warmupPayments = Number.parseInt(process.env["BENCH_ROUTING_WARMUP_PAYMENTS"] ?? "600", 10);
-/** Most payments (or requests) one round may take, whatever the warm-up rate. */
+/** Seconds of warm-up per side (JIT, connections, caches): payment-routing's CPU per payment kept falling through 3,000 payments after a 800-payment warm-up. */
+const warmupSeconds = Number.parseFloat(process.env["BENCH_ROUTING_WARMUP_SECONDS"] ?? "20");
+/** Most payments (or requests) one round may take, whatever the rate (bounds memory and disk). */
 const maxRoundPayments = Number.parseInt(process.env["BENCH_ROUTING_MAX_ROUND_PAYMENTS"] ?? "20000", 10);
 /** A round that captures nothing for this long has stalled: the bench stops and says so. */
 const stallMs = 60_000;
@@ -81,7 +81,7 @@ export interface EndToEndReport {
   /** Payments captured per rail over all subject rounds (what routing chose). */
   readonly capturedByProvider: Readonly<Record<string, number>>;
   readonly subject: {
-    readonly paymentsPerRound: number;
+    readonly paymentsPerRound: readonly number[];
     readonly paymentsPerSecond: Spread;
     readonly cpuMsPerPayment: Spread;
     /** CPU of this process (sandbox, producer, consumer) per payment, for context. */
@@ -94,7 +94,7 @@ export interface EndToEndReport {
     readonly failed: number;
   };
   readonly baseline: {
-    readonly requestsPerRound: number;
+    readonly requestsPerRound: readonly number[];
     readonly signedRequestsPerSecond: Spread;
     readonly benchCpuMsPerRequest: Spread;
   };
@@ -180,17 +180,18 @@ export async function measureEndToEnd(): Promise<EndToEndReport> {
     const adapters = new Map(
       createProviderAdapters(sandboxProviderSettings(baselineSandbox.url, readFileSync(keysFile, "utf8")), { timeoutMs: 10_000 }).map((a) => [a.provider, a]),
     );
-    const baseline = (count: number) => runBaseline(adapters, count);
-    const subject = (count: number) => driver.run(count);
+    // Rounds are timed, not sized: each side keeps `concurrency` in flight and starts no new one
+    // after `roundSeconds` (or `maxRoundPayments`), so every round lasts at least that long.
+    const baseline = (seconds: number) => runBaseline(adapters, seconds * 1_000, maxRoundPayments);
+    const subject = (seconds: number) => driver.run(seconds * 1_000, maxRoundPayments);
 
-    // Warm-up (JIT on both sides, connections, the policy cache), then the rates that size the rounds.
-    await baseline(Math.min(200, warmupPayments));
-    await subject(Math.min(200, warmupPayments));
-    const warmBaseline = await baseline(warmupPayments);
-    const warmSubject = await subject(warmupPayments);
-    const baselineCount = sizeRound(rate(warmupPayments, warmBaseline.ms), warmupPayments, maxRoundPayments);
-    const subjectCount = sizeRound(rate(warmupPayments, warmSubject.ms), warmupPayments, maxRoundPayments);
-    log(`e2e warm-up sized the rounds: baseline ${baselineCount} signed creates, subject ${subjectCount} payments, ${concurrency} in flight`);
+    // Warm-up (JIT on both sides, connections, the policy cache).
+    const warmBaseline = await baseline(warmupSeconds);
+    const warmSubject = await subject(warmupSeconds);
+    log(
+      `e2e warm-up (${warmupSeconds} s a side): baseline ${warmBaseline.count} signed creates, subject ${warmSubject.count} payments, ${concurrency} in flight; ` +
+        `rounds of ≥ ${roundSeconds} s, at most ${maxRoundPayments}`,
+    );
     driver.resetCounts();
     // What the service burns with nothing to do (relay and worker polls, consumer fetches, the
     // guardrail), for reading cpuMsPerPayment; not subtracted from it.
@@ -209,6 +210,8 @@ export async function measureEndToEnd(): Promise<EndToEndReport> {
     const verifyRates: number[] = [];
     const loads: number[] = [];
     const transactionsPerPayment: number[] = [];
+    const baselineCounts: number[] = [];
+    const subjectCounts: number[] = [];
     const rowsWrittenPerPayment: number[] = [];
     for (let round = 0; round < roundCount; round += 1) {
       loads.push(Number(loadavg()[0]!.toFixed(2)));
@@ -216,23 +219,25 @@ export async function measureEndToEnd(): Promise<EndToEndReport> {
       signRates.push(rsa.signsPerSecond);
       verifyRates.push(rsa.verifiesPerSecond);
       const benchBefore = process.cpuUsage();
-      const b = await baseline(baselineCount);
-      benchCpuPerRequest.push(cpuMs(process.cpuUsage(benchBefore)) / baselineCount);
+      const b = await baseline(roundSeconds);
+      benchCpuPerRequest.push(cpuMs(process.cpuUsage(benchBefore)) / b.count);
       const countersBefore = await databaseCounters();
       const serviceBefore = serviceCpuMs(routing);
       const subjectBenchBefore = process.cpuUsage();
-      const s = await subject(subjectCount);
-      benchCpuPerPayment.push(cpuMs(process.cpuUsage(subjectBenchBefore)) / subjectCount);
-      cpuPerPayment.push((serviceCpuMs(routing) - serviceBefore) / subjectCount);
+      const s = await subject(roundSeconds);
+      benchCpuPerPayment.push(cpuMs(process.cpuUsage(subjectBenchBefore)) / s.count);
+      cpuPerPayment.push((serviceCpuMs(routing) - serviceBefore) / s.count);
       // Postgres publishes a backend's counters within a second or so of its transactions.
       const countersAfter = await databaseCounters();
-      transactionsPerPayment.push((countersAfter.xact - countersBefore.xact) / subjectCount);
-      rowsWrittenPerPayment.push((countersAfter.written - countersBefore.written) / subjectCount);
-      baselineRates.push(rate(baselineCount, b.ms));
-      subjectRates.push(rate(subjectCount, s.ms));
+      transactionsPerPayment.push((countersAfter.xact - countersBefore.xact) / s.count);
+      rowsWrittenPerPayment.push((countersAfter.written - countersBefore.written) / s.count);
+      baselineRates.push(rate(b.count, b.ms));
+      subjectRates.push(rate(s.count, s.ms));
+      baselineCounts.push(b.count);
+      subjectCounts.push(s.count);
       log(
-        `e2e round ${round + 1} (load ${loads[round]}): baseline ${baselineRates[round]} signed creates/s (${(b.ms / 1_000).toFixed(1)} s), ` +
-          `subject ${subjectRates[round]} payments/s (${(s.ms / 1_000).toFixed(1)} s), service ${cpuPerPayment[round]!.toFixed(3)} CPU ms/payment, ` +
+        `e2e round ${round + 1} (load ${loads[round]}): baseline ${baselineRates[round]} signed creates/s (${b.count} in ${(b.ms / 1_000).toFixed(1)} s), ` +
+          `subject ${subjectRates[round]} payments/s (${s.count} in ${(s.ms / 1_000).toFixed(1)} s), service ${cpuPerPayment[round]!.toFixed(3)} CPU ms/payment, ` +
           `bench process ${benchCpuPerPayment[round]!.toFixed(3)} ms/payment and ${benchCpuPerRequest[round]!.toFixed(3)} ms/request; ` +
           `RSA ${rsa.signsPerSecond} signs/s, ${rsa.verifiesPerSecond} verifies/s`,
       );
@@ -244,7 +249,7 @@ export async function measureEndToEnd(): Promise<EndToEndReport> {
       providerMix,
       capturedByProvider: captured,
       subject: {
-        paymentsPerRound: subjectCount,
+        paymentsPerRound: subjectCounts,
         paymentsPerSecond: spreadOf(subjectRates),
         cpuMsPerPayment: spreadOf(cpuPerPayment, 3),
         benchCpuMsPerPayment: spreadOf(benchCpuPerPayment, 3),
@@ -253,7 +258,7 @@ export async function measureEndToEnd(): Promise<EndToEndReport> {
         databaseRowsWrittenPerPayment: spreadOf(rowsWrittenPerPayment, 1),
         failed: driver.failed(),
       },
-      baseline: { requestsPerRound: baselineCount, signedRequestsPerSecond: spreadOf(baselineRates), benchCpuMsPerRequest: spreadOf(benchCpuPerRequest, 3) },
+      baseline: { requestsPerRound: baselineCounts, signedRequestsPerSecond: spreadOf(baselineRates), benchCpuMsPerRequest: spreadOf(benchCpuPerRequest, 3) },
       ratio: spreadOf(pairedRatios(subjectRates, baselineRates), 4),
       rsa: { signsPerSecond: spreadOf(signRates), verifiesPerSecond: spreadOf(verifyRates), ...rsa },
       loadAverages: loads,
@@ -367,8 +372,8 @@ async function startDriver(kafka: Kafka) {
   };
 
   return {
-    /** Pushes `count` payments through, `concurrency` at a time; resolves when every one is captured. */
-    async run(count: number): Promise<{ ms: number }> {
+    /** Pushes payments through, `concurrency` at a time, for `ms` (or `maxCount`); resolves when every one started is captured. */
+    async run(ms: number, maxCount: number): Promise<{ count: number; ms: number }> {
       lastProgressAt = Date.now();
       let watchdog: NodeJS.Timeout | undefined;
       const stalled = new Promise<never>((_, reject) => {
@@ -379,12 +384,13 @@ async function startDriver(kafka: Kafka) {
         }, 1_000);
       });
       const started = performance.now();
+      let count = 0;
       try {
-        await Promise.race([inFlight(count, accept), stalled]);
+        count = await Promise.race([inFlight(ms, maxCount, accept), stalled]);
       } finally {
         clearInterval(watchdog);
       }
-      return { ms: performance.now() - started };
+      return { count, ms: performance.now() - started };
     },
     capturedByProvider: () => ({ ...captured }),
     resetCounts: () => {
@@ -399,10 +405,14 @@ async function startDriver(kafka: Kafka) {
 }
 
 /** The baseline: the service's adapters' `createPayment` straight to the sandbox, the same mix and concurrency. */
-async function runBaseline(adapters: ReadonlyMap<ProviderId, ReturnType<typeof createProviderAdapters>[number]>, count: number): Promise<{ ms: number }> {
+async function runBaseline(
+  adapters: ReadonlyMap<ProviderId, ReturnType<typeof createProviderAdapters>[number]>,
+  ms: number,
+  maxCount: number,
+): Promise<{ count: number; ms: number }> {
   let sequence = 0;
   const started = performance.now();
-  await inFlight(count, async () => {
+  const count = await inFlight(ms, maxCount, async () => {
     sequence += 1;
     const provider = providerMix[sequence % providerMix.length]!;
     const paymentId = newEventId().replaceAll("-", "");
@@ -418,19 +428,24 @@ async function runBaseline(adapters: ReadonlyMap<ProviderId, ReturnType<typeof c
     });
     if (!result.ok) throw new Error(`baseline createPayment at ${provider} failed: ${result.error.code} ${result.error.message}`);
   });
-  return { ms: performance.now() - started };
+  return { count, ms: performance.now() - started };
 }
 
-/** Runs `work` `count` times, at most {@link concurrency} at once. */
-async function inFlight(count: number, work: () => Promise<void>): Promise<void> {
+/**
+ * Runs `work` over and over, {@link concurrency} at once, starting none after `ms` or once
+ * `maxCount` have started; resolves with how many ran, when the last has finished.
+ */
+async function inFlight(ms: number, maxCount: number, work: () => Promise<void>): Promise<number> {
   let issued = 0;
+  const until = performance.now() + ms;
   const lane = async (): Promise<void> => {
-    while (issued < count) {
+    while (issued < maxCount && performance.now() < until) {
       issued += 1;
       await work();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  await Promise.all(Array.from({ length: Math.min(concurrency, maxCount) }, lane));
+  return issued;
 }
 
 const rsaKeys = generateKeyPairSync("rsa", { modulusLength: 2048 });

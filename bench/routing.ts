@@ -55,13 +55,15 @@
  *   alone: 0.88 ms → ~2,270/s). The same for one baseline request (2 signs + 2 verifies on an RSA
  *   rail). It is an upper bound: the sandbox parses its PEM key on every signature, which costs
  *   more than the bare primitive.
+ * - rounds are timed: each side keeps its payments in flight and starts no new one after
+ *   BENCH_ROUND_SECONDS (5 s; or BENCH_ROUTING_MAX_ROUND_PAYMENTS, 20,000), so every round lasts
+ *   at least that long; BENCH_ROUTING_WARMUP_SECONDS (20) of warm-up per side first.
  * - BENCH_ROUTING_PARTS=pure|e2e runs one half; BENCH_ROUTING_SERVICE_NODE_ARGS (e.g. `--cpu-prof
- *   --cpu-prof-dir=/tmp/prof`) go to the service process alone, for a profile of it;
- *   BENCH_ROUTING_WARMUP_PAYMENTS (600) and BENCH_ROUTING_MAX_ROUND_PAYMENTS (20,000) bound a round.
+ *   --cpu-prof-dir=/tmp/prof`) go to the service process alone, for a profile of it.
  *
- * Rounds: a warm-up measures each side's rate; each side's rounds then last BENCH_ROUND_SECONDS
- * (5 s) at that rate, BENCH_ROUNDS (5) alternating rounds (bench/_rounds.ts), median and spread
- * per side. Last stdout line: `{"bench":"routing","subject":{"decisionsPerSecond":…,
+ * Rounds of the pure half: a warm-up measures each side's rate; each side's rounds then last
+ * BENCH_ROUND_SECONDS (5 s) at that rate. Both halves: BENCH_ROUNDS (5) alternating rounds
+ * (bench/_rounds.ts), median and spread per side. Last stdout line: `{"bench":"routing","subject":{"decisionsPerSecond":…,
  * "paymentsPerSecond":…,"cpuMsPerPayment":…},"baseline":{"sortsPerSecond":…,
  * "signedRequestsPerSecond":…},"ratio":<e2e>,"decisionRatio":…,"rsaBound":{"paymentsPerSecond":…},…}`.
  */
