@@ -19,6 +19,8 @@ export interface ServiceProcessOptions {
   readonly logFile: string;
   /** Node flags before the entry; TypeScript from source with telemetry started first unless told. */
   readonly nodeArgs?: readonly string[];
+  /** Arguments after the entry (e.g. `--provider wechat_pay` of a per-provider worker); none unless told. */
+  readonly args?: readonly string[];
   /** How long `/readyz` may take; 60 s unless told. */
   readonly readyTimeoutMs?: number;
 }
@@ -74,7 +76,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   const fd = openSync(options.logFile, "a");
   let child: ChildProcess;
   try {
-    const nodeArgv = [process.execPath, ...(options.nodeArgs ?? defaultNodeArgs), options.entry];
+    const nodeArgv = [process.execPath, ...(options.nodeArgs ?? defaultNodeArgs), options.entry, ...(options.args ?? [])];
     const [command, ...args] = parentDeathWrapper === undefined ? nodeArgv : [parentDeathWrapper, "--pdeathsig", "TERM", ...nodeArgv];
     child = spawn(command!, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", fd, fd] });
   } finally {

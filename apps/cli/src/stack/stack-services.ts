@@ -1,4 +1,7 @@
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ProviderId } from "@tributary/contracts";
+import type { ProviderCredentials } from "@tributary/provider-sandbox";
 import { freeLocalPort, startServiceProcess, type ServiceProcess } from "@tributary/service-process";
 import { databaseUrl } from "@tributary/local-postgres";
 
@@ -18,7 +21,8 @@ export interface StackContext {
 export interface StackService {
   readonly name: string;
   readonly process: ServiceProcess;
-  readonly grpcAddress: string;
+  /** `host:port` of its gRPC API; none for a worker that serves none. */
+  readonly grpcAddress?: string;
   readonly healthAddress: string;
   /** The bearer token the stack's own clients (smoke flow, CLI) use, with every scope and tenant. */
   readonly operatorToken: string;
@@ -26,12 +30,15 @@ export interface StackService {
   readonly operatorScopes: readonly string[];
 }
 
+/** A service of the stack that serves a gRPC API. */
+export type GrpcStackService = StackService & { readonly grpcAddress: string };
+
 /**
  * Starts the order service as its own process (`services/order/src/main.ts` on Node with the
  * TypeScript loader and telemetry first, as `npm start -w @tributary/order` runs it) on free
  * ports, with the stack's broker and database, and waits until it is ready.
  */
-export async function startOrderProcess(context: StackContext, operatorToken: string): Promise<StackService> {
+export async function startOrderProcess(context: StackContext, operatorToken: string): Promise<GrpcStackService> {
   const grpcAddress = `127.0.0.1:${await freeLocalPort()}`;
   const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
   const scopes = ["orders:write", "orders:read"];
@@ -64,6 +71,8 @@ export interface PaymentRoutingProcessOptions {
    * `npm start`), e.g. `--cpu-prof`, which Node does not take from NODE_OPTIONS.
    */
   readonly extraNodeArgs?: readonly string[];
+  /** Settings that replace the defaults, e.g. the day run's short payment timeouts. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -76,7 +85,7 @@ export async function startPaymentRoutingProcess(
   operatorToken: string,
   providerKeysFile: string,
   options: PaymentRoutingProcessOptions = {},
-): Promise<StackService> {
+): Promise<GrpcStackService> {
   const grpcAddress = `127.0.0.1:${await freeLocalPort()}`;
   const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
   const webhookAddress = `127.0.0.1:${await freeLocalPort()}`;
@@ -96,6 +105,7 @@ export async function startPaymentRoutingProcess(
       PAYMENT_ROUTING_SANDBOX_URL: context.sandboxUrl,
       PAYMENT_ROUTING_PROVIDER_KEYS_FILE: providerKeysFile,
       PAYMENT_ROUTING_AUTH_TOKENS: `${operatorToken}:stack-operator:${paymentRoutingScopes.join("+")}:merchants=*`,
+      ...options.env,
     },
     healthAddress,
     logFile: join(context.logDir, "payment-routing.log"),
@@ -104,4 +114,112 @@ export async function startPaymentRoutingProcess(
       : { nodeArgs: ["--import", "tsx", "--import", "@tributary/telemetry/register", "--conditions=source", ...options.extraNodeArgs] }),
   });
   return { name: "payment-routing", process: service, grpcAddress, healthAddress, operatorToken, operatorScopes: paymentRoutingScopes };
+}
+
+/** The scopes of the stack operator's settlement token (finance reads and records, every merchant and provider). */
+const settlementOperatorScopes = ["settlement:read", "settlement:records"];
+
+/** The reconciliation workers' settlement token: `settlement:records` for their providers only. */
+export interface ReconciliationToken {
+  readonly providers: readonly ProviderId[];
+  readonly token: string;
+}
+
+/**
+ * Starts settlement as its own process on free ports (gRPC SettlementService, health) with the
+ * stack's broker and database. Its tokens: the operator's (`settlement:read` +
+ * `settlement:records`, every merchant and provider) and the reconciliation workers', bound
+ * to their providers (records only). The scheduled
+ * close stays as settlement's main.ts has it (10 min after each 00:00 Asia/Shanghai).
+ */
+export async function startSettlementProcess(
+  context: StackContext,
+  operatorToken: string,
+  reconciliation: ReconciliationToken,
+  grpcAddress?: string,
+): Promise<GrpcStackService> {
+  const address = grpcAddress ?? `127.0.0.1:${await freeLocalPort()}`;
+  const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
+  const tokens = [
+    `${operatorToken}:stack-operator:${settlementOperatorScopes.join("+")}:merchants=*:providers=*`,
+    `${reconciliation.token}:reconciliation:settlement:records:providers=${reconciliation.providers.join("|")}`,
+  ];
+  const service = await startServiceProcess({
+    name: "settlement",
+    entry: join(context.repoRoot, "services/settlement/src/main.ts"),
+    cwd: join(context.repoRoot, "services/settlement"),
+    env: {
+      ...process.env,
+      TRIBUTARY_TRACES_DIR: context.tracesDir,
+      KAFKA_BROKERS: context.brokers.join(","),
+      SETTLEMENT_DATABASE_URL: databaseUrl(context.postgresServerUrl, `tributary_settlement${context.databaseSuffix}`),
+      SETTLEMENT_GRPC_ADDRESS: address,
+      SETTLEMENT_HEALTH_ADDRESS: healthAddress,
+      SETTLEMENT_AUTH_TOKENS: tokens.join(","),
+    },
+    healthAddress,
+    logFile: join(context.logDir, "settlement.log"),
+  });
+  return { name: "settlement", process: service, grpcAddress: address, healthAddress, operatorToken, operatorScopes: settlementOperatorScopes };
+}
+
+/** The download credentials of each provider's bills, as the sandbox hands them out (the worker's RECONCILIATION_SOURCE_CONFIG). */
+function sourceConfigOf(provider: ProviderId, credentials: ProviderCredentials): object {
+  switch (provider) {
+    case "wechat_pay":
+      return credentials.wechat;
+    case "alipay":
+      return credentials.alipay;
+    case "unionpay":
+      return credentials.unionpay;
+    case "jd_pay":
+      return credentials.jdpay;
+    case "ecny":
+      return credentials.ecny;
+  }
+}
+
+/**
+ * Starts the reconciliation workers as their own process (`services/reconciliation/src/main.ts
+ * --provider wechat_pay,alipay,…`): each provider's bill download credentials from the stack's
+ * sandbox in a file only the owner reads (`.tributary/reconciliation<suffix>/<provider>.json`,
+ * mode 0600), our side of the match from settlement's `StreamRecords` (settlement need not be up
+ * yet: a worker calls it only when a bill arrives), and waits until all are ready.
+ *
+ * One process holds every provider's worker (each still its own consumer group
+ * `reconciliation-<provider>`, runtime, pool and credentials), not one process each as a
+ * deployment would run them: on this 2-core machine five more Node processes loading TypeScript
+ * doubled `npm start`'s time; one costs as much as any other service.
+ */
+export async function startReconciliationProcess(
+  context: StackContext,
+  providers: readonly ProviderId[],
+  credentials: ProviderCredentials,
+  settlement: { readonly grpcAddress: string; readonly token: string },
+): Promise<StackService> {
+  const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
+  const configDir = join(context.repoRoot, ".tributary", `reconciliation${context.databaseSuffix}`);
+  mkdirSync(configDir, { recursive: true, mode: 0o700 });
+  for (const provider of providers) {
+    writeFileSync(join(configDir, `${provider}.json`), `${JSON.stringify(sourceConfigOf(provider, credentials), null, 2)}\n`, { mode: 0o600 });
+  }
+  const service = await startServiceProcess({
+    name: "reconciliation",
+    entry: join(context.repoRoot, "services/reconciliation/src/main.ts"),
+    cwd: join(context.repoRoot, "services/reconciliation"),
+    args: ["--provider", providers.join(",")],
+    env: {
+      ...process.env,
+      TRIBUTARY_TRACES_DIR: context.tracesDir,
+      KAFKA_BROKERS: context.brokers.join(","),
+      RECONCILIATION_DATABASE_URL: databaseUrl(context.postgresServerUrl, `tributary_reconciliation${context.databaseSuffix}`),
+      RECONCILIATION_HEALTH_ADDRESS: healthAddress,
+      RECONCILIATION_SOURCE_CONFIG: join(configDir, "{provider}.json"),
+      RECONCILIATION_SETTLEMENT_ADDRESS: settlement.grpcAddress,
+      RECONCILIATION_SETTLEMENT_TOKEN: settlement.token,
+    },
+    healthAddress,
+    logFile: join(context.logDir, "reconciliation.log"),
+  });
+  return { name: "reconciliation", process: service, healthAddress, operatorToken: "", operatorScopes: [] };
 }

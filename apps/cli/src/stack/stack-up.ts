@@ -13,15 +13,23 @@
 import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-import { allTopics, sandboxProviderName } from "@tributary/contracts";
+import { allTopics, PROVIDER_IDS, sandboxProviderName } from "@tributary/contracts";
 import { ensureTopics } from "@tributary/events";
 import { startKafka } from "@tributary/local-kafka";
 import { migrateAll, postgresServerUrl } from "@tributary/local-postgres";
-import { DEFAULT_KEYS_DIR, startSandbox } from "@tributary/provider-sandbox";
+import { DEFAULT_KEYS_DIR, startSandbox, type RunningSandbox, type SandboxOptions } from "@tributary/provider-sandbox";
 import { localTracesDir } from "@tributary/telemetry/local-traces";
 import { assertKafkaReachable, assertPostgresReachable } from "@tributary/service-kit";
+import { freeLocalPort } from "@tributary/service-process";
 import { runSmokeFlow } from "./smoke-flow.js";
-import { startOrderProcess, startPaymentRoutingProcess, type StackContext, type StackService } from "./stack-services.js";
+import {
+  startOrderProcess,
+  startPaymentRoutingProcess,
+  startReconciliationProcess,
+  startSettlementProcess,
+  type StackContext,
+  type StackService,
+} from "./stack-services.js";
 import { removeStackState, stackStatePath, writeStackState } from "./stack-state.js";
 
 export interface StackUpOptions {
@@ -40,6 +48,26 @@ export interface StackUpOptions {
   readonly print: (line: string) => void;
   /** Called once everything is up: from then on a signal ends the wait instead of aborting start-up. */
   readonly onUp?: () => void;
+  /** How the sandbox behaves (the day run's buyers, faults and bill timing); the defaults unless told. */
+  readonly sandbox?: Omit<SandboxOptions, "port">;
+  /** Settings for the payment-routing process that replace its defaults (the day run's short timeouts). */
+  readonly paymentRoutingEnv?: Readonly<Record<string, string>>;
+  /**
+   * Runs once the stack is up and its summary printed, before the wait (or the exit): the day
+   * run's business day. Whatever it throws fails `stackUp` after everything is stopped.
+   */
+  readonly whenUp?: (stack: RunningStack) => Promise<void>;
+}
+
+/** What {@link StackUpOptions.whenUp} gets: the running stack's parts. */
+export interface RunningStack {
+  readonly kafka: Kafka;
+  readonly brokers: readonly string[];
+  readonly serverUrl: string;
+  readonly databaseSuffix: string;
+  readonly sandbox: RunningSandbox;
+  readonly operatorToken: string;
+  readonly services: readonly StackService[];
 }
 
 /** Stop functions in start order; {@link stopAll} runs them once, in reverse. */
@@ -86,7 +114,7 @@ export async function stackUp(options: StackUpOptions): Promise<void> {
     // as the stack's own tests do; unset, it uses the development databases.
     const migrated = await migrateAll({ repoRoot, serverUrl, databaseSuffix });
 
-    const sandbox = await startSandbox({ port: 0 });
+    const sandbox = await startSandbox({ ...options.sandbox, port: 0 });
     stops.push(() => sandbox.stop());
 
     const context: StackContext = {
@@ -106,8 +134,30 @@ export async function stackUp(options: StackUpOptions): Promise<void> {
       services.push(service);
       return service;
     };
-    const order = register(await startOrderProcess(context, operatorToken));
-    register(await startPaymentRoutingProcess(context, operatorToken, join(DEFAULT_KEYS_DIR, "keys.json")));
+    /**
+     * Starts services side by side; each is registered the moment it is ready (so a failure of
+     * another still stops it), in the order given; the first failure is thrown once all settled.
+     */
+    const startAll = async <T extends readonly Promise<StackService>[]>(starting: readonly [...T]): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> => {
+      const settled = await Promise.allSettled(starting);
+      for (const result of settled) if (result.status === "fulfilled") register(result.value);
+      const failed = settled.find((result): result is PromiseRejectedResult => result.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
+      return settled.map((result) => (result as PromiseFulfilledResult<StackService>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+    };
+    // Every service side by side: on a loaded 2-core machine each process spends most of its
+    // start-up loading TypeScript, so starting them together costs little more than the slowest.
+    // The workers are told settlement's address up front; they call it only when a bill arrives.
+    const reconciliation = { providers: PROVIDER_IDS, token: randomBytes(24).toString("base64url") };
+    const settlementAddress = `127.0.0.1:${await freeLocalPort()}`;
+    const [order] = await startAll([
+      startOrderProcess(context, operatorToken),
+      startPaymentRoutingProcess(context, operatorToken, join(DEFAULT_KEYS_DIR, "keys.json"), {
+        ...(options.paymentRoutingEnv === undefined ? {} : { env: options.paymentRoutingEnv }),
+      }),
+      startSettlementProcess(context, operatorToken, reconciliation, settlementAddress),
+      startReconciliationProcess(context, reconciliation.providers, sandbox.providers, { grpcAddress: settlementAddress, token: reconciliation.token }),
+    ]);
 
     writeStackState(statePath, {
       pid: process.pid,
@@ -119,7 +169,7 @@ export async function stackUp(options: StackUpOptions): Promise<void> {
       services: services.map((service) => ({
         name: service.name,
         pid: service.process.pid,
-        grpcAddress: service.grpcAddress,
+        ...(service.grpcAddress === undefined ? {} : { grpcAddress: service.grpcAddress }),
         healthAddress: service.healthAddress,
         logFile: service.process.logFile,
       })),
@@ -145,15 +195,17 @@ export async function stackUp(options: StackUpOptions): Promise<void> {
     }
     print(`  sandbox   ${sandbox.url} (Alipay, WeChat Pay, UnionPay, JD Pay, e-CNY)`);
     for (const service of services) {
-      print(`  ${service.name.padEnd(16)} pid ${service.process.pid}, gRPC ${service.grpcAddress}, health http://${service.healthAddress}/readyz`);
+      const grpc = service.grpcAddress === undefined ? "" : `, gRPC ${service.grpcAddress}`;
+      print(`  ${service.name.padEnd(16)} pid ${service.process.pid}${grpc}, health http://${service.healthAddress}/readyz`);
       print(`                   log ${service.process.logFile}`);
     }
-    print(`  token     ${operatorToken} (every service's API: ${services.flatMap((service) => service.operatorScopes).join(" ")}; every merchant)`);
+    print(`  token     ${operatorToken} (every service's API: ${services.flatMap((service) => service.operatorScopes).join(" ")}; every merchant and provider)`);
     for (const line of smoke) print(`  smoke     ${line}`);
     print(`KAFKA_BROKERS=${brokers.join(",")}`);
     print(`state: ${statePath} (tributary stack status | stack down)`);
 
     options.onUp?.();
+    await options.whenUp?.({ kafka, brokers, serverUrl, databaseSuffix, sandbox, operatorToken, services });
     if (options.exit) return;
     print("running; Ctrl-C (or SIGTERM, or tributary stack down) stops everything");
     const signal = await options.stopRequested;
