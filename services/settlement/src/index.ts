@@ -19,3 +19,4 @@ export { exportDetailCsv, exportDetailJson, neutraliseFormula } from "./adapters
 export type { ReportFilter } from "./adapters/reports/export-report.js";
 export { closeBusinessDay } from "./app/close-business-day.js";
 export { exportBatchSummaryCsv } from "./adapters/reports/batch-summary.js";
+export { exportDetailXlsx } from "./adapters/reports/export-xlsx.js";

@@ -14,6 +14,8 @@ import { recordCapture } from "../src/app/record-capture.js";
 import { recordRefund } from "../src/app/record-refund.js";
 import { exportBatchSummaryCsv } from "../src/adapters/reports/batch-summary.js";
 import { exportDetailCsv, exportDetailJson } from "../src/adapters/reports/export-report.js";
+import { exportDetailXlsx } from "../src/adapters/reports/export-xlsx.js";
+import ExcelJS from "exceljs";
 import type { SettlementBatch } from "../src/domain/settlement-batch.js";
 import { captureOf, inTransaction, settlementDatabaseUrl, testDeps } from "./ledger-test-env.js";
 import { newEventId } from "@tributary/events";
@@ -98,5 +100,32 @@ describe("summary report", () => {
     }
     const detail = parse<Record<string, string>>(await buffer(exportDetailCsv(pool, { businessDate: DAY, provider: "alipay" })), { bom: true, columns: true });
     expect(detail.reduce((s, r) => s + minor(r["net"]!), 0n)).toBe(minor(dayRows[0]!["net"]!) - batchRows.reduce((s, r) => s + minor(r["carried_in"]!), 0n));
+  });
+});
+
+describe("XLSX detail report", () => {
+  it("has typed numeric amount cells that sum to each batch's net, and text cells that stay text", async () => {
+    const workbook = new ExcelJS.Workbook();
+    const file = await buffer(exportDetailXlsx(pool, { businessDate: DAY, provider: "alipay" }));
+    // ExcelJS types its input as an ArrayBuffer-backed Buffer.
+    await workbook.xlsx.load(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength));
+    const sheet = workbook.worksheets[0]!;
+    const header = (sheet.getRow(1).values as unknown[]).slice(1) as string[];
+    const col = (name: string): number => header.indexOf(name) + 1;
+    const lines: { merchant: unknown; net: unknown; gross: unknown }[] = [];
+    sheet.eachRow((row, index) => {
+      if (index === 1) return;
+      lines.push({ merchant: row.getCell(col("merchant_id")).value, net: row.getCell(col("net")).value, gross: row.getCell(col("gross")).value });
+    });
+    const ours = lines.filter((l) => l.merchant === chinese || l.merchant === formula);
+    expect(ours).toHaveLength(6);
+    // A formula-looking id is a plain string cell, never a formula: XLSX types it, nothing to neutralise.
+    expect(lines.some((l) => l.merchant === formula)).toBe(true);
+    for (const line of ours) expect(typeof line.net).toBe("number");
+    expect(ours.some((l) => l.gross === 1299.02)).toBe(true);
+    for (const batch of batches) {
+      const net = ours.filter((l) => l.merchant === batch.merchantId).reduce((s, l) => s + BigInt(Math.round((l.net as number) * 100)), 0n);
+      expect(net).toBe(batch.netMinor - batch.carriedInMinor);
+    }
   });
 });

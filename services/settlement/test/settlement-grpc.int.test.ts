@@ -176,5 +176,9 @@ describe("CloseBusinessDay, GetBalances and ExportReport", () => {
     expect(new Set(rows.map((r) => r["merchant_id"]))).toEqual(new Set([other]));
     expect((await rpcError(drain(bound.exportReport({ kind: ReportKind.DETAIL, format: ReportFormat.CSV, businessDate: DAY, merchantId: merchant })))).code).toBe(Code.PermissionDenied);
     expect((await rpcError(drain(finance.exportReport({ kind: ReportKind.SUMMARY, format: ReportFormat.JSON, businessDate: DAY })))).code).toBe(Code.InvalidArgument);
+    const xlsx: Buffer[] = [];
+    for await (const piece of bound.exportReport({ kind: ReportKind.DETAIL, format: ReportFormat.XLSX, businessDate: DAY, merchantId: other })) xlsx.push(Buffer.from(piece.chunk));
+    // A zip file (PK\x03\x04), as every .xlsx is.
+    expect([...Buffer.concat(xlsx).subarray(0, 4)]).toEqual([0x50, 0x4b, 0x03, 0x04]);
   });
 });

@@ -15,6 +15,7 @@ import { getBatch, listBatches } from "../db/pg-batches.js";
 import { balancesAt, balancesNow, listAccountIds } from "../db/pg-ledger.js";
 import { exportBatchSummaryCsv } from "../reports/batch-summary.js";
 import { exportDetailCsv, exportDetailJson } from "../reports/export-report.js";
+import { exportDetailXlsx } from "../reports/export-xlsx.js";
 import { streamRecords, type SettlementRecordRow } from "../db/pg-records.js";
 import { batchToProto } from "../kafka/settlement-outbox.js";
 import type { SettlementQueryError } from "./settlement-error-codes.js";
@@ -110,8 +111,9 @@ export function createSettlementServiceHandlers(pool: Pool, deps: SettlementDeps
       let stream;
       if (request.kind === ReportKind.DETAIL && request.format === ReportFormat.CSV) stream = exportDetailCsv(pool, filter);
       else if (request.kind === ReportKind.DETAIL && request.format === ReportFormat.JSON) stream = exportDetailJson(pool, filter);
+      else if (request.kind === ReportKind.DETAIL && request.format === ReportFormat.XLSX) stream = exportDetailXlsx(pool, filter);
       else if (request.kind === ReportKind.SUMMARY && request.format === ReportFormat.CSV) stream = exportBatchSummaryCsv(pool, filter);
-      else throw new DomainFailure<SettlementQueryError>(invalid(request.kind === ReportKind.UNSPECIFIED ? "kind" : "format", "one of DETAIL × CSV|JSON or SUMMARY × CSV"));
+      else throw new DomainFailure<SettlementQueryError>(invalid(request.kind === ReportKind.UNSPECIFIED ? "kind" : "format", "one of DETAIL × CSV|JSON|XLSX or SUMMARY × CSV"));
       try {
         for await (const chunk of stream) {
           if (context.signal.aborted) return;
