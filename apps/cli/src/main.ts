@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { CliError } from "./cli-context.js";
+import { dayCommand } from "./commands/day-command.js";
 import { dlqCommand } from "./commands/dlq-command.js";
 import { routingCommand } from "./commands/routing-command.js";
 import { simulateCommand } from "./commands/simulate-command.js";
@@ -18,6 +19,7 @@ const program = new Command("tributary")
   .showHelpAfterError()
   .exitOverride()
   .addCommand(stackCommand())
+  .addCommand(dayCommand())
   .addCommand(simulateCommand())
   .addCommand(routingCommand())
   .addCommand(dlqCommand())

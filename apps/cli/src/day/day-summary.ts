@@ -1,0 +1,200 @@
+import type pg from "pg";
+import { PROVIDER_IDS, type ProviderId } from "@tributary/contracts";
+import { formatDecimal, money } from "@tributary/money";
+import type { InjectedDiscrepancy } from "./day-run.js";
+import type { AnnouncedDiscrepancy, DayEvents } from "./day-watch.js";
+
+/** A provider's day: from payment-routing's events and the reconciliation worker's run. */
+export interface ProviderDay {
+  readonly provider: ProviderId;
+  /** Orders first routed to this rail (PaymentRouted). */
+  readonly routed: number;
+  /** PaymentCaptured count, gross and the fee the provider reported in the event. */
+  readonly captured: number;
+  readonly grossMinor: bigint;
+  readonly paymentFailures: number;
+  readonly reconciliation:
+    | {
+        readonly billRows: bigint;
+        readonly ledgerRecords: bigint;
+        readonly matched: bigint;
+        readonly discrepancies: bigint;
+        readonly billNetMinor: bigint;
+        readonly ledgerNetMinor: bigint;
+        /** `class/disposition` → items, from the run's recon_items rows. */
+        readonly classes: Readonly<Record<string, number>>;
+      }
+    | undefined;
+}
+
+/** One settlement batch of the day, as its row stands after reconciliation. */
+export interface BatchRow {
+  readonly batchId: string;
+  readonly merchantId: string;
+  readonly provider: string;
+  readonly status: string;
+  readonly paymentCount: bigint;
+  readonly grossMinor: bigint;
+  readonly providerFeesMinor: bigint;
+  readonly platformFeesMinor: bigint;
+  readonly netMinor: bigint;
+  readonly payableMinor: bigint;
+  readonly discrepancyCount: bigint | undefined;
+  /** Why it is held: the discrepancies settlement attached to it (class: provider transaction id). */
+  readonly heldFor: readonly string[];
+}
+
+/** Everything `day run` prints and writes; numbers from events and rows only. */
+export interface DaySummary {
+  readonly runId: string;
+  readonly billDate: string;
+  /** The instant the day was closed as of (its cut-off). */
+  readonly closedAsOf: string;
+  readonly orders: { readonly published: number; readonly accepted: number; readonly rejected: number; readonly paid: number; readonly paymentFailed: number };
+  readonly failureReasons: Readonly<Record<string, number>>;
+  readonly providers: readonly ProviderDay[];
+  readonly batches: readonly BatchRow[];
+  readonly totals: { readonly grossMinor: bigint; readonly providerFeesMinor: bigint; readonly platformFeesMinor: bigint; readonly netMinor: bigint; readonly payableMinor: bigint };
+  /** Sum of every ledger posting per currency (must be 0). */
+  readonly ledgerSumByCurrency: Readonly<Record<string, bigint>>;
+  readonly injected: readonly InjectedDiscrepancy[];
+  readonly discrepancies: readonly AnnouncedDiscrepancy[];
+  readonly dayMs: number;
+  readonly totalMs: number;
+  readonly reports: readonly string[];
+}
+
+/** What {@link summariseDay} reads. */
+export interface SummaryInputs {
+  readonly runId: string;
+  readonly billDate: string;
+  readonly cutoff: Date;
+  readonly published: number;
+  readonly events: DayEvents;
+  readonly injected: readonly InjectedDiscrepancy[];
+  readonly settlementDb: pg.Pool;
+  readonly reconciliationDb: pg.Pool;
+  readonly settlementAddress: string;
+  readonly operatorToken: string;
+  readonly dayMs: number;
+  readonly totalMs: number;
+}
+
+/** Counts the day from the watched events, settlement's batch rows and reconciliation's items. */
+export async function summariseDay(inputs: SummaryInputs): Promise<DaySummary> {
+  const { events } = inputs;
+  const failureReasons: Record<string, number> = {};
+  for (const reason of events.failed.values()) failureReasons[reason === "" ? "(none given)" : reason] = (failureReasons[reason === "" ? "(none given)" : reason] ?? 0) + 1;
+
+  const itemRows = await inputs.reconciliationDb.query<{ provider: string; match_class: string; disposition: string; n: string }>(
+    `SELECT r.provider, i.match_class, i.disposition, count(*) AS n
+       FROM recon_items i JOIN recon_runs r ON r.run_id = i.run_id
+      WHERE r.bill_date = $1 AND r.status = 'completed'
+      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+    [inputs.billDate],
+  );
+  const providers: ProviderDay[] = PROVIDER_IDS.map((provider) => {
+    const captures = [...events.captured.values()].filter((payment) => payment.provider === provider);
+    const run = events.reconciliations.get(provider);
+    const classes: Record<string, number> = {};
+    for (const row of itemRows.rows) if (row.provider === provider) classes[`${row.match_class}/${row.disposition}`] = Number(row.n);
+    return {
+      provider,
+      routed: [...events.routed.values()].filter((route) => route.provider === provider).length,
+      captured: captures.length,
+      grossMinor: captures.reduce((sum, payment) => sum + payment.amountMinor, 0n),
+      paymentFailures: [...events.paymentFailures.values()].filter((failure) => failure.provider === provider).length,
+      reconciliation:
+        run === undefined
+          ? undefined
+          : {
+              billRows: run.billRowCount,
+              ledgerRecords: run.ledgerRecordCount,
+              matched: run.matchedCount,
+              discrepancies: run.discrepancyCount,
+              billNetMinor: run.billNetMinor,
+              ledgerNetMinor: run.ledgerNetMinor,
+              classes,
+            },
+    };
+  });
+
+  const batchRows = await inputs.settlementDb.query<{
+    batch_id: string; merchant_id: string; provider: string; status: string; payment_count: string; gross_minor: string; provider_fees_minor: string;
+    platform_fees_minor: string; net_minor: string; payable_minor: string; discrepancy_count: string | null;
+  }>(
+    `SELECT batch_id, merchant_id, provider::text AS provider, status::text AS status, payment_count, gross_minor, provider_fees_minor,
+            platform_fees_minor, net_minor, payable_minor, discrepancy_count
+       FROM settlement_batch WHERE business_date = $1 ORDER BY provider, merchant_id`,
+    [inputs.billDate],
+  );
+  const heldRows = await inputs.settlementDb.query<{ provider: string; merchant_id: string | null; discrepancy_class: string; provider_transaction_id: string }>(
+    `SELECT provider::text AS provider, merchant_id, discrepancy_class, provider_transaction_id FROM reconciliation_discrepancy WHERE business_date = $1 ORDER BY received_at`,
+    [inputs.billDate],
+  );
+  const batches: BatchRow[] = batchRows.rows.map((row) => ({
+    batchId: row.batch_id,
+    merchantId: row.merchant_id,
+    provider: row.provider,
+    status: row.status,
+    paymentCount: BigInt(row.payment_count),
+    grossMinor: BigInt(row.gross_minor),
+    providerFeesMinor: BigInt(row.provider_fees_minor),
+    platformFeesMinor: BigInt(row.platform_fees_minor),
+    netMinor: BigInt(row.net_minor),
+    payableMinor: BigInt(row.payable_minor),
+    discrepancyCount: row.discrepancy_count === null ? undefined : BigInt(row.discrepancy_count),
+    heldFor:
+      row.status === "held"
+        ? heldRows.rows
+            .filter((d) => d.provider === row.provider && (d.merchant_id === row.merchant_id || d.merchant_id === null))
+            .map((d) => `${d.discrepancy_class}: ${d.provider_transaction_id === "" ? "(no provider id)" : d.provider_transaction_id}${d.merchant_id === null ? " (no record of ours: holds the whole day)" : ""}`)
+        : [],
+  }));
+  const sum = (pick: (batch: BatchRow) => bigint): bigint => batches.reduce((total, batch) => total + pick(batch), 0n);
+  const ledger = await inputs.settlementDb.query<{ currency: string; total: string }>("SELECT currency, sum(amount_minor) AS total FROM ledger_posting GROUP BY currency ORDER BY currency");
+
+  return {
+    runId: inputs.runId,
+    billDate: inputs.billDate,
+    closedAsOf: inputs.cutoff.toISOString(),
+    orders: {
+      published: inputs.published,
+      accepted: events.accepted.size,
+      rejected: events.rejected.size,
+      paid: events.paid.size,
+      paymentFailed: events.failed.size,
+    },
+    failureReasons,
+    providers,
+    batches,
+    totals: {
+      grossMinor: sum((b) => b.grossMinor),
+      providerFeesMinor: sum((b) => b.providerFeesMinor),
+      platformFeesMinor: sum((b) => b.platformFeesMinor),
+      netMinor: sum((b) => b.netMinor),
+      payableMinor: sum((b) => b.payableMinor),
+    },
+    ledgerSumByCurrency: Object.fromEntries(ledger.rows.map((row) => [row.currency.trim(), BigInt(row.total)])),
+    injected: inputs.injected,
+    discrepancies: [...events.discrepancies],
+    dayMs: inputs.dayMs,
+    totalMs: inputs.totalMs,
+    reports: [],
+  };
+}
+
+/** Minor units of CNY as exact decimal text. */
+export function yuan(amountMinor: bigint): string {
+  return formatDecimal(money(amountMinor, "CNY"));
+}
+
+/** The summary as plain JSON (amounts as exact decimal strings, counts as numbers). */
+export function summaryJson(summary: DaySummary): unknown {
+  return JSON.parse(
+    JSON.stringify(summary, (key, value: unknown) => {
+      if (typeof value !== "bigint") return value;
+      return key.endsWith("Minor") ? yuan(value) : Number(value);
+    }),
+  ) as unknown;
+}
