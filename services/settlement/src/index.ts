@@ -20,3 +20,4 @@ export type { ReportFilter } from "./adapters/reports/export-report.js";
 export { closeBusinessDay } from "./app/close-business-day.js";
 export { exportBatchSummaryCsv } from "./adapters/reports/batch-summary.js";
 export { exportDetailXlsx } from "./adapters/reports/export-xlsx.js";
+export { renderHtmlReport } from "./adapters/reports/html-report.js";

@@ -16,6 +16,7 @@ import { exportBatchSummaryCsv } from "../src/adapters/reports/batch-summary.js"
 import { exportDetailCsv, exportDetailJson } from "../src/adapters/reports/export-report.js";
 import { exportDetailXlsx } from "../src/adapters/reports/export-xlsx.js";
 import ExcelJS from "exceljs";
+import { renderHtmlReport } from "../src/adapters/reports/html-report.js";
 import type { SettlementBatch } from "../src/domain/settlement-batch.js";
 import { captureOf, inTransaction, settlementDatabaseUrl, testDeps } from "./ledger-test-env.js";
 import { newEventId } from "@tributary/events";
@@ -127,5 +128,21 @@ describe("XLSX detail report", () => {
       const net = ours.filter((l) => l.merchant === batch.merchantId).reduce((s, l) => s + BigInt(Math.round((l.net as number) * 100)), 0n);
       expect(net).toBe(batch.netMinor - batch.carriedInMinor);
     }
+  });
+});
+
+describe("HTML report", () => {
+  it("is one offline page with server-rendered SVG charts and the exact amounts, Chinese intact, ids escaped", async () => {
+    const html = await renderHtmlReport(pool, { fromDate: DAY, toDate: DAY });
+    expect(html.match(/<svg/g)?.length).toBe(3);
+    // Offline: no script and nothing fetched from elsewhere.
+    expect(html).not.toMatch(/<script|<link|src="http|href="http/);
+    expect(html).toContain(chinese);
+    // The merchant id with quotes appears only escaped, in the table and the chart's labels.
+    expect(html).not.toContain(formula);
+    expect(html).toContain(formula.replaceAll('"', "&quot;"));
+    const batch = batches.find((b) => b.merchantId === chinese)!;
+    const net = `${batch.netMinor / 100n}.${String(batch.netMinor % 100n).padStart(2, "0")}`;
+    expect(html).toContain(`<td>${chinese}</td><td class="n">${net}</td>`);
   });
 });
