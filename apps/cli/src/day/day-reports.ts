@@ -4,13 +4,14 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { stringify } from "csv-stringify";
 import type pg from "pg";
-import { exportBatchSummaryCsv, exportDetailCsv, exportDetailJson, neutraliseFormula } from "@tributary/settlement";
+import { exportBatchSummaryCsv, exportDetailCsv, exportDetailJson, exportDetailXlsx, neutraliseFormula, renderHtmlReport } from "@tributary/settlement";
 import { summaryJson, yuan, type DaySummary } from "./day-summary.js";
 
 /**
  * Writes the day's reports to `<outDir>/<bill date>/` and returns their paths (relative to the
- * working directory): settlement's own finance reports (detail CSV and JSON, batch summary CSV,
- * streamed from its database by its exported report functions), and the day run's summary as
+ * working directory): settlement's own finance reports (detail CSV, JSON and XLSX, batch summary
+ * CSV, streamed from its database by its exported report functions, and its HTML overview with
+ * server-rendered ECharts SVG charts), and the day run's summary as
  * JSON and as CSV tables (UTF-8 with BOM and CRLF, so Excel opens them with Chinese text intact).
  */
 export async function writeDayReports(options: { readonly outDir: string; readonly summary: DaySummary; readonly settlementDb: pg.Pool }): Promise<string[]> {
@@ -25,7 +26,11 @@ export async function writeDayReports(options: { readonly outDir: string; readon
   };
   await stream("settlement-detail.csv", exportDetailCsv(options.settlementDb, filter));
   await stream("settlement-detail.json", exportDetailJson(options.settlementDb, filter));
+  await stream("settlement-detail.xlsx", exportDetailXlsx(options.settlementDb, filter));
   await stream("settlement-batches.csv", exportBatchSummaryCsv(options.settlementDb, filter));
+  const htmlPath = join(dir, "settlement-overview.html");
+  writeFileSync(htmlPath, await renderHtmlReport(options.settlementDb, { fromDate: options.summary.billDate, toDate: options.summary.billDate }));
+  written.push(htmlPath);
 
   const { summary } = options;
   await stream(

@@ -116,8 +116,8 @@ export async function startPaymentRoutingProcess(
   return { name: "payment-routing", process: service, grpcAddress, healthAddress, operatorToken, operatorScopes: paymentRoutingScopes };
 }
 
-/** The scopes of the stack operator's settlement token (finance reads and records, every merchant and provider). */
-const settlementOperatorScopes = ["settlement:read", "settlement:records"];
+/** The scopes of the stack operator's settlement token (finance reads, records and closing days; every merchant and provider). */
+const settlementOperatorScopes = ["settlement:read", "settlement:records", "settlement:close"];
 
 /** The reconciliation workers' settlement token: `settlement:records` for their providers only. */
 export interface ReconciliationToken {
