@@ -39,6 +39,8 @@ interface SummaryJson {
   billDate: string;
   orders: { published: number; accepted: number; rejected: number; paid: number; paymentFailed: number };
   providers: ProviderJson[];
+  routingRules: Record<string, number>;
+  rollouts: { rolloutId: string; sharePercent: number }[];
   batches: { batchId: string; provider: string; status: string; paymentCount: number; netMinor: string; heldFor: string[] }[];
   totals: { grossMinor: string; netMinor: string };
   ledgerSumByCurrency: Record<string, number>;
@@ -98,6 +100,9 @@ describe("tributary day run", () => {
     // Paid per provider = PaymentCaptured per provider = one capture entry each in the ledger
     // (plus the stack's two smoke payments), and every batch of the day holds exactly those.
     const captured = summary.providers.reduce((n, p) => n + p.captured, 0);
+    const routed = summary.providers.reduce((n, p) => n + p.routed, 0);
+    expect(Object.values(summary.routingRules).reduce((n, count) => n + count, 0)).toBe(routed);
+    expect(summary.rollouts.length).toBeGreaterThan(0);
     expect(captured).toBe(summary.orders.paid);
     const entries = await query<{ n: string }>("tributary_settlement", "SELECT count(*) AS n FROM journal_entry WHERE source_key LIKE 'capture:%'");
     expect(Number(entries[0]!.n)).toBe(captured + 2);

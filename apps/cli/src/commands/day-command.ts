@@ -71,6 +71,10 @@ function printSummary(summary: DaySummary): void {
   console.log(`  orders: ${o.published} published, ${o.accepted} accepted, ${o.rejected} rejected; ${o.paid} paid, ${o.paymentFailed} payment failed`);
   const reasons = Object.entries(summary.failureReasons);
   if (reasons.length > 0) console.log(`  failed because: ${reasons.map(([reason, n]) => `${reason} ×${n}`).join(", ")}`);
+  console.log(`  routed by: ${Object.entries(summary.routingRules).map(([rule, n]) => `${rule} ×${n}`).join(", ") || "nothing routed"}`);
+  for (const r of summary.rollouts) {
+    console.log(`  roll-out ${r.rolloutId} (${r.provider}${r.trial ? ", trial" : ""}): step ${r.step}, ${r.sharePercent} % of buyers; ${r.paused === undefined ? "running (guardrail did not pause it)" : `PAUSED by ${r.paused}`}`);
+  }
   const providers = new Table({ head: ["provider", "routed", "captured", "gross", "bill rows", "our records", "matched", "discrepancies", "classes (class/disposition)"] });
   for (const p of summary.providers) {
     const r = p.reconciliation;

@@ -22,6 +22,7 @@ import { CliError } from "../cli-context.js";
 import { publishOrders } from "../simulate/publish-orders.js";
 import { defaultSimulation, simulatedOrders } from "../simulate/simulated-orders.js";
 import { stackUp, type RunningStack, type ShutdownList } from "../stack/stack-up.js";
+import { readStackState, stackStatePath } from "../stack/stack-state.js";
 import { watchDay, type DayEvents } from "./day-watch.js";
 import { summariseDay, type DaySummary } from "./day-summary.js";
 import { writeDayReports } from "./day-reports.js";
@@ -62,6 +63,12 @@ export async function runDay(options: DayRunOptions): Promise<DaySummary> {
   // otherwise) are dropped and migrated afresh, so the ledger, the batches and the sandbox's
   // bills (the sandbox lives in this process) all hold exactly this run's payments.
   const databaseSuffix = env["TRIBUTARY_DATABASE_SUFFIX"] ?? "_day";
+  // A development stack already running has the local broker (and its data folder): share it.
+  const developmentStack = readStackState(stackStatePath(options.repoRoot, ""));
+  if ((env["KAFKA_BROKERS"] ?? "") === "" && developmentStack !== undefined && alive(developmentStack.pid)) {
+    env["KAFKA_BROKERS"] = developmentStack.kafka.brokers.join(",");
+    options.print(`day run: using the running stack's broker ${env["KAFKA_BROKERS"]}`);
+  }
   env["TRIBUTARY_DATABASE_SUFFIX"] = databaseSuffix;
   const serverUrl = postgresServerUrl(env);
   await step("fresh databases", async () => {
@@ -196,7 +203,7 @@ async function businessDay(options: DayRunOptions, stack: RunningStack, day: Day
         injected: injectedDiscrepancies,
         settlementDb,
         reconciliationDb,
-        settlementAddress: stack.services.find((service) => service.name === "settlement")?.grpcAddress ?? "",
+        paymentRoutingAddress: stack.services.find((service) => service.name === "payment-routing")?.grpcAddress ?? "",
         operatorToken: stack.operatorToken,
         dayMs: Date.now() - dayStarted,
         totalMs: Date.now() - day.started,
@@ -324,6 +331,15 @@ async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (error instanceof CliError) throw error;
     throw new CliError(`day run: step "${name}" failed: ${message(error)}`);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,5 +1,8 @@
 import type pg from "pg";
 import { PROVIDER_IDS, type ProviderId } from "@tributary/contracts";
+import { PaymentRoutingService } from "@tributary/contracts/payment/v1/payment_routing_service";
+import { closeClient, createClient } from "@tributary/grpc";
+import { activeStepIndex, policyFromJsonText } from "@tributary/payment-routing";
 import { formatDecimal, money } from "@tributary/money";
 import type { InjectedDiscrepancy } from "./day-run.js";
 import type { AnnouncedDiscrepancy, DayEvents } from "./day-watch.js";
@@ -52,6 +55,10 @@ export interface DaySummary {
   readonly closedAsOf: string;
   readonly orders: { readonly published: number; readonly accepted: number; readonly rejected: number; readonly paid: number; readonly paymentFailed: number };
   readonly failureReasons: Readonly<Record<string, number>>;
+  /** Routing rule of each order's first route (PaymentRouted) → orders. */
+  readonly routingRules: Readonly<Record<string, number>>;
+  /** Each roll-out of the routing policy at the end of the day, from payment-routing's API: its step, share and whether the guardrail paused it. */
+  readonly rollouts: readonly RolloutState[];
   readonly providers: readonly ProviderDay[];
   readonly batches: readonly BatchRow[];
   readonly totals: { readonly grossMinor: bigint; readonly providerFeesMinor: bigint; readonly platformFeesMinor: bigint; readonly netMinor: bigint; readonly payableMinor: bigint };
@@ -64,6 +71,18 @@ export interface DaySummary {
   readonly reports: readonly string[];
 }
 
+/** A roll-out as payment-routing's policy has it at the end of the day. */
+export interface RolloutState {
+  readonly rolloutId: string;
+  readonly provider: string;
+  /** "2/4", or "not started". */
+  readonly step: string;
+  readonly sharePercent: number;
+  readonly trial: boolean;
+  /** Who paused it and why (the guardrail, or a person), or undefined when it runs. */
+  readonly paused: string | undefined;
+}
+
 /** What {@link summariseDay} reads. */
 export interface SummaryInputs {
   readonly runId: string;
@@ -74,7 +93,7 @@ export interface SummaryInputs {
   readonly injected: readonly InjectedDiscrepancy[];
   readonly settlementDb: pg.Pool;
   readonly reconciliationDb: pg.Pool;
-  readonly settlementAddress: string;
+  readonly paymentRoutingAddress: string;
   readonly operatorToken: string;
   readonly dayMs: number;
   readonly totalMs: number;
@@ -85,6 +104,10 @@ export async function summariseDay(inputs: SummaryInputs): Promise<DaySummary> {
   const { events } = inputs;
   const failureReasons: Record<string, number> = {};
   for (const reason of events.failed.values()) failureReasons[reason === "" ? "(none given)" : reason] = (failureReasons[reason === "" ? "(none given)" : reason] ?? 0) + 1;
+
+  const routingRules: Record<string, number> = {};
+  for (const route of events.routed.values()) routingRules[route.rule] = (routingRules[route.rule] ?? 0) + 1;
+  const rollouts = await rolloutsOf(inputs.paymentRoutingAddress, inputs.operatorToken);
 
   const itemRows = await inputs.reconciliationDb.query<{ provider: string; match_class: string; disposition: string; n: string }>(
     `SELECT r.provider, i.match_class, i.disposition, count(*) AS n
@@ -166,6 +189,8 @@ export async function summariseDay(inputs: SummaryInputs): Promise<DaySummary> {
       paymentFailed: events.failed.size,
     },
     failureReasons,
+    routingRules,
+    rollouts,
     providers,
     batches,
     totals: {
@@ -182,6 +207,32 @@ export async function summariseDay(inputs: SummaryInputs): Promise<DaySummary> {
     totalMs: inputs.totalMs,
     reports: [],
   };
+}
+
+/** The policy's roll-outs as payment-routing serves them now (GetRoutingPolicy). */
+async function rolloutsOf(address: string, token: string): Promise<RolloutState[]> {
+  const client = createClient(PaymentRoutingService, address, { bearerToken: token, defaultDeadlineMs: 10_000 });
+  try {
+    const version = (await client.getRoutingPolicy({})).policy;
+    if (version === undefined) throw new Error("payment-routing answered GetRoutingPolicy without a policy");
+    const decoded = policyFromJsonText(version.policyJson);
+    if (!decoded.ok) throw new Error(`the routing policy does not decode: ${decoded.error.message}`);
+    const now = new Date();
+    return decoded.value.rollouts.map((rollout) => {
+      const index = activeStepIndex(rollout, now);
+      const active = index < 0 ? undefined : rollout.ramp[index];
+      return {
+        rolloutId: rollout.rolloutId,
+        provider: rollout.provider,
+        step: active === undefined ? "not started" : `${index + 1}/${rollout.ramp.length}`,
+        sharePercent: active?.percent ?? 0,
+        trial: rollout.trial,
+        paused: rollout.pause === undefined ? undefined : `${rollout.pause.by} at ${rollout.pause.pausedAt.toISOString()}: ${rollout.pause.reason}`,
+      };
+    });
+  } finally {
+    closeClient(client);
+  }
 }
 
 /** Minor units of CNY as exact decimal text. */
