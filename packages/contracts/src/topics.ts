@@ -25,6 +25,7 @@ import {
   ReconciliationCompletedSchema,
 } from "./gen/tributary/reconciliation/v1/reconciliation_events_pb.js";
 import {
+  PayoutInstructedSchema,
   SettlementBatchClosedSchema,
   SettlementBatchHeldSchema,
   SettlementBatchReconciledSchema,
@@ -83,6 +84,7 @@ export const settlementTopic = defineTopic("settlement.v1", [
   SettlementBatchClosedSchema,
   SettlementBatchReconciledSchema,
   SettlementBatchHeldSchema,
+  PayoutInstructedSchema,
 ], lowVolume);
 
 /** A provider's daily bill can be fetched. Key: `provider/bill_date`. */

@@ -43,7 +43,9 @@ export interface SettlementTestEnv {
 }
 
 /** Starts the service with its own consumer groups (so each test file reads the topics afresh). */
-export async function startSettlementTestEnv(options: { readonly terms?: FeeTerms; readonly tokens?: TokenTable } = {}): Promise<SettlementTestEnv> {
+export async function startSettlementTestEnv(
+  options: { readonly terms?: FeeTerms; readonly tokens?: TokenTable; readonly clock?: () => Date } = {},
+): Promise<SettlementTestEnv> {
   const brokers = testKafkaBrokers();
   const databaseUrl = testDatabaseUrl("tributary_settlement");
   const suffix = newEventId().slice(-8);
@@ -64,6 +66,7 @@ export async function startSettlementTestEnv(options: { readonly terms?: FeeTerm
       ...options.tokens,
     },
     ...(options.terms === undefined ? {} : { terms: options.terms }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   const kafka = new Kafka({ clientId: "settlement-tests", brokers: [...brokers], logLevel: logLevel.NOTHING });
   const producer: Producer = kafka.producer();

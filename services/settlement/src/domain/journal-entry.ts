@@ -9,7 +9,8 @@ export type EntryType =
   | "refund_posted"
   | "reserve_withheld"
   | "reserve_released"
-  | "adjustment";
+  | "adjustment"
+  | "payout";
 
 /**
  * What a posting line is, for reports: the gross payment, the part of it the provider keeps as its
@@ -28,7 +29,8 @@ export type LineType =
   | "platform_fee_returned"
   | "reserve_withheld"
   | "reserve_released"
-  | "adjustment";
+  | "adjustment"
+  | "payout";
 
 /** One leg: a debit (positive `amountMinor`) or a credit (negative) on an account. */
 export interface PostingDraft {

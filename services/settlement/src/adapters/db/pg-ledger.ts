@@ -23,6 +23,7 @@ function accountColumns(account: LedgerAccount): { provider: ProviderId | null; 
       return { provider: null, merchantId: account.merchantId };
     case "platform_fee_revenue":
     case "suspense":
+    case "payout_clearing":
       return { provider: null, merchantId: null };
   }
 }
@@ -435,7 +436,7 @@ export const BATCHED_ENTRY_TYPES: readonly EntryType[] = ["payment_captured", "r
 
 /**
  * Creates the platform-wide accounts (each provider's clearing and fee expense, fee revenue,
- * suspense) for the given currencies, so they exist before the first posting.
+ * suspense, payout clearing) for the given currencies, so they exist before the first posting.
  */
 export async function ensurePlatformAccounts(db: Queryable, currencies: readonly CurrencyCode[]): Promise<void> {
   const ids: string[] = [];
@@ -455,6 +456,7 @@ export async function ensurePlatformAccounts(db: Queryable, currencies: readonly
     }
     add({ kind: "platform_fee_revenue", currency }, null);
     add({ kind: "suspense", currency }, null);
+    add({ kind: "payout_clearing", currency }, null);
   }
   await db.query(
     `INSERT INTO ledger_account (account_id, kind, provider, currency)

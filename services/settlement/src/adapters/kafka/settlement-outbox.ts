@@ -3,28 +3,28 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { providerIdToProto, settlementTopic } from "@tributary/contracts";
 import { BatchStatus as ProtoBatchStatus, SettlementBatchSchema, type SettlementBatch as ProtoBatch } from "@tributary/contracts/settlement/v1/settlement";
 import {
+  PayoutInstructedSchema,
   SettlementBatchClosedSchema,
   SettlementBatchHeldSchema,
   SettlementBatchReconciledSchema,
 } from "@tributary/contracts/settlement/v1/settlement_events";
 import { appendToOutbox } from "@tributary/events";
 import type { PoolClient } from "pg";
+import type { StoredPayout } from "../db/pg-payouts.js";
 import type { BatchStatus, SettlementBatch } from "../../domain/settlement-batch.js";
 
 /** The outbox producer name (the service's name). */
 export const SETTLEMENT_OUTBOX_PRODUCER = "settlement";
 
-/**
- * The wire status. The contract has no `paid_out` value yet; a paid-out batch was reconciled
- * first, so it goes out as RECONCILED.
- */
+/** The wire status. */
 export function batchStatusToProto(status: BatchStatus): ProtoBatchStatus {
   switch (status) {
     case "closed":
       return ProtoBatchStatus.CLOSED;
     case "reconciled":
-    case "paid_out":
       return ProtoBatchStatus.RECONCILED;
+    case "paid_out":
+      return ProtoBatchStatus.PAID_OUT;
     case "held":
       return ProtoBatchStatus.HELD;
   }
@@ -83,6 +83,28 @@ export async function appendBatchDecided(
       key: batchId,
       schema: SettlementBatchHeldSchema,
       message: create(SettlementBatchHeldSchema, { batchId, reconciliationId, discrepancyCount: decision.discrepancyCount }),
+    },
+  ]);
+}
+
+/** Appends `PayoutInstructed` for a batch's payout (key: batch id), in the caller's transaction. */
+export async function appendPayoutInstructed(tx: PoolClient, batch: SettlementBatch, payout: StoredPayout): Promise<void> {
+  await appendToOutbox(tx, SETTLEMENT_OUTBOX_PRODUCER, settlementTopic, [
+    {
+      key: batch.batchId,
+      schema: PayoutInstructedSchema,
+      message: create(PayoutInstructedSchema, {
+        payoutId: payout.payoutId,
+        batchId: batch.batchId,
+        merchantId: batch.merchantId,
+        provider: providerIdToProto(batch.provider),
+        businessDate: batch.businessDate,
+        settlementDate: batch.settlementDate,
+        amount: { currency: batch.currency, amountMinor: payout.amountMinor },
+        accountReference: payout.accountReference,
+        instructedBy: payout.instructedBy,
+        instructedAt: timestampFromDate(payout.instructedAt),
+      }),
     },
   ]);
 }

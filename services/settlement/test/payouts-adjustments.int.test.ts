@@ -1,0 +1,310 @@
+/**
+ * The operators' writes and the batch detail over real gRPC, Postgres and Kafka: a reconciled
+ * batch is paid out once (two concurrent InstructPayout calls, then a third: one payout, one
+ * `PayoutInstructed` on settlement.v1, the ledger moving the payable net from merchant payable to
+ * payout clearing in a balanced entry); a held, a closed and an unconfigured batch are refused;
+ * StreamBatchEntries streams a batch's entries with their legs in chunks, merchant-bound like
+ * GetBatch; PostAdjustment posts an approved adjustment through suspense with its reason and the
+ * caller as approver, once per adjustment id, and the next batch takes it in.
+ */
+import { fromBinary } from "@bufbuild/protobuf";
+import { Provider } from "@tributary/contracts/common/v1/provider";
+import { BatchStatus } from "@tributary/contracts/settlement/v1/settlement";
+import { PayoutInstructedSchema } from "@tributary/contracts/settlement/v1/settlement_events";
+import { SettlementService, type BatchEntry } from "@tributary/contracts/settlement/v1/settlement_service";
+import { kafkaHeadersToRecord, newEventId } from "@tributary/events";
+import { closeClient, Code, createClient, RpcError, type RpcClient } from "@tributary/grpc";
+import { testKafkaBrokers } from "@tributary/testkit/vitest";
+import { Kafka, logLevel } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyReconciliation, recordDiscrepancy } from "../src/app/apply-reconciliation.js";
+import { closeBusinessDay } from "../src/app/close-business-day.js";
+import { recordCapture } from "../src/app/record-capture.js";
+import { setPayoutAccount } from "../src/adapters/db/pg-payouts.js";
+import { balancesNow, writeEntries } from "../src/adapters/db/pg-ledger.js";
+import { captureEntry } from "../src/domain/capture-entry.js";
+import { DEFAULT_FEE_TERMS } from "../src/domain/fee-terms.js";
+import type { SettlementBatch } from "../src/domain/settlement-batch.js";
+import { captureOf, inTransaction, uniqueMerchant } from "./ledger-test-env.js";
+import { eventually, financeToken, startSettlementTestEnv, type SettlementTestEnv } from "./settlement-test-env.js";
+
+const DAY1 = "2024-06-10";
+const DAY2 = "2024-06-11";
+const DAY3 = "2024-06-12";
+const payerToken = "payer-token-0001";
+const payerForCToken = "payer-c-token-0002";
+const adjusterToken = "adjuster-token-0003";
+const readerBToken = "reader-b-token-0004";
+/** The service's clock: after DAY1 and DAY2 are over, during DAY3 (adjustments book on DAY3). */
+let now = new Date(`${DAY3}T12:00:00.000+08:00`);
+
+const a = uniqueMerchant("pay-a"); // reconciled, has a payout account
+const b = uniqueMerchant("pay-b"); // held
+const c = uniqueMerchant("pay-c"); // reconciled, no payout account
+const e = uniqueMerchant("pay-e"); // 450 entries, for chunking
+const accountOfA = "CN-ICBC-6222-0200-0001-中文";
+
+let env: SettlementTestEnv;
+let payer: RpcClient<typeof SettlementService>;
+let payerForC: RpcClient<typeof SettlementService>;
+let adjuster: RpcClient<typeof SettlementService>;
+let readerB: RpcClient<typeof SettlementService>;
+let finance: RpcClient<typeof SettlementService>;
+const day1 = new Map<string, SettlementBatch>();
+let day2OfA: SettlementBatch;
+
+async function rpcError(call: Promise<unknown>): Promise<RpcError> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof RpcError) return error;
+    throw error;
+  }
+  throw new Error("expected the call to fail");
+}
+
+async function drain<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of stream) out.push(item);
+  return out;
+}
+
+async function outboxTypes(batchId: string): Promise<string[]> {
+  const { rows } = await env.pool.query<{ event_type: string }>("SELECT event_type FROM outbox WHERE message_key = $1 ORDER BY id", [batchId]);
+  return rows.map((r) => r.event_type.replace("tributary.settlement.v1.", ""));
+}
+
+async function payableOf(merchantId: string): Promise<bigint> {
+  const [balance] = await balancesNow(env.pool, [`merchant_payable:${merchantId}:CNY`]);
+  return balance?.postedMinor ?? 0n;
+}
+
+async function payoutClearing(): Promise<bigint> {
+  const [balance] = await balancesNow(env.pool, ["payout_clearing:CNY"]);
+  return balance?.postedMinor ?? 0n;
+}
+
+function sumLegs(entry: BatchEntry): bigint {
+  return entry.postings.reduce((sum, p) => sum + (p.amount?.amountMinor ?? 0n), 0n);
+}
+
+beforeAll(async () => {
+  env = await startSettlementTestEnv({
+    clock: () => now,
+    tokens: {
+      [payerToken]: { id: "payout-operator", scopes: ["settlement:payout"], grants: { merchants: "all" } },
+      [payerForCToken]: { id: "payout-c", scopes: ["settlement:payout"], grants: { merchants: [c] } },
+      [adjusterToken]: { id: "finance-approver-li", scopes: ["settlement:adjust"], grants: { merchants: [a, b] } },
+      [readerBToken]: { id: "portal-b", scopes: ["settlement:read"], grants: { merchants: [b] } },
+    },
+  });
+  const client = (token: string) => createClient(SettlementService, env.service.address, { bearerToken: token, defaultDeadlineMs: 30_000 });
+  payer = client(payerToken);
+  payerForC = client(payerForCToken);
+  adjuster = client(adjusterToken);
+  readerB = client(readerBToken);
+  finance = client(financeToken);
+  const deps = env.service.deps;
+  const at = (day: string, hhmmss: string) => new Date(`${day}T${hhmmss}.000+08:00`);
+  const captures = [
+    captureOf(a, 10000n, { provider: "unionpay", at: at(DAY1, "09:00:00") }),
+    captureOf(a, 5000n, { provider: "unionpay", at: at(DAY1, "10:00:00") }),
+    captureOf(b, 8800n, { provider: "unionpay", at: at(DAY1, "11:00:00") }),
+    captureOf(c, 3000n, { provider: "unionpay", at: at(DAY1, "12:00:00") }),
+    captureOf(a, 2000n, { provider: "unionpay", at: at(DAY2, "12:00:00") }),
+  ];
+  for (const capture of captures) await inTransaction(env.pool, (tx) => recordCapture(deps, tx, capture));
+  const start = at(DAY1, "00:00:01").getTime();
+  const many = Array.from({ length: 450 }, (_, i) => captureOf(e, 100n + BigInt(i), { provider: "unionpay", at: new Date(start + (449 - i) * 60_000) }));
+  await inTransaction(env.pool, (tx) => writeEntries(tx, many.map((x) => captureEntry(x, DEFAULT_FEE_TERMS, deps.newId()))));
+  for (const day of [DAY1, DAY2]) {
+    const closed = await inTransaction(env.pool, (tx) => closeBusinessDay(deps, tx, { provider: "unionpay", businessDate: day }));
+    if (!closed.ok) throw new Error(closed.error.message);
+    for (const batch of closed.value.batches) {
+      if (day === DAY1) day1.set(batch.merchantId, batch);
+      else if (batch.merchantId === a) day2OfA = batch;
+    }
+  }
+  await setPayoutAccount(env.pool, a, "CNY", accountOfA);
+  await setPayoutAccount(env.pool, b, "CNY", "CN-B-0001");
+  // Reconcile DAY1: one fee mismatch on b's payment holds b; a, c and e are reconciled.
+  const reconciliationId = `recon-${newEventId()}`;
+  await inTransaction(env.pool, async (tx) => {
+    await recordDiscrepancy(tx, {
+      eventId: newEventId(), reconciliationId, provider: "unionpay", businessDate: DAY1, discrepancyClass: "fee_mismatch",
+      providerTransactionId: captures[2]!.providerTransactionId!, currency: "CNY", ledgerAmountMinor: 33n, billAmountMinor: 34n,
+      billLocation: "unionpay_20240610.csv:3", description: "fee 0.33 vs 0.34",
+    });
+    return applyReconciliation(deps, tx, { reconciliationId, provider: "unionpay", businessDate: DAY1, discrepancyCount: 1n });
+  });
+}, 120_000);
+
+afterAll(async () => {
+  for (const client of [payer, payerForC, adjuster, readerB, finance]) closeClient(client);
+  await env.stop();
+});
+
+describe("InstructPayout", () => {
+  it("pays a reconciled batch once: two concurrent calls and a repeat make one payout, one event, one balanced entry", async () => {
+    const batch = day1.get(a)!;
+    expect(batch.payableMinor).toBeGreaterThan(0n);
+    const payableBefore = await payableOf(a);
+    const clearingBefore = await payoutClearing();
+    const [first, second] = await Promise.all([payer.instructPayout({ batchId: batch.batchId }), payer.instructPayout({ batchId: batch.batchId })]);
+    expect([first.alreadyInstructed, second.alreadyInstructed].sort()).toEqual([false, true]);
+    expect(second.payout).toEqual(first.payout);
+    expect(first.payout).toMatchObject({
+      batchId: batch.batchId, merchantId: a, amount: { currency: "CNY", amountMinor: batch.payableMinor },
+      accountReference: accountOfA, instructedBy: "payout-operator",
+    });
+    const again = await payer.instructPayout({ batchId: batch.batchId });
+    expect(again).toMatchObject({ alreadyInstructed: true, payout: { payoutId: first.payout!.payoutId } });
+
+    expect((await finance.getBatch({ batchId: batch.batchId })).batch?.status).toBe(BatchStatus.PAID_OUT);
+    expect(await outboxTypes(batch.batchId)).toEqual(["SettlementBatchClosed", "SettlementBatchReconciled", "PayoutInstructed"]);
+    // The ledger: merchant payable debited by the payable net, payout clearing credited the same.
+    expect((await payableOf(a)) - payableBefore).toBe(batch.payableMinor);
+    expect((await payoutClearing()) - clearingBefore).toBe(-batch.payableMinor);
+    const { rows } = await env.pool.query<{ account_id: string; amount_minor: string; entry_type: string; approved_by: string }>(
+      `SELECT p.account_id, p.amount_minor, e.entry_type, e.approved_by FROM ledger_posting p JOIN journal_entry e USING (entry_id)
+        WHERE e.source_key = $1 ORDER BY p.line_no`,
+      [`payout:${batch.batchId}`],
+    );
+    expect(rows).toEqual([
+      { account_id: `merchant_payable:${a}:CNY`, amount_minor: batch.payableMinor.toString(), entry_type: "payout", approved_by: "payout-operator" },
+      { account_id: "payout_clearing:CNY", amount_minor: (-batch.payableMinor).toString(), entry_type: "payout", approved_by: "payout-operator" },
+    ]);
+  });
+
+  it("publishes PayoutInstructed with the amount and the merchant's account reference on settlement.v1", async () => {
+    const batch = day1.get(a)!;
+    const kafka = new Kafka({ clientId: "settlement-payout-test", brokers: [...testKafkaBrokers()], logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `settlement-payout-watch-${newEventId()}`, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: "settlement.v1", fromBeginning: true });
+    const seen: { key: string; type: string; value: Buffer }[] = [];
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        seen.push({ key: message.key?.toString() ?? "", type: kafkaHeadersToRecord(message.headers)["event-type"] ?? "", value: message.value ?? Buffer.alloc(0) });
+        return Promise.resolve();
+      },
+    });
+    try {
+      const record = await eventually(
+        async () => seen.find((r) => r.key === batch.batchId && r.type === "tributary.settlement.v1.PayoutInstructed"),
+        `PayoutInstructed for ${batch.batchId}`,
+      );
+      expect(fromBinary(PayoutInstructedSchema, record.value)).toMatchObject({
+        batchId: batch.batchId, merchantId: a, provider: Provider.UNIONPAY, businessDate: DAY1, settlementDate: batch.settlementDate,
+        amount: { currency: "CNY", amountMinor: batch.payableMinor }, accountReference: accountOfA, instructedBy: "payout-operator",
+      });
+      expect(seen.filter((r) => r.key === batch.batchId && r.type.endsWith("PayoutInstructed"))).toHaveLength(1);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
+  it("refuses a held batch, a closed one and one without a payout account, changing nothing", async () => {
+    const held = day1.get(b)!;
+    const heldError = await rpcError(payer.instructPayout({ batchId: held.batchId }));
+    expect(heldError.code).toBe(Code.FailedPrecondition);
+    expect(heldError.message).toMatch(/held/);
+    expect((await finance.getBatch({ batchId: held.batchId })).batch?.status).toBe(BatchStatus.HELD);
+    expect((await rpcError(payer.instructPayout({ batchId: day2OfA.batchId }))).message).toMatch(/not reconciled/);
+    const noAccount = await rpcError(payer.instructPayout({ batchId: day1.get(c)!.batchId }));
+    expect(noAccount.code).toBe(Code.FailedPrecondition);
+    expect(noAccount.message).toMatch(/payout account/);
+    for (const batch of [held, day2OfA, day1.get(c)!]) expect(await outboxTypes(batch.batchId)).not.toContain("PayoutInstructed");
+    const { rowCount } = await env.pool.query("SELECT 1 FROM settlement_payout WHERE batch_id = ANY($1)", [[held.batchId, day2OfA.batchId, day1.get(c)!.batchId]]);
+    expect(rowCount).toBe(0);
+  });
+
+  it("binds the payer to its merchants and needs the payout scope", async () => {
+    expect((await rpcError(payerForC.instructPayout({ batchId: day1.get(e)!.batchId }))).code).toBe(Code.NotFound);
+    expect((await rpcError(finance.instructPayout({ batchId: day1.get(e)!.batchId }))).code).toBe(Code.PermissionDenied);
+    expect((await rpcError(payer.instructPayout({ batchId: newEventId() }))).code).toBe(Code.NotFound);
+    expect((await rpcError(payer.instructPayout({ batchId: "" }))).code).toBe(Code.InvalidArgument);
+    expect((await finance.getBatch({ batchId: day1.get(e)!.batchId })).batch?.status).toBe(BatchStatus.RECONCILED);
+  });
+});
+
+describe("StreamBatchEntries", () => {
+  it("streams a batch's entries with their legs in booking order, in chunks of 200", async () => {
+    const batch = day1.get(e)!;
+    const chunks = await drain(finance.streamBatchEntries({ batchId: batch.batchId }));
+    expect(chunks.map((chunk) => chunk.entries.length)).toEqual([200, 200, 50]);
+    const entries = chunks.flatMap((chunk) => chunk.entries);
+    expect(new Set(entries.map((x) => x.entryId)).size).toBe(450);
+    const times = entries.map((x) => x.bookedAt!.seconds);
+    expect([...times].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))).toEqual(times);
+    expect(entries.every((x) => x.entryType === "payment_captured" && sumLegs(x) === 0n && x.postings.length >= 3)).toBe(true);
+    expect(entries.reduce((sum, x) => sum + x.amount!.amountMinor, 0n)).toBe(batch.grossMinor);
+    // What the entries moved on the merchant's payable is the batch's net.
+    const payable = entries.flatMap((x) => x.postings).filter((p) => p.accountId === `merchant_payable:${e}:CNY`);
+    expect(-payable.reduce((sum, p) => sum + p.amount!.amountMinor, 0n)).toBe(batch.netMinor);
+  });
+
+  it("includes the payout entry of a paid-out batch", async () => {
+    const entries = (await drain(finance.streamBatchEntries({ batchId: day1.get(a)!.batchId }))).flatMap((chunk) => chunk.entries);
+    expect(entries.map((x) => x.entryType)).toEqual(["payment_captured", "payment_captured", "payout"]);
+    expect(entries[2]).toMatchObject({ approvedBy: "payout-operator", amount: { amountMinor: day1.get(a)!.payableMinor } });
+    expect(entries.every((x) => sumLegs(x) === 0n)).toBe(true);
+  });
+
+  it("is merchant-bound like GetBatch", async () => {
+    expect((await rpcError(drain(readerB.streamBatchEntries({ batchId: day1.get(a)!.batchId })))).code).toBe(Code.NotFound);
+    const own = (await drain(readerB.streamBatchEntries({ batchId: day1.get(b)!.batchId }))).flatMap((chunk) => chunk.entries);
+    expect(own).toHaveLength(1);
+    expect((await rpcError(drain(finance.streamBatchEntries({ batchId: "not-a-batch" })))).code).toBe(Code.NotFound);
+    expect((await rpcError(drain(payer.streamBatchEntries({ batchId: day1.get(b)!.batchId })))).code).toBe(Code.PermissionDenied);
+  });
+});
+
+describe("PostAdjustment", () => {
+  const adjustmentId = `TICKET-${newEventId()}`;
+  const request = { adjustmentId, merchantId: a, provider: Provider.UNIONPAY, amount: { currency: "CNY", amountMinor: 123n }, reason: "fee overcharged on 2024-06-10, ticket 42" };
+
+  it("posts through suspense with its reason and the caller as approver, once per adjustment id", async () => {
+    const posted = await adjuster.postAdjustment(request);
+    expect(posted).toMatchObject({ approvedBy: "finance-approver-li", alreadyPosted: false });
+    const again = await adjuster.postAdjustment(request);
+    expect(again).toEqual({ ...posted, alreadyPosted: true });
+    const { rows } = await env.pool.query<{ account_id: string; amount_minor: string; memo: string; approved_by: string; entry_type: string }>(
+      `SELECT p.account_id, p.amount_minor, e.memo, e.approved_by, e.entry_type FROM ledger_posting p JOIN journal_entry e USING (entry_id)
+        WHERE e.entry_id = $1 ORDER BY p.line_no`,
+      [posted.entryId],
+    );
+    const audit = { memo: request.reason, approved_by: "finance-approver-li", entry_type: "adjustment" };
+    expect(rows).toEqual([
+      { account_id: "suspense:CNY", amount_minor: "123", ...audit },
+      { account_id: `merchant_payable:${a}:CNY`, amount_minor: "-123", ...audit },
+    ]);
+  });
+
+  it("refuses the same id with other terms, bad input, another merchant and a credential without the scope", async () => {
+    const conflict = await rpcError(adjuster.postAdjustment({ ...request, amount: { currency: "CNY", amountMinor: 124n } }));
+    expect(conflict.code).toBe(Code.AlreadyExists);
+    const noReason = await rpcError(adjuster.postAdjustment({ ...request, adjustmentId: `T-${newEventId()}`, reason: " " }));
+    expect(noReason.code).toBe(Code.InvalidArgument);
+    expect(noReason.fieldViolations[0]?.field).toBe("reason");
+    expect((await rpcError(adjuster.postAdjustment({ ...request, adjustmentId: `T-${newEventId()}`, amount: { currency: "CNY", amountMinor: 0n } }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcError(adjuster.postAdjustment({ ...request, adjustmentId: `T-${newEventId()}`, amount: { currency: "XXX", amountMinor: 5n } }))).code).toBe(Code.InvalidArgument);
+    expect((await rpcError(adjuster.postAdjustment({ ...request, adjustmentId: `T-${newEventId()}`, merchantId: c }))).code).toBe(Code.PermissionDenied);
+    expect((await rpcError(finance.postAdjustment({ ...request, adjustmentId: `T-${newEventId()}` }))).code).toBe(Code.PermissionDenied);
+    const { rows } = await env.pool.query<{ n: string }>("SELECT count(*) AS n FROM journal_entry WHERE entry_type = 'adjustment' AND merchant_id = ANY($1)", [[a, c]]);
+    expect(rows[0]?.n).toBe("1");
+  });
+
+  it("is taken in by the merchant's next batch", async () => {
+    now = new Date(`${DAY3}T23:59:59.000+08:00`);
+    const debit = await adjuster.postAdjustment({ ...request, adjustmentId: `T-${newEventId()}`, merchantId: b, amount: { currency: "CNY", amountMinor: -50n }, reason: "chargeback fee" });
+    expect(debit.alreadyPosted).toBe(false);
+    now = new Date(`${DAY3}T16:10:00.000Z`); // 00:10 the next day in Shanghai
+    const closed = await inTransaction(env.pool, (tx) => closeBusinessDay(env.service.deps, tx, { provider: "unionpay", businessDate: DAY3 }));
+    if (!closed.ok) throw new Error(closed.error.message);
+    const ofA = closed.value.batches.find((x) => x.merchantId === a)!;
+    const ofB = closed.value.batches.find((x) => x.merchantId === b)!;
+    expect(ofA).toMatchObject({ adjustmentsMinor: 123n, paymentCount: 0n, netMinor: 123n });
+    expect(ofB).toMatchObject({ adjustmentsMinor: -50n, netMinor: -50n, payableMinor: 0n, carriedForwardMinor: -50n });
+  });
+});
