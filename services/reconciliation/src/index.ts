@@ -5,11 +5,13 @@
  */
 export { describeRejection } from "./domain/bill.js";
 export type { BillLocation, BillRejection, BillRejectionReason, BillRow, BillRowKind, BillRowStatus, ParsedBill } from "./domain/bill.js";
-export { parseWechatTradeBill } from "./providers/wechat/wechat-bill-parser.js";
+export { parseWechatTradeBill, wechatTradeBillRows, type WechatBillInput } from "./providers/wechat/wechat-bill-parser.js";
 export { parseAlipayTradeBill } from "./providers/alipay/alipay-bill-parser.js";
 export { parseUnionpayFiles, parseUnionpaySettlement } from "./providers/unionpay/unionpay-zm-parser.js";
 export { parseGenericBill } from "./providers/generic/generic-bill-parser.js";
 export type { LedgerRecord, LedgerStatus } from "./domain/ledger-record.js";
 export { DEFAULT_MATCH_CONFIG, MATCH_CLASSES, matchBill } from "./domain/match.js";
+export { createStreamMatcher, type StreamMatchInput, type StreamMatcher } from "./domain/stream-match.js";
+export { createSettlementLedgerRecords, type SettlementLedgerRecordsOptions } from "./adapters/grpc/settlement-ledger-records.js";
 export type { CarriedItem, Disposition, MatchClass, MatchConfig, MatchInput, MatchItem, MatchOutcome } from "./domain/match.js";
 export { addDays, dayEndMs, daysBetween, shanghaiDay, shanghaiDayBounds } from "./domain/shanghai-calendar.js";

@@ -93,11 +93,13 @@ export interface MatchInput {
   readonly daysBetween: (from: string, to: string) => number;
 }
 
-interface BillSide {
+/** Internal (shared with stream-match.ts): a bill row with the day it belongs to. */
+export interface BillSide {
   readonly row: BillRow;
   readonly originDate: string;
 }
-interface LedgerSide {
+/** Internal (shared with stream-match.ts): one of our records with the day it belongs to. */
+export interface LedgerSide {
   readonly record: LedgerRecord;
   readonly originDate: string;
 }
@@ -106,7 +108,7 @@ interface LedgerSide {
  * The identifier of pass `pass`: the provider's own id first, then ours. An empty id is no key:
  * two empty ids are not the same payment.
  */
-function keyOf(item: { kind: string; providerTxnId: string; merchantOrderRef: string; providerRefundId: string; merchantRefundRef: string }, pass: number): string {
+export function keyOf(item: { kind: string; providerTxnId: string; merchantOrderRef: string; providerRefundId: string; merchantRefundRef: string }, pass: number): string {
   if (item.kind === "payment") {
     const value = pass === 0 ? item.providerTxnId : item.merchantOrderRef;
     return value === "" ? "" : `payment:${pass === 0 ? "txn" : "order"}:${value}`;
@@ -119,7 +121,7 @@ function keyOf(item: { kind: string; providerTxnId: string; merchantOrderRef: st
 }
 
 /** The first identifier an item has, for reporting it unmatched. */
-function firstKey(item: Parameters<typeof keyOf>[0]): string {
+export function firstKey(item: Parameters<typeof keyOf>[0]): string {
   const primary = keyOf(item, 0);
   return primary !== "" ? primary : keyOf(item, 1);
 }
@@ -149,7 +151,7 @@ function statusAgrees(bill: BillRowStatus, ledger: LedgerStatus): boolean {
 }
 
 /** Two rows saying the same thing (anywhere in the bill): a duplicate, not a split. */
-function sameRow(a: BillRow, b: BillRow): boolean {
+export function sameRow(a: BillRow, b: BillRow): boolean {
   return a.kind === b.kind && a.providerTxnId === b.providerTxnId && a.merchantOrderRef === b.merchantOrderRef && a.providerRefundId === b.providerRefundId &&
     a.merchantRefundRef === b.merchantRefundRef && a.amountMinor === b.amountMinor && a.feeMinor === b.feeMinor && a.currency === b.currency &&
     a.status === b.status && a.bookedAtMs === b.bookedAtMs;
@@ -251,7 +253,8 @@ export function matchBill(input: MatchInput, config: MatchConfig = DEFAULT_MATCH
   return { items, carryForward };
 }
 
-function item(
+/** Internal: builds one result line; the amounts default to the sums of each side. */
+export function item(
   matchClass: MatchClass,
   disposition: Disposition,
   key: string,
@@ -265,7 +268,8 @@ function item(
   return { matchClass, disposition, key, billRows, ledgerRecords, billAmountMinor, ledgerAmountMinor, carriedFrom, description };
 }
 
-function compareGroup(key: string, bill: readonly BillSide[], ledger: readonly LedgerSide[], billDate: string, config: MatchConfig): MatchItem {
+/** Internal: the item of one group whose both sides are present (first failing check wins). */
+export function compareGroup(key: string, bill: readonly BillSide[], ledger: readonly LedgerSide[], billDate: string, config: MatchConfig): MatchItem {
   const fast = bill.length === 1 && ledger.length === 1 ? exactPair(key, bill[0] as BillSide, ledger[0] as LedgerSide, billDate, config) : undefined;
   if (fast !== undefined) return fast;
   const rows = bill.map((b) => b.row);

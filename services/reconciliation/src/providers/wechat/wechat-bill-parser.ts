@@ -95,70 +95,119 @@ function columnsOf(header: readonly string[], file: string, line: number): Colum
  * sums of the rows, every row must lie inside `billDate` (Asia/Shanghai), and anything after the
  * summary row refuses the bill. WeChat bills have no quoting, so a `"` is text.
  */
-export async function parseWechatTradeBill(input: {
+export async function parseWechatTradeBill(input: WechatBillInput): Promise<Result<ParsedBill, BillRejection>> {
+  return rejectOnFormatError(async () => {
+    const rows: BillRow[] = [];
+    const rowsOut = wechatTradeBillRows(input);
+    for (;;) {
+      const next = await rowsOut.next();
+      if (next.done === true) break;
+      rows.push(next.value);
+    }
+    return { provider: "wechat_pay", billDate: input.billDate, files: [input.file], rows };
+  });
+}
+
+/** What {@link wechatTradeBillRows} reads. */
+export interface WechatBillInput {
   readonly bytes: BillBytes;
   readonly file: string;
   readonly billDate: string;
   readonly onProgress?: ProgressListener;
-}): Promise<Result<ParsedBill, BillRejection>> {
-  return rejectOnFormatError(async () => {
-    const { file, billDate } = input;
-    const bounds = shanghaiDayBounds(billDate);
-    if (bounds === undefined) throw new RangeError(`parseWechatTradeBill: bad bill date ${billDate}`);
-    let header: readonly string[] | undefined;
-    let columns: Columns | undefined;
-    let summaryHeader: readonly string[] | undefined;
-    let summary: { cells: readonly string[]; line: number } | undefined;
-    let lastLine = 0;
-    const rows: BillRow[] = [];
-    let sums: bigint[] = [];
-    let values: bigint[] = [];
-    const currencies = new Map<string, CurrencyCode>();
+}
 
-    for await (const record of csvRecords(input.bytes, { file, encoding: "utf8", quote: false, onProgress: input.onProgress })) {
-      const { cells, line } = record;
-      lastLine = line;
-      if (header === undefined || columns === undefined) {
-        header = cells.map((c) => c.trim());
-        columns = columnsOf(header, file, line);
-        sums = columns.summed.map(() => 0n);
-        values = columns.summed.map(() => 0n);
-        continue;
-      }
-      if (summary !== undefined) throw new BillFormatError("bad_row", file, line, 1, undefined, "a line after the summary row");
-      if (summaryHeader === undefined && (cells[0] ?? "").charCodeAt(0) !== BACKTICK) {
-        summaryHeader = cells.map((c) => c.trim());
-        if (!summaryHeader.includes("总交易单数")) throw new BillFormatError("bad_header", file, line, 1, "总交易单数", "a line without backticks that is not the summary header");
-        continue;
-      }
-      for (let i = 0; i < cells.length; i++) {
-        if ((cells[i] ?? "").charCodeAt(0) !== BACKTICK) throw new BillFormatError("bad_row", file, line, i + 1, (summaryHeader ?? header)[i], "a data cell without its backtick");
-      }
-      if (summaryHeader !== undefined) {
-        if (cells.length !== summaryHeader.length) throw new BillFormatError("bad_row", file, line, 0, undefined, `the summary row has ${cells.length} cells, its header ${summaryHeader.length}`);
-        summary = { cells: cells.map((c) => c.slice(1)), line };
-        continue;
-      }
-      if (cells.length !== header.length) {
-        throw new BillFormatError("bad_row", file, line, Math.min(cells.length, header.length), undefined, `${cells.length} cells where the header has ${header.length}`);
-      }
-      const summed = columns.summed;
-      for (let s = 0; s < summed.length; s++) {
-        const source = summed[s] as Columns["summed"][number];
-        const text = (cells[source.at] ?? "").slice(1);
-        const value = source.scale === 5 ? scaledFenAt(text, 5, file, line, source.at + 1, source.column) : yuanAt(text, file, line, source.at + 1, source.column);
-        values[s] = value;
-        sums[s] = (sums[s] ?? 0n) + value;
-      }
-      rows.push(rowOf(cells, columns, values, currencies, bounds, billDate, file, line));
+/**
+ * The rows of a WeChat trade bill as they are read, for a consumer that does not hold the bill
+ * (the streaming match): the same checks as {@link parseWechatTradeBill}, which collects it. A
+ * fault throws `BillFormatError` (file, line, column) — the summary totals only at the very end,
+ * so **a consumer must not apply anything before the generator has returned**; the return value
+ * is the row count the summary confirmed.
+ */
+export async function* wechatTradeBillRows(input: WechatBillInput): AsyncGenerator<BillRow, number, undefined> {
+  const { file, billDate } = input;
+  const bounds = shanghaiDayBounds(billDate);
+  if (bounds === undefined) throw new RangeError(`parseWechatTradeBill: bad bill date ${billDate}`);
+  let header: readonly string[] | undefined;
+  let columns: Columns | undefined;
+  let summaryHeader: readonly string[] | undefined;
+  let summary: { cells: readonly string[]; line: number } | undefined;
+  let lastLine = 0;
+  let rowCount = 0;
+  let sums: bigint[] = [];
+  let values: bigint[] = [];
+  const currencies = new Map<string, CurrencyCode>();
+  const day = { text: billDate, startMs: bounds.startMs, endMs: bounds.endMs };
+
+  for await (const record of csvRecords(input.bytes, { file, encoding: "utf8", quote: false, onProgress: input.onProgress })) {
+    const { cells, line } = record;
+    lastLine = line;
+    if (header === undefined || columns === undefined) {
+      header = cells.map((c) => c.trim());
+      columns = columnsOf(header, file, line);
+      sums = columns.summed.map(() => 0n);
+      values = columns.summed.map(() => 0n);
+      continue;
     }
+    if (summary !== undefined) throw new BillFormatError("bad_row", file, line, 1, undefined, "a line after the summary row");
+    if (summaryHeader === undefined && (cells[0] ?? "").charCodeAt(0) !== BACKTICK) {
+      summaryHeader = cells.map((c) => c.trim());
+      if (!summaryHeader.includes("总交易单数")) throw new BillFormatError("bad_header", file, line, 1, "总交易单数", "a line without backticks that is not the summary header");
+      continue;
+    }
+    for (let i = 0; i < cells.length; i++) {
+      if ((cells[i] ?? "").charCodeAt(0) !== BACKTICK) throw new BillFormatError("bad_row", file, line, i + 1, (summaryHeader ?? header)[i], "a data cell without its backtick");
+    }
+    if (summaryHeader !== undefined) {
+      if (cells.length !== summaryHeader.length) throw new BillFormatError("bad_row", file, line, 0, undefined, `the summary row has ${cells.length} cells, its header ${summaryHeader.length}`);
+      summary = { cells: cells.map((c) => c.slice(1)), line };
+      continue;
+    }
+    if (cells.length !== header.length) {
+      throw new BillFormatError("bad_row", file, line, Math.min(cells.length, header.length), undefined, `${cells.length} cells where the header has ${header.length}`);
+    }
+    const summed = columns.summed;
+    for (let s = 0; s < summed.length; s++) {
+      const source = summed[s] as Columns["summed"][number];
+      const text = (cells[source.at] ?? "").slice(1);
+      const value = source.scale === 5 ? scaledFenAt(text, 5, file, line, source.at + 1, source.column) : yuanAt(text, file, line, source.at + 1, source.column);
+      values[s] = value;
+      sums[s] = (sums[s] ?? 0n) + value;
+    }
+    rowCount++;
+    yield rowOf(cells, columns, values, currencies, day, file, line);
+  }
 
-    if (header === undefined || columns === undefined) throw new BillFormatError("truncated", file, 1, 0, undefined, "the bill is empty");
-    if (summaryHeader === undefined || summary === undefined) throw new BillFormatError("truncated", file, lastLine, 0, undefined, "the bill ends before its summary row");
-    const totals = new Map(columns.summed.map((s, i) => [s.column, sums[i] ?? 0n]));
-    checkSummary(summaryHeader, summary, rows.length, totals, file);
-    return { provider: "wechat_pay", billDate, files: [file], rows };
-  });
+  if (header === undefined || columns === undefined) throw new BillFormatError("truncated", file, 1, 0, undefined, "the bill is empty");
+  if (summaryHeader === undefined || summary === undefined) throw new BillFormatError("truncated", file, lastLine, 0, undefined, "the bill ends before its summary row");
+  const totals = new Map(columns.summed.map((s, i) => [s.column, sums[i] ?? 0n]));
+  checkSummary(summaryHeader, summary, rowCount, totals, file);
+  return rowCount;
+}
+
+const DIGIT_0 = 0x30;
+const digitAt = (text: string, at: number): number => {
+  const d = text.charCodeAt(at) - DIGIT_0;
+  return d >= 0 && d <= 9 ? d : -1;
+};
+
+/**
+ * A row's `交易时间` as epoch ms. The common case — "yyyy-MM-dd HH:mm:ss" on the bill's own day —
+ * is read digit by digit (no regex, no Date round trip); anything else takes the general parser,
+ * which refuses it with the same error as before or finds it outside the bill's day.
+ */
+function timeOnDay(value: string, day: { readonly text: string; readonly startMs: number; readonly endMs: number }, file: string, line: number, column: number): number {
+  if (value.length === 19 && value.startsWith(day.text) && value.charCodeAt(10) === 0x20 && value.charCodeAt(13) === 0x3a && value.charCodeAt(16) === 0x3a) {
+    const h1 = digitAt(value, 11), h2 = digitAt(value, 12), m1 = digitAt(value, 14), m2 = digitAt(value, 15), s1 = digitAt(value, 17), s2 = digitAt(value, 18);
+    if (h1 >= 0 && h2 >= 0 && m1 >= 0 && m2 >= 0 && s1 >= 0 && s2 >= 0) {
+      const hours = h1 * 10 + h2, minutes = m1 * 10 + m2, seconds = s1 * 10 + s2;
+      // Asia/Shanghai has no daylight saving time since 1991: every day is 24 h of 60-min hours.
+      if (hours < 24 && minutes < 60 && seconds < 60) return day.startMs + ((hours * 60 + minutes) * 60 + seconds) * 1000;
+    }
+  }
+  const timeAt: CellAt = { file, line, column, field: "交易时间" };
+  const ms = shanghaiTimeCell(value, timeAt);
+  requireWithinDay(ms, day, day.text, timeAt);
+  return ms;
 }
 
 /** A data cell without its backtick (checked before). */
@@ -175,14 +224,11 @@ function rowOf(
   columns: Columns,
   values: readonly bigint[],
   currencies: Map<string, CurrencyCode>,
-  bounds: { startMs: number; endMs: number },
-  billDate: string,
+  day: { readonly text: string; readonly startMs: number; readonly endMs: number },
   file: string,
   line: number,
 ): BillRow {
-  const timeAt: CellAt = { file, line, column: columns.time + 1, field: "交易时间" };
-  const bookedAtMs = shanghaiTimeCell(text(cells, columns.time), timeAt);
-  requireWithinDay(bookedAtMs, bounds, billDate, timeAt);
+  const bookedAtMs = timeOnDay(text(cells, columns.time), day, file, line, columns.time + 1);
   const currencyText = text(cells, columns.currency);
   let currency = currencies.get(currencyText);
   if (currency === undefined) {

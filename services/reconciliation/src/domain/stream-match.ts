@@ -1,0 +1,213 @@
+import type { BillRow } from "./bill.js";
+import type { LedgerRecord } from "./ledger-record.js";
+import {
+  compareGroup,
+  DEFAULT_MATCH_CONFIG,
+  firstKey,
+  item,
+  keyOf,
+  matchBill,
+  sameRow,
+  type BillSide,
+  type CarriedItem,
+  type LedgerSide,
+  type MatchConfig,
+  type MatchItem,
+} from "./match.js";
+
+/** What {@link createStreamMatcher} needs besides the rows and records it is fed. */
+export interface StreamMatchInput {
+  readonly billDate: string;
+  readonly carried: readonly CarriedItem[];
+  readonly dayEndMs: (day: string) => number;
+  readonly daysBetween: (from: string, to: string) => number;
+  /** Receives every item as soon as it is decided; the matcher keeps none of them. */
+  readonly onItem: (item: MatchItem) => void;
+  /**
+   * How far (booking time) both streams must have moved past a group's latest member before
+   * the group is closed; 30 minutes unless told. Both streams are expected roughly in time order
+   * (a bill in its time order, settlement's records in booking order); the horizon only bounds
+   * memory, see {@link createStreamMatcher}.
+   */
+  readonly closeAfterMs?: number;
+}
+
+/** The streaming matcher's handle: feed both sides in any interleaving, then `finish`. */
+export interface StreamMatcher {
+  addBillRow(row: BillRow): void;
+  addLedgerRecord(record: LedgerRecord): void;
+  /** Decides everything still open (with {@link matchBill}) and returns the carry-forward. */
+  finish(): { readonly carryForward: readonly CarriedItem[] };
+  /** Groups and items held right now (for tests and the bench: memory is bounded by this). */
+  pendingCount(): number;
+}
+
+interface Group {
+  readonly key: string;
+  readonly bill: BillSide[];
+  readonly ledger: LedgerSide[];
+  latestMs: number;
+  queued: boolean;
+}
+
+/** A 30-bit FNV-1a hash of a key: held as a small integer, so a day of closed keys costs little. */
+function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h & 0x3fffffff;
+}
+
+/**
+ * {@link matchBill} over streams with bounded memory; pure (no I/O, no clock). Items are handed
+ * to `onItem` as they are decided instead of being collected.
+ *
+ * Pass 0 (the provider's transaction / refund id) is a hash join: a row or record waits in its
+ * group. A group with both sides is closed — duplicates set apart, compared exactly as
+ * `matchBill` compares it — once the booking-time watermark of **both** streams (the latest time
+ * each has shown) is `closeAfterMs` past the group's latest member. Everything else — items
+ * without a provider id, groups with one side only, carried items that found nothing — is kept and
+ * decided by `matchBill` itself at `finish` (its pass 1 on our references, duplicates, timing
+ * carry, T+N exceptions), so those rules are literally the batch engine's. What is held is the
+ * horizon's worth of groups plus the unmatched items, not the day.
+ *
+ * The outcome equals `matchBill`'s on the same input (up to item order) unless a row or record
+ * arrives for a group that was already closed (a split row or a duplicate more than the horizon
+ * away in stream order). Such a late member is not added to the closed group (whose item is already
+ * out); it goes to `finish`, where it is matched on its own and so shows up unmatched (missing /
+ * carried / exception) or pairs on our reference — it is never silently merged into a match.
+ * Closed keys are remembered as 30-bit hashes; a collision only sends an item to `finish` too,
+ * which decides it exactly.
+ */
+export function createStreamMatcher(input: StreamMatchInput, config: MatchConfig = DEFAULT_MATCH_CONFIG): StreamMatcher {
+  const closeAfterMs = input.closeAfterMs ?? 30 * 60_000;
+  const groups = new Map<string, Group>();
+  const closed = new Set<number>();
+  /** Two-sided groups in the order they became two-sided; closed from the front. */
+  let queue: Group[] = [];
+  let queueHead = 0;
+  const leftBill: BillSide[] = [];
+  const leftLedger: LedgerSide[] = [];
+  let billWatermarkMs = Number.NEGATIVE_INFINITY;
+  let ledgerWatermarkMs = Number.NEGATIVE_INFINITY;
+
+  const place = (key: string, atMs: number): Group | undefined => {
+    if (key === "" || closed.has(keyHash(key))) return undefined;
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { key, bill: [], ledger: [], latestMs: atMs, queued: false };
+      groups.set(key, group);
+    } else if (atMs > group.latestMs) {
+      group.latestMs = atMs;
+    }
+    return group;
+  };
+  const enqueue = (group: Group): void => {
+    if (!group.queued && group.bill.length > 0 && group.ledger.length > 0) {
+      group.queued = true;
+      queue.push(group);
+    }
+  };
+  const close = (group: Group): void => {
+    groups.delete(group.key);
+    closed.add(keyHash(group.key));
+    const kept: BillSide[] = [];
+    for (const side of group.bill) {
+      if (kept.some((k) => sameRow(k.row, side.row))) {
+        input.onItem(item("duplicate_in_bill", "exception", firstKey(side.row), [side.row], [], undefined, `the same ${side.row.kind} appears again at ${side.row.location.file}:${side.row.location.line}`));
+      } else {
+        kept.push(side);
+      }
+    }
+    input.onItem(compareGroup(group.key, kept, group.ledger, input.billDate, config));
+  };
+  const advance = (): void => {
+    const watermarkMs = Math.min(billWatermarkMs, ledgerWatermarkMs);
+    while (queueHead < queue.length) {
+      const group = queue[queueHead] as Group;
+      if (group.latestMs + closeAfterMs >= watermarkMs) break;
+      queueHead++;
+      close(group);
+    }
+    if (queueHead > 4096 && queueHead * 2 > queue.length) {
+      queue = queue.slice(queueHead);
+      queueHead = 0;
+    }
+  };
+  const addBill = (side: BillSide): void => {
+    const group = place(keyOf(side.row, 0), side.row.bookedAtMs);
+    if (group === undefined) {
+      leftBill.push(side);
+      return;
+    }
+    group.bill.push(side);
+    enqueue(group);
+  };
+  const addLedger = (side: LedgerSide): void => {
+    const group = place(keyOf(side.record, 0), side.record.bookedAtMs);
+    if (group === undefined) {
+      leftLedger.push(side);
+      return;
+    }
+    group.ledger.push(side);
+    enqueue(group);
+  };
+  for (const c of input.carried) {
+    if (c.side === "bill") addBill({ row: c.row, originDate: c.originDate });
+    else addLedger({ record: c.record, originDate: c.originDate });
+  }
+
+  return {
+    addBillRow(row) {
+      addBill({ row, originDate: input.billDate });
+      if (row.bookedAtMs > billWatermarkMs) {
+        billWatermarkMs = row.bookedAtMs;
+        advance();
+      }
+    },
+    addLedgerRecord(record) {
+      addLedger({ record, originDate: input.billDate });
+      if (record.bookedAtMs > ledgerWatermarkMs) {
+        ledgerWatermarkMs = record.bookedAtMs;
+        advance();
+      }
+    },
+    finish() {
+      // Two-sided groups still open are closed as they stand; one-sided ones go to matchBill.
+      for (const group of groups.values()) {
+        if (group.bill.length > 0 && group.ledger.length > 0) {
+          close(group);
+        } else {
+          leftBill.push(...group.bill);
+          leftLedger.push(...group.ledger);
+        }
+      }
+      groups.clear();
+      queue = [];
+      queueHead = 0;
+      const carried: CarriedItem[] = [];
+      const billRows: BillRow[] = [];
+      const ledgerRecords: LedgerRecord[] = [];
+      for (const b of leftBill) {
+        if (b.originDate === input.billDate) billRows.push(b.row);
+        else carried.push({ side: "bill", row: b.row, originDate: b.originDate });
+      }
+      for (const l of leftLedger) {
+        if (l.originDate === input.billDate) ledgerRecords.push(l.record);
+        else carried.push({ side: "ledger", record: l.record, originDate: l.originDate });
+      }
+      leftBill.length = 0;
+      leftLedger.length = 0;
+      const rest = matchBill({ billDate: input.billDate, billRows, ledgerRecords, carried, dayEndMs: input.dayEndMs, daysBetween: input.daysBetween }, config);
+      for (const decided of rest.items) input.onItem(decided);
+      return { carryForward: rest.carryForward };
+    },
+    pendingCount() {
+      let count = leftBill.length + leftLedger.length;
+      for (const group of groups.values()) count += group.bill.length + group.ledger.length;
+      return count;
+    },
+  };
+}
