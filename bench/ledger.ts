@@ -31,14 +31,13 @@ import { applyPaymentEvents, captureEntry, DEFAULT_FEE_TERMS, accountIdOf, ensur
 import { postgres as testPostgres } from "@tributary/testkit";
 import { money } from "@tributary/money";
 import pg from "pg";
-import { v7 as uuidv7 } from "uuid";
 import { describeSpread, log, pairedRatios, roundCount, spreadOf } from "./_rounds.js";
 
 const writers = Number.parseInt(process.env["BENCH_WRITERS"] ?? "4", 10);
 const txEvents = Number.parseInt(process.env["BENCH_TX_EVENTS"] ?? "500", 10);
 const roundEvents = Number.parseInt(process.env["BENCH_ROUND_EVENTS"] ?? "20000", 10);
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
-const deps = { terms: DEFAULT_FEE_TERMS, newId: () => uuidv7(), clock: () => new Date() };
+const deps = { terms: DEFAULT_FEE_TERMS, newId: () => newEventId(), clock: () => new Date() };
 const providers = [Provider.ALIPAY, Provider.WECHAT_PAY, Provider.UNIONPAY, Provider.JD_PAY, Provider.ECNY] as const;
 const providerIds = ["alipay", "wechat_pay", "unionpay", "jd_pay", "ecny"] as const;
 
@@ -70,7 +69,7 @@ function events(count: number, spread: Spread): ConsumedEvent<typeof paymentsTop
       paymentId: `pay-${serial}-${newEventId()}`,
       orderId: `order-${serial}`,
       merchantId,
-      provider: providers[provider],
+      provider: providers[provider]!,
       providerTransactionId: `tx-${serial}`,
       amount: { currency: "CNY", amountMinor: 1000n + BigInt(i % 100_000) },
       capturedAt,
@@ -127,7 +126,7 @@ function rawRows(count: number, spread: Spread): RawRows[] {
     return { eventId: newEventId(), paymentId: `pay-${serial}-${newEventId()}`, orderId: `order-${serial}`, merchantId, provider: providerIds[provider]!, providerTransactionId: `tx-${serial}`, amount: money(1000n + BigInt(i % 100_000), "CNY"), reportedFee: undefined, capturedAt: new Date() };
   });
   return chunked(captures).map((chunk) => {
-    const drafts = chunk.map((c) => captureEntry(c, DEFAULT_FEE_TERMS, uuidv7()));
+    const drafts = chunk.map((c) => captureEntry(c, DEFAULT_FEE_TERMS, newEventId()));
     return {
       entries: drafts.map((e) => [
         e.entryId, e.sourceKey, e.sourceEventId, "payment_captured", "posted", e.paymentId, e.orderId, e.merchantId, e.provider, e.providerReference,
