@@ -10,6 +10,7 @@ import { ensurePlatformAccounts } from "./adapters/db/pg-ledger.js";
 import { settlementErrorCodes } from "./adapters/grpc/settlement-error-codes.js";
 import { settlementServiceAccess } from "./adapters/grpc/settlement-service-access.js";
 import { createSettlementServiceHandlers } from "./adapters/grpc/settlement-service-handlers.js";
+import { createPrismaBatchReads } from "./adapters/prisma/prisma-batch-reads.js";
 import { startOrdersConsumer } from "./adapters/kafka/orders-consumer.js";
 import { startPaymentsConsumer } from "./adapters/kafka/payments-consumer.js";
 import { startReconciliationConsumer } from "./adapters/kafka/reconciliation-consumer.js";
@@ -101,11 +102,15 @@ export async function startSettlementService(config: SettlementServiceConfig): P
     await runtime.start("balance checkpointer", () =>
       Promise.resolve(startCheckpointer({ pool, intervalMs: config.checkpointIntervalMs ?? 60_000, logger })),
     );
+    // Finance's batch reads go through Prisma Client on a pool of their own; stopped after the gRPC server.
+    const reads = await runtime.start("prisma read side", () =>
+      Promise.resolve(createPrismaBatchReads({ databaseUrl: config.databaseUrl, onPoolError: (error) => logger.warn({ err: error }, "settlement: prisma pool connection failed") })),
+    );
     const grpc = await runtime.serveGrpc({
       address: config.grpcAddress,
       tokens: config.tokens,
       register: (server) =>
-        server.addService(SettlementService, createSettlementServiceHandlers(pool, deps), { access: settlementServiceAccess, errors: settlementErrorCodes }),
+        server.addService(SettlementService, createSettlementServiceHandlers(pool, deps, reads), { access: settlementServiceAccess, errors: settlementErrorCodes }),
     });
     const dayCloser = config.dayCloser;
     if (dayCloser !== undefined) {

@@ -17,7 +17,7 @@ import { parseCurrencyCode } from "@tributary/money";
 import type { PoolClient } from "pg";
 import { streamBatchEntries, type BatchEntryRow } from "../db/pg-batch-entries.js";
 import type { StoredPayout } from "../db/pg-payouts.js";
-import { getBatch, listBatches } from "../db/pg-batches.js";
+import type { BatchReads } from "../prisma/prisma-batch-reads.js";
 import { balancesAt, balancesNow, listAccountIds } from "../db/pg-ledger.js";
 import { exportBatchSummaryCsv } from "../reports/batch-summary.js";
 import { exportDetailCsv, exportDetailJson } from "../reports/export-report.js";
@@ -109,14 +109,15 @@ const BATCH_ID = /^[0-9a-f-]{36}$/i;
 export const BATCH_ENTRIES_CHUNK = 200;
 
 /**
- * SettlementService over the ledger's read side. Finance tokens (`settlement:read`) see the
+ * SettlementService over the ledger's read side (batch reads through Prisma Client, `reads`; the
+ * rest SQL through `pool`). Finance tokens (`settlement:read`) see the
  * batches of the merchants they are bound to — another merchant's batch is NOT_FOUND, and a
  * list leaves it out; reconciliation tokens (`settlement:records`) stream the records of the
  * providers they are bound to. The only writes are the operators': closing a day
  * (`settlement:close`), paying out a reconciled batch (`settlement:payout`) and posting an approved
  * adjustment (`settlement:adjust`, the credential is the approver) — none writes a payment or refund.
  */
-export function createSettlementServiceHandlers(pool: Pool, deps: SettlementDeps): ServiceImplementation<typeof SettlementService, SettlementQueryError> {
+export function createSettlementServiceHandlers(pool: Pool, deps: SettlementDeps, reads: BatchReads): ServiceImplementation<typeof SettlementService, SettlementQueryError> {
   return {
     async getBalances(request, context) {
       const grant = grantOf(context.principal, "merchants");
@@ -199,7 +200,7 @@ export function createSettlementServiceHandlers(pool: Pool, deps: SettlementDeps
 
     async *streamBatchEntries(request, context) {
       if (request.batchId === "") throw new DomainFailure<SettlementQueryError>(invalid("batch_id", "required"));
-      const batch = BATCH_ID.test(request.batchId) ? await getBatch(pool, request.batchId) : undefined;
+      const batch = BATCH_ID.test(request.batchId) ? await reads.getBatch(request.batchId) : undefined;
       if (batch === undefined || !grantCovers(grantOf(context.principal, "merchants"), batch.merchantId)) {
         throw new DomainFailure<SettlementQueryError>({ code: "batch_not_found", message: `no batch ${request.batchId}` });
       }
@@ -261,7 +262,7 @@ export function createSettlementServiceHandlers(pool: Pool, deps: SettlementDeps
 
     async getBatch(request, context) {
       if (request.batchId === "") return err(invalid("batch_id", "required"));
-      const batch = BATCH_ID.test(request.batchId) ? await getBatch(pool, request.batchId) : undefined;
+      const batch = BATCH_ID.test(request.batchId) ? await reads.getBatch(request.batchId) : undefined;
       if (batch === undefined || !grantCovers(grantOf(context.principal, "merchants"), batch.merchantId)) {
         return err({ code: "batch_not_found", message: `no batch ${request.batchId}` });
       }
@@ -274,7 +275,7 @@ export function createSettlementServiceHandlers(pool: Pool, deps: SettlementDeps
       const provider = optionalProvider(request.provider);
       if (!provider.ok) return provider;
       const grant = grantOf(context.principal, "merchants");
-      const batches = await listBatches(pool, {
+      const batches = await reads.listBatches({
         businessDate: date.value,
         provider: provider.value,
         merchantId: request.merchantId === "" ? undefined : request.merchantId,
