@@ -8,7 +8,7 @@
  */
 import { Command } from "commander";
 import type { ProviderId } from "@tributary/contracts";
-import { kafkaConfigSpecs, kafkaSettingsFrom, positiveInt, postgresUrl, runServiceMain, str } from "@tributary/service-kit";
+import { kafkaConfigSpecs, kafkaSettingsFrom, positiveInt, postgresUrl, runServiceMain, str, tokenTable } from "@tributary/service-kit";
 import { parseProviderName } from "./provider-name.js";
 import { readSourceConfig } from "./source-config-file.js";
 
@@ -36,6 +36,8 @@ await runServiceMain({
     RECONCILIATION_HEALTH_ADDRESS: str({ default: "", desc: "host:port of HTTP /livez and /readyz; empty for none" }),
     RECONCILIATION_EXCEPTION_AFTER_DAYS: positiveInt({ default: 3 }),
     RECONCILIATION_LOCAL_BILL_ROOT: str({ default: "", desc: "folder StatementAvailable may name local bill files in; empty refuses local files" }),
+    RECONCILIATION_GRPC_ADDRESS: str({ default: "", desc: "host:port of ReconciliationService (list / resolve exceptions); empty for none" }),
+    RECONCILIATION_AUTH_TOKENS: tokenTable({ default: {}, example: "s3cret:finance-li:recon:read+recon:resolve:providers=wechat_pay" }),
     RECONCILIATION_SETTLEMENT_ADDRESS: str({ default: "", desc: "host:port of settlement's gRPC SettlementService (our records via StreamRecords); empty reads this service's ledger_records table" }),
     RECONCILIATION_SETTLEMENT_TOKEN: str({ default: "", desc: "bearer token with settlement:records for these providers (providers=<id>|…); required with RECONCILIATION_SETTLEMENT_ADDRESS" }),
   },
@@ -65,6 +67,8 @@ await runServiceMain({
             matchConfig: { exceptionAfterDays: config.RECONCILIATION_EXCEPTION_AFTER_DAYS },
             ...(ledger === undefined ? {} : { ledger }),
             ...(config.RECONCILIATION_HEALTH_ADDRESS === "" || !last ? {} : { healthAddress: config.RECONCILIATION_HEALTH_ADDRESS }),
+            // One ReconciliationService for the process (the queue is shared), on the last worker.
+            ...(config.RECONCILIATION_GRPC_ADDRESS === "" || !last ? {} : { grpc: { address: config.RECONCILIATION_GRPC_ADDRESS, tokens: config.RECONCILIATION_AUTH_TOKENS } }),
             ...(config.RECONCILIATION_LOCAL_BILL_ROOT === "" ? {} : { localBillRoot: config.RECONCILIATION_LOCAL_BILL_ROOT }),
           }),
         );

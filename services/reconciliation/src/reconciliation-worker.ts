@@ -1,6 +1,10 @@
 import { reconciliationTopic, statementsTopic } from "@tributary/contracts";
+import { ReconciliationService } from "@tributary/contracts/reconciliation/v1/reconciliation_service";
+import type { TokenTable } from "@tributary/grpc";
 import { startServiceRuntime, type KafkaSettings } from "@tributary/service-kit";
 import { createLogger, type Logger } from "@tributary/telemetry";
+import { createPgExceptionQueue } from "./adapters/db/pg-exception-queue.js";
+import { reconciliationServiceAccess, reconciliationServiceErrors, reconciliationServiceHandlers } from "./adapters/grpc/reconciliation-service.js";
 import { startStatementsConsumer } from "./adapters/kafka/statements-consumer.js";
 import { RECONCILIATION_PRODUCER } from "./adapters/kafka/recon-outbox.js";
 import type { LedgerRecordsSource } from "./app/ports.js";
@@ -22,6 +26,11 @@ export interface ReconciliationWorkerConfig {
    */
   readonly ledger?: LedgerRecordsSource;
   readonly healthAddress?: string;
+  /**
+   * Serves `ReconciliationService` (list / resolve exceptions) on this address with these tokens
+   * (`recon:read`, `recon:resolve`, bound to providers); none when omitted.
+   */
+  readonly grpc?: { readonly address: string; readonly tokens: TokenTable };
   readonly poolSize?: number;
   readonly groupId?: string;
   /** The folder `StatementAvailable` may name local bill files in; none (the default) refuses them. */
@@ -33,6 +42,8 @@ export interface ReconciliationWorkerConfig {
 /** A running worker. */
 export interface RunningReconciliationWorker {
   readonly healthAddress: string | undefined;
+  /** `host:port` of ReconciliationService, when `grpc` was given. */
+  readonly grpcAddress: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -73,8 +84,21 @@ export async function startReconciliationWorker(config: ReconciliationWorkerConf
         ...(config.localBillRoot === undefined ? {} : { localBillRoot: config.localBillRoot }),
       }),
     );
+    const grpc = config.grpc;
+    const served =
+      grpc === undefined
+        ? undefined
+        : await runtime.serveGrpc({
+            address: grpc.address,
+            tokens: grpc.tokens,
+            register: (server) =>
+              server.addService(ReconciliationService, reconciliationServiceHandlers({ pool: runtime.pool, queue: createPgExceptionQueue(), clock: config.clock ?? (() => new Date()) }), {
+                access: reconciliationServiceAccess,
+                errors: reconciliationServiceErrors,
+              }),
+          });
     runtime.markReady();
-    return { healthAddress: runtime.healthAddress, stop: () => runtime.stop() };
+    return { healthAddress: runtime.healthAddress, grpcAddress: served?.address, stop: () => runtime.stop() };
   } catch (error) {
     await runtime.stop();
     throw error;

@@ -68,5 +68,9 @@ export function createPgExceptionQueue(): ExceptionQueue {
       const { rows } = await tx.query<{ status: ExceptionStatus }>(`SELECT status FROM recon_exceptions WHERE exception_id = $1::uuid`, [exceptionId]);
       return rows[0]?.status;
     },
+    async providerOf(tx, exceptionId) {
+      const { rows } = await tx.query<{ provider: ProviderId }>(`SELECT provider FROM recon_exceptions WHERE exception_id = $1::uuid FOR UPDATE`, [exceptionId]);
+      return rows[0]?.provider;
+    },
   };
 }
