@@ -179,6 +179,11 @@ function sourceConfigOf(provider: ProviderId, credentials: ProviderCredentials):
   }
 }
 
+/** Where the workers' download credentials are written; the stack removes it when it stops. */
+export function reconciliationConfigDir(context: StackContext): string {
+  return join(context.repoRoot, ".tributary", `reconciliation${context.databaseSuffix}`);
+}
+
 /**
  * Starts the reconciliation workers as their own process (`services/reconciliation/src/main.ts
  * --provider wechat_pay,alipay,…`): each provider's bill download credentials from the stack's
@@ -198,7 +203,7 @@ export async function startReconciliationProcess(
   settlement: { readonly grpcAddress: string; readonly token: string },
 ): Promise<StackService> {
   const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
-  const configDir = join(context.repoRoot, ".tributary", `reconciliation${context.databaseSuffix}`);
+  const configDir = reconciliationConfigDir(context);
   mkdirSync(configDir, { recursive: true, mode: 0o700 });
   for (const provider of providers) {
     writeFileSync(join(configDir, `${provider}.json`), `${JSON.stringify(sourceConfigOf(provider, credentials), null, 2)}\n`, { mode: 0o600 });

@@ -11,6 +11,7 @@
  * until a stop is requested; with `exit` it stops after the summary.
  */
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { allTopics, PROVIDER_IDS, sandboxProviderName } from "@tributary/contracts";
@@ -23,6 +24,7 @@ import { assertKafkaReachable, assertPostgresReachable } from "@tributary/servic
 import { freeLocalPort } from "@tributary/service-process";
 import { runSmokeFlow } from "./smoke-flow.js";
 import {
+  reconciliationConfigDir,
   startOrderProcess,
   startPaymentRoutingProcess,
   startReconciliationProcess,
@@ -150,6 +152,8 @@ export async function stackUp(options: StackUpOptions): Promise<void> {
     // The workers are told settlement's address up front; they call it only when a bill arrives.
     const reconciliation = { providers: PROVIDER_IDS, token: randomBytes(24).toString("base64url") };
     const settlementAddress = `127.0.0.1:${await freeLocalPort()}`;
+    // The workers' credentials files go when the stack does (after the workers have stopped).
+    stops.push(() => Promise.resolve(rmSync(reconciliationConfigDir(context), { recursive: true, force: true })));
     const [order] = await startAll([
       startOrderProcess(context, operatorToken),
       startPaymentRoutingProcess(context, operatorToken, join(DEFAULT_KEYS_DIR, "keys.json"), {
