@@ -1,8 +1,9 @@
 /**
  * The finance reports, parsed back: the detail CSV starts with a UTF-8 BOM, keeps a Chinese
  * merchant id intact, neutralises a formula-looking cell, types every line, and its net per batch
- * equals the batch's net (less the carried-in amount) and what the ledger moved; the JSON report
- * carries the same lines.
+ * equals the batch's net (less the carried-in amount) and what the ledger moved; a paid-out batch
+ * ends with a payout line of minus the payout, so its lines sum to what the merchant's payable
+ * account moved; the JSON report carries the same lines.
  */
 import { buffer, text } from "node:stream/consumers";
 import { parse } from "csv-parse/sync";
@@ -12,6 +13,9 @@ import pg from "pg";
 import { closeBusinessDay } from "../src/app/close-business-day.js";
 import { recordCapture } from "../src/app/record-capture.js";
 import { recordRefund } from "../src/app/record-refund.js";
+import { instructPayout } from "../src/app/instruct-payout.js";
+import { updateBatchStatus } from "../src/adapters/db/pg-batches.js";
+import { setPayoutAccount } from "../src/adapters/db/pg-payouts.js";
 import { exportBatchSummaryCsv } from "../src/adapters/reports/batch-summary.js";
 import { exportDetailCsv, exportDetailJson } from "../src/adapters/reports/export-report.js";
 import { exportDetailXlsx } from "../src/adapters/reports/export-xlsx.js";
@@ -27,7 +31,11 @@ const DAY = "2025-10-01";
 const suffix = newEventId().slice(-6);
 const chinese = `杭州小商品店-${suffix}`;
 const formula = `=HYPERLINK("http://x","点我")-${suffix}`;
+/** A merchant whose batch is reconciled and paid out, so its detail lines end with a payout line. */
+const payee = `payee-${suffix}`;
 let batches: SettlementBatch[] = [];
+let paidOut: SettlementBatch;
+let payoutId: string;
 
 function minor(textValue: string): bigint {
   const parsed = parseDecimal(textValue, "CNY");
@@ -37,6 +45,7 @@ function minor(textValue: string): bigint {
 
 beforeAll(async () => {
   pool = new pg.Pool({ connectionString: settlementDatabaseUrl(), max: 4 });
+  await inTransaction(pool, (tx) => recordCapture(deps, tx, captureOf(payee, 88800n, { provider: "alipay", at: new Date(`${DAY}T12:00:00.000+08:00`) })));
   for (const merchant of [chinese, formula]) {
     const capture = captureOf(merchant, 129902n, { provider: "alipay", at: new Date(`${DAY}T09:30:00.000+08:00`) });
     await inTransaction(pool, (tx) => recordCapture(deps, tx, capture));
@@ -47,8 +56,24 @@ beforeAll(async () => {
   }
   const closed = await inTransaction(pool, (tx) => closeBusinessDay(deps, tx, { provider: "alipay", businessDate: DAY }));
   if (!closed.ok) throw new Error(closed.error.message);
-  batches = closed.value.batches.filter((b) => b.merchantId === chinese || b.merchantId === formula);
+  batches = closed.value.batches.filter((b) => b.merchantId === chinese || b.merchantId === formula || b.merchantId === payee);
+  const payeeBatch = batches.find((b) => b.merchantId === payee)!;
+  // Only this batch is reconciled (reconciling the whole alipay day would change the others' status).
+  await inTransaction(pool, async (tx) => {
+    await updateBatchStatus(tx, payeeBatch.batchId, { status: "reconciled", at: new Date() });
+    await setPayoutAccount(tx, payee, "CNY", `6222-${suffix}`);
+  });
+  const paid = await inTransaction(pool, (tx) => instructPayout(deps, tx, { batchId: payeeBatch.batchId, instructedBy: "report-test", mayAct: () => true }));
+  if (!paid.ok) throw new Error(paid.error.message);
+  paidOut = paid.value.batch;
+  payoutId = paid.value.payout.payoutId;
+  batches = batches.map((b) => (b.batchId === paidOut.batchId ? paidOut : b));
 });
+
+/** What the batch's lines must sum to: its net less the carried-in amount, less the payout if paid out. */
+function linesNet(batch: SettlementBatch): bigint {
+  return batch.netMinor - batch.carriedInMinor - (batch.status === "paid_out" ? batch.payableMinor : 0n);
+}
 afterAll(async () => {
   await pool.end();
 });
@@ -59,8 +84,8 @@ describe("detail report", () => {
     const bytes = await buffer(exportDetailCsv(pool, { businessDate: DAY, provider: "alipay" }));
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const rows = parse<Record<string, string>>(bytes, { bom: true, columns: true });
-    const ours = rows.filter((r) => r["merchant_id"] === chinese || r["merchant_id"] === `'${formula}`);
-    expect(ours).toHaveLength(6);
+    const ours = rows.filter((r) => r["merchant_id"] === chinese || r["merchant_id"] === `'${formula}` || r["merchant_id"] === payee);
+    expect(ours).toHaveLength(8);
     expect(rows.some((r) => r["merchant_id"] === formula)).toBe(false);
     const chineseRows = ours.filter((r) => r["merchant_id"] === chinese);
     expect(chineseRows.map((r) => r["record_type"]).sort()).toEqual(["payment", "payment", "refund"]);
@@ -71,10 +96,32 @@ describe("detail report", () => {
     for (const batch of batches) {
       const merchantCell = batch.merchantId === formula ? `'${formula}` : batch.merchantId;
       const net = ours.filter((r) => r["merchant_id"] === merchantCell).reduce((s, r) => s + minor(r["net"]!), 0n);
-      expect(net).toBe(batch.netMinor - batch.carriedInMinor);
+      expect(net).toBe(linesNet(batch));
       const gross = ours.filter((r) => r["merchant_id"] === merchantCell && r["record_type"] === "payment").reduce((s, r) => s + minor(r["gross"]!), 0n);
       expect(gross).toBe(batch.grossMinor);
     }
+    expect(batches.map((b) => b.status).sort()).toEqual(["closed", "closed", "paid_out"]);
+  });
+
+  it("CSV: a paid-out batch ends with its payout line, and its lines sum to what the merchant's payable moved", async () => {
+    const rows = parse<Record<string, string>>(await buffer(exportDetailCsv(pool, { businessDate: DAY, provider: "alipay", merchantId: payee })), { bom: true, columns: true });
+    expect(rows.map((r) => r["record_type"])).toEqual(["payment", "payout"]);
+    expect(paidOut.payableMinor).toBeGreaterThan(0n);
+    expect(rows[1]).toMatchObject({
+      batch_id: paidOut.batchId, provider_transaction_id: payoutId, original_transaction_id: "", merchant_order_ref: "",
+      gross: "0.00", fee_rate: "", provider_fee: "0.00", platform_fee: "0.00", status: "paid_out",
+    });
+    expect(minor(rows[1]!["net"]!)).toBe(-paidOut.payableMinor);
+    expect(rows[0]!["status"]).toBe("paid_out");
+    // The merchant is new: its payable account holds exactly this batch's entries and the payout
+    // (credit-negative, so the merchant's side is minus the balance).
+    const { rows: ledger } = await pool.query<{ moved: string | null }>(
+      "SELECT sum(amount_minor)::text AS moved FROM ledger_posting WHERE account_id = $1 AND NOT pending",
+      [`merchant_payable:${payee}:CNY`],
+    );
+    const lines = rows.reduce((s, r) => s + minor(r["net"]!), 0n);
+    expect(lines).toBe(-BigInt(ledger[0]!.moved!));
+    expect(lines).toBe(linesNet(paidOut));
   });
 
   it("JSON: the same lines and totals", async () => {
@@ -82,6 +129,9 @@ describe("detail report", () => {
     expect(parsed).toHaveLength(3);
     const batch = batches.find((b) => b.merchantId === chinese)!;
     expect(parsed.reduce((s, r) => s + minor(r["net"]!), 0n)).toBe(batch.netMinor);
+    const payeeLines = JSON.parse(await text(exportDetailJson(pool, { businessDate: DAY, provider: "alipay", merchantId: payee }))) as Record<string, string>[];
+    expect(payeeLines.map((r) => r["record_type"])).toEqual(["payment", "payout"]);
+    expect(payeeLines.reduce((s, r) => s + minor(r["net"]!), 0n)).toBe(linesNet(paidOut));
   });
 });
 
@@ -93,14 +143,17 @@ describe("summary report", () => {
     expect(dayRows).toHaveLength(1);
     for (const batch of batches) {
       const row = batchRows.find((r) => r["batch_id"] === batch.batchId)!;
-      expect(row["merchant_id"]).toBe(batch.merchantId === formula ? `'${formula}` : chinese);
+      expect(row["merchant_id"]).toBe(batch.merchantId === formula ? `'${formula}` : batch.merchantId);
       expect({ gross: minor(row["gross"]!), net: minor(row["net"]!), payments: row["payment_count"] }).toEqual({ gross: batch.grossMinor, net: batch.netMinor, payments: batch.paymentCount.toString() });
     }
     for (const column of ["gross", "refunds", "provider_fees", "platform_fees", "net", "payable"]) {
       expect(minor(dayRows[0]![column]!)).toBe(batchRows.reduce((s, r) => s + minor(r[column]!), 0n));
     }
     const detail = parse<Record<string, string>>(await buffer(exportDetailCsv(pool, { businessDate: DAY, provider: "alipay" })), { bom: true, columns: true });
-    expect(detail.reduce((s, r) => s + minor(r["net"]!), 0n)).toBe(minor(dayRows[0]!["net"]!) - batchRows.reduce((s, r) => s + minor(r["carried_in"]!), 0n));
+    // Paid-out batches' payout lines take their payable out of the detail lines' sum.
+    const paidOutPayable = batchRows.filter((r) => r["status"] === "paid_out").reduce((s, r) => s + minor(r["payable"]!), 0n);
+    expect(batchRows.find((r) => r["batch_id"] === paidOut.batchId)!["status"]).toBe("paid_out");
+    expect(detail.reduce((s, r) => s + minor(r["net"]!), 0n)).toBe(minor(dayRows[0]!["net"]!) - batchRows.reduce((s, r) => s + minor(r["carried_in"]!), 0n) - paidOutPayable);
   });
 });
 
@@ -113,20 +166,21 @@ describe("XLSX detail report", () => {
     const sheet = workbook.worksheets[0]!;
     const header = (sheet.getRow(1).values as unknown[]).slice(1) as string[];
     const col = (name: string): number => header.indexOf(name) + 1;
-    const lines: { merchant: unknown; net: unknown; gross: unknown }[] = [];
+    const lines: { merchant: unknown; net: unknown; gross: unknown; type: unknown }[] = [];
     sheet.eachRow((row, index) => {
       if (index === 1) return;
-      lines.push({ merchant: row.getCell(col("merchant_id")).value, net: row.getCell(col("net")).value, gross: row.getCell(col("gross")).value });
+      lines.push({ merchant: row.getCell(col("merchant_id")).value, net: row.getCell(col("net")).value, gross: row.getCell(col("gross")).value, type: row.getCell(col("record_type")).value });
     });
-    const ours = lines.filter((l) => l.merchant === chinese || l.merchant === formula);
-    expect(ours).toHaveLength(6);
+    const ours = lines.filter((l) => l.merchant === chinese || l.merchant === formula || l.merchant === payee);
+    expect(ours).toHaveLength(8);
+    expect(ours.filter((l) => l.type === "payout").map((l) => l.merchant)).toEqual([payee]);
     // A formula-looking id is a plain string cell, never a formula: XLSX types it, nothing to neutralise.
     expect(lines.some((l) => l.merchant === formula)).toBe(true);
     for (const line of ours) expect(typeof line.net).toBe("number");
     expect(ours.some((l) => l.gross === 1299.02)).toBe(true);
     for (const batch of batches) {
       const net = ours.filter((l) => l.merchant === batch.merchantId).reduce((s, l) => s + BigInt(Math.round((l.net as number) * 100)), 0n);
-      expect(net).toBe(batch.netMinor - batch.carriedInMinor);
+      expect(net).toBe(linesNet(batch));
     }
   });
 });

@@ -3,7 +3,7 @@ import { formatDecimal, formatRatePercent, money, parseCurrencyCode, type Curren
 import type { Queryable } from "../db/pg-ledger.js";
 
 /** What a detail line is, the way Adyen's settlement details type every line. */
-export type ReportRecordType = "payment" | "refund" | "adjustment" | "reserve_withheld" | "reserve_released";
+export type ReportRecordType = "payment" | "refund" | "adjustment" | "reserve_withheld" | "reserve_released" | "payout";
 
 /** One detail line of the settlement report: one ledger entry of one batch, signed from the merchant's side. */
 export interface ReportDetailRow {
@@ -26,7 +26,11 @@ export interface ReportDetailRow {
   /** Signed from the merchant's side: a fee charged is negative, a fee returned positive. */
   readonly providerFeeMinor: bigint;
   readonly platformFeeMinor: bigint;
-  /** What the line moves on the merchant's payable: gross + (borne) provider fee + platform fee, or the reserve/adjustment. */
+  /**
+   * What the line moves on the merchant's payable: gross + (borne) provider fee + platform fee, or
+   * the reserve/adjustment, or (payout) minus the amount paid out — so a paid-out batch's lines sum
+   * to its net less the carried-in amount less the payout, which is what the ledger moved.
+   */
   readonly netMinor: bigint;
   readonly batchStatus: string;
 }
@@ -42,7 +46,7 @@ function shanghaiTime(at: Date): string {
 
 interface DetailRow {
   entry_id: string;
-  entry_type: "payment_captured" | "refund_posted" | "adjustment" | "reserve_withheld" | "reserve_released";
+  entry_type: "payment_captured" | "refund_posted" | "adjustment" | "reserve_withheld" | "reserve_released" | "payout";
   batch_id: string;
   merchant_id: string;
   provider: ProviderId;
@@ -99,6 +103,11 @@ function toDetail(row: DetailRow): ReportDetailRow {
     case "reserve_released":
       recordType = "reserve_released";
       net = amount;
+      break;
+    case "payout":
+      // Dr merchant payable / Cr payout clearing: the payable leaves the merchant's balance.
+      recordType = "payout";
+      net = -amount;
       break;
   }
   return {
@@ -163,6 +172,25 @@ export async function* reportDetailRows(
       const last = rows[rows.length - 1];
       if (last === undefined || rows.length < pageSize) break;
       after = last.entry_id;
+    }
+    // The payout entry is not claimed by the batch (batch_entry holds what the close settled); it is
+    // the batch's through settlement_payout, at most one, and comes last: it is made after the close.
+    // Its provider transaction id is the payout id (the entry's reference).
+    const { rows: payouts } = await db.query<DetailRow>(
+      `SELECT e.entry_id, e.entry_type, b.batch_id, b.merchant_id, b.provider,
+              to_char(b.business_date, 'YYYY-MM-DD') AS business_date, to_char(b.settlement_date, 'YYYY-MM-DD') AS settlement_date,
+              e.provider_reference, NULL AS merchant_order_ref, NULL AS original_reference,
+              e.booked_at, e.currency, e.amount_minor, e.provider_fee_minor, e.platform_fee_minor, e.fee_rate_ppm,
+              e.merchant_bears_provider_fee, b.status
+         FROM settlement_payout p
+         JOIN journal_entry e ON e.entry_id = p.entry_id
+         JOIN settlement_batch b ON b.batch_id = p.batch_id
+        WHERE p.batch_id = $1`,
+      [batchId],
+    );
+    for (const row of payouts) {
+      if (row.entry_type !== "payout") throw new Error(`payout of batch ${batchId} points at a ${row.entry_type} entry`);
+      yield toDetail(row);
     }
   }
 }
