@@ -22,6 +22,9 @@
  * Each side runs in a child process of its own, so its peak RSS (`maxRSS`) is its own (the
  * server's is not in the subject's); each runs BENCH_ROUNDS (3 unless told) times, alternating,
  * and the medians are reported.
+ * Five runs of 2026-12-01 13:00–13:23 UTC (1M lines, 3 rounds each, load 1–22): parse + match
+ * 9,824–20,695 lines/s (median 15,543), parse-only 156,136–216,101 (median 165,428), ratio
+ * 10.4–12.5 (median 11.9), subject peak RSS 453–496 MB — see services/reconciliation/README.md.
  * Last stdout line: `{"bench":"recon","ratio":…,"subject":{"linesPerSecond":…,"peakRssMb":…},…}`
  * with `ratio` = parse+match time / parse-only time (median of per-round ratios).
  */
