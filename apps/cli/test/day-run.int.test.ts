@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { parse } from "csv-parse/sync";
 import pg from "pg";
 import { databaseUrl, dropDatabase, findServiceDatabases } from "@tributary/local-postgres";
-import { testKafkaBrokers, testPostgresServerUrl } from "@tributary/testkit/vitest";
+import { testPostgresServerUrl } from "@tributary/testkit/vitest";
 import { afterAll, describe, expect, it } from "vitest";
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), "../../../..");
@@ -21,7 +21,10 @@ const databaseSuffix = `_test_day_${process.pid}`;
 const outDir = mkdtempSync(join(tmpdir(), "day-run-out-"));
 const env = {
   ...process.env,
-  KAFKA_BROKERS: testKafkaBrokers().join(","),
+  // A broker of its own (the day run starts one when KAFKA_BROKERS is empty and no development stack
+  // runs): on the shared test broker, the fresh settlement database replays payments.v1 from the
+  // start and books every other test file's captures too.
+  KAFKA_BROKERS: "",
   POSTGRES_URL: testPostgresServerUrl(),
   TRIBUTARY_DATABASE_SUFFIX: databaseSuffix,
 };

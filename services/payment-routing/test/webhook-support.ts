@@ -108,7 +108,9 @@ export interface TestEffectsOptions {
  * back one leaves no row and "applied once" is a count of committed rows.
  */
 export async function testEffects(pool: pg.Pool, options: TestEffectsOptions = {}): Promise<NotificationEffects> {
-  await pool.query(`CREATE TABLE IF NOT EXISTS webhook_test_applications (
+  // In a schema of its own: a test-only table in `public` is what the schema-drift test flags.
+  await pool.query("CREATE SCHEMA IF NOT EXISTS webhook_test");
+  await pool.query(`CREATE TABLE IF NOT EXISTS webhook_test.webhook_test_applications (
     seq BIGSERIAL PRIMARY KEY, provider TEXT NOT NULL, notification_id TEXT NOT NULL, payment_id TEXT NOT NULL,
     kind TEXT NOT NULL, status TEXT NOT NULL, outcome TEXT NOT NULL)`);
   const hold = async (tx: pg.PoolClient) => {
@@ -119,7 +121,7 @@ export async function testEffects(pool: pg.Pool, options: TestEffectsOptions = {
   };
   const record = async (tx: pg.PoolClient, context: NotificationContext, paymentId: string, kind: string, status: string, outcome: EffectOutcome) => {
     await tx.query(
-      "INSERT INTO webhook_test_applications (provider, notification_id, payment_id, kind, status, outcome) VALUES ($1, $2, $3, $4, $5, $6)",
+      "INSERT INTO webhook_test.webhook_test_applications (provider, notification_id, payment_id, kind, status, outcome) VALUES ($1, $2, $3, $4, $5, $6)",
       [context.provider, context.notificationId, paymentId, kind, status, outcome.code],
     );
     return outcome;
@@ -165,7 +167,7 @@ export async function testEffects(pool: pg.Pool, options: TestEffectsOptions = {
 /** The committed applications of one payment, oldest first. */
 export async function applicationsOf(pool: pg.Pool, paymentId: string): Promise<Application[]> {
   const result = await pool.query<Application>(
-    "SELECT provider, notification_id, payment_id, kind, status, outcome FROM webhook_test_applications WHERE payment_id = $1 ORDER BY seq",
+    "SELECT provider, notification_id, payment_id, kind, status, outcome FROM webhook_test.webhook_test_applications WHERE payment_id = $1 ORDER BY seq",
     [paymentId],
   );
   return result.rows;
