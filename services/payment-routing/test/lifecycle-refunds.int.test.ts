@@ -82,7 +82,8 @@ describe("payment lifecycle: refunds and a provider outage", () => {
     const stuck: string[] = [];
     for (let i = 0; i < 2; i += 1) {
       const orderId = await env.acceptOrder({ preferred: "alipay" });
-      await env.waitForAttempt(orderId, (p) => p.providerStatus?.startsWith("outcome_unknown") === true, "an unknown Alipay outcome");
+      // 60 s: under the full suite's load the sandbox's withheld answer and our call timeout took over 30 s.
+      await env.waitForAttempt(orderId, (p) => p.providerStatus?.startsWith("outcome_unknown") === true, "an unknown Alipay outcome", 60_000);
       stuck.push(orderId);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -98,5 +99,5 @@ describe("payment lifecycle: refunds and a provider outage", () => {
       const attempts = await env.attempts(id);
       expect(attempts.map((a) => [a.provider, a.status])).toEqual([["alipay", "creating"]]);
     }
-  });
+  }, 180_000);
 });
