@@ -15,7 +15,7 @@ import { OrderAcceptedSchema } from "@tributary/contracts/order/v1/order_events"
 import { OrderStatus } from "@tributary/contracts/order/v1/order";
 import { envelopeHeaders, kafkaHeadersToRecord, newEventId, protobufContentType } from "@tributary/events";
 import { startSandbox, type RunningSandbox, type SandboxOptions } from "@tributary/provider-sandbox";
-import { testDatabaseUrl, testKafkaBrokers } from "@tributary/testkit/vitest";
+import { freshTestDatabase, testKafkaBrokers } from "@tributary/testkit/vitest";
 import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
 import pg from "pg";
 import { inTransaction } from "../src/adapters/db/in-transaction.js";
@@ -192,6 +192,23 @@ async function startNotificationEndpoint(
   return server;
 }
 
+/**
+ * Commits the new group's offsets at the topic's end, so the service starts with this file's
+ * orders instead of replaying every order earlier test files published (thousands, from the order
+ * service's floods) before it reaches them.
+ */
+async function startGroupAtTopicEnd(kafka: Kafka, groupId: string, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return; // nothing published yet: nothing to skip
+    const ends = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.offset })) });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Starts a sandbox, the notification endpoint and the service for one test file. */
 export async function startPaymentRoutingTestEnv(options: TestEnvOptions = {}): Promise<PaymentRoutingTestEnv> {
   const merchantId = `m-pr-${newEventId().slice(-12)}`;
@@ -208,7 +225,10 @@ export async function startPaymentRoutingTestEnv(options: TestEnvOptions = {}): 
       ...options.sandbox?.timing,
     },
   });
-  const databaseUrl = testDatabaseUrl("tributary_payment_routing");
+  // A database of its own: the payment worker claims every due attempt in its database, and on the
+  // shared one it also worked those earlier files left behind, delaying this file's attempts.
+  const database = await freshTestDatabase("tributary_payment_routing");
+  const databaseUrl = database.url;
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   const notifications: ReceivedNotification[] = [];
   const started: { service?: RunningPaymentRoutingService } = {};
@@ -228,10 +248,11 @@ export async function startPaymentRoutingTestEnv(options: TestEnvOptions = {}): 
     workerIntervalMs: 200,
     random: () => 0.5,
   };
+  const kafka = new Kafka({ clientId: "payment-routing-tests", brokers: [...brokers], logLevel: logLevel.NOTHING });
+  await startGroupAtTopicEnd(kafka, serviceConfig.ordersGroupId, "orders.v1");
   const running = await startPaymentRoutingService(serviceConfig);
   const others: RunningPaymentRoutingService[] = [];
   started.service = running;
-  const kafka = new Kafka({ clientId: "payment-routing-tests", brokers: [...brokers], logLevel: logLevel.NOTHING });
   const producer: Producer = kafka.producer();
   await producer.connect();
   const watcher = await watchPayments(kafka);
@@ -310,6 +331,7 @@ export async function startPaymentRoutingTestEnv(options: TestEnvOptions = {}): 
       await watcher.stop();
       await producer.disconnect();
       await pool.end();
+      await database.drop();
       endpoint.closeAllConnections();
       await new Promise<void>((resolve) => endpoint.close(() => resolve()));
       await sandbox.stop();
