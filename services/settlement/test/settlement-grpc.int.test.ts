@@ -1,7 +1,8 @@
 /**
  * The read API over real gRPC: a reconciliation worker streams one provider's records of one
- * business day in booking order across keyset pages (2,500 records), with the ledger's fees; it
- * is refused another provider; finance lists and gets batches, a merchant-bound token sees only its
+ * business day in booking order across keyset pages (2,500 records), with the ledger's fees, one
+ * per message (StreamRecords) and in chunks (StreamPaymentsForReconciliation); it is refused
+ * another provider; finance lists and gets batches, a merchant-bound token sees only its
  * merchant's (another's is NOT_FOUND); bad dates are INVALID_ARGUMENT naming the field; the closed
  * batch reaches `settlement.v1` through the outbox.
  */
@@ -16,6 +17,7 @@ import { testKafkaBrokers } from "@tributary/testkit/vitest";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordRefund } from "../src/app/record-refund.js";
+import { RECORDS_CHUNK_MAX } from "../src/adapters/grpc/settlement-service-handlers.js";
 import { writeEntries } from "../src/adapters/db/pg-ledger.js";
 import { captureEntry } from "../src/domain/capture-entry.js";
 import { DEFAULT_FEE_TERMS } from "../src/domain/fee-terms.js";
@@ -101,6 +103,32 @@ describe("StreamRecords", () => {
     expect(bad.code).toBe(Code.InvalidArgument);
     expect(bad.fieldViolations[0]?.field).toBe("settlement_date");
     expect((await rpcError(drain(finance.streamRecords({ provider: Provider.JD_PAY, settlementDate: DAY })))).code).toBe(Code.PermissionDenied);
+  });
+});
+
+describe("StreamPaymentsForReconciliation", () => {
+  it("streams the same records as StreamRecords, in the same order, in chunks of at most RECORDS_CHUNK_MAX", async () => {
+    const chunks = (await drain(recon.streamPaymentsForReconciliation({ provider: Provider.JD_PAY, businessDate: DAY }))).map((c) => c.records);
+    const oneByOne = (await drain(recon.streamRecords({ provider: Provider.JD_PAY, settlementDate: DAY }))).map((r) => r.record!);
+    expect(chunks.length).toBeGreaterThanOrEqual(3);
+    for (const chunk of chunks) {
+      expect(chunk.length).toBeGreaterThan(0);
+      expect(chunk.length).toBeLessThanOrEqual(RECORDS_CHUNK_MAX);
+    }
+    const records = chunks.flat();
+    expect(records.length).toBe(oneByOne.length);
+    expect(records.map((r) => `${r.paymentId}/${r.providerTransactionId}/${r.kind}`)).toEqual(oneByOne.map((r) => `${r.paymentId}/${r.providerTransactionId}/${r.kind}`));
+    const refund = records.find((r) => r.kind === RecordKind.REFUND)!;
+    expect(refund).toMatchObject({ providerTransactionId: "JDR-1", refundRef: "r", originalProviderTransactionId: captures0Reference, amount: { currency: "CNY", amountMinor: 500n }, fee: { amountMinor: 3n } });
+  });
+
+  it("refuses a provider the worker is not bound to, a bad business date, and a finance token", async () => {
+    expect((await rpcError(drain(recon.streamPaymentsForReconciliation({ provider: Provider.WECHAT_PAY, businessDate: DAY })))).code).toBe(Code.PermissionDenied);
+    const bad = await rpcError(drain(recon.streamPaymentsForReconciliation({ provider: Provider.JD_PAY, businessDate: "2025-7-15" })));
+    expect(bad.code).toBe(Code.InvalidArgument);
+    expect(bad.fieldViolations[0]?.field).toBe("business_date");
+    expect((await rpcError(drain(recon.streamPaymentsForReconciliation({ provider: Provider.UNSPECIFIED, businessDate: DAY })))).code).toBe(Code.InvalidArgument);
+    expect((await rpcError(drain(finance.streamPaymentsForReconciliation({ provider: Provider.JD_PAY, businessDate: DAY })))).code).toBe(Code.PermissionDenied);
   });
 });
 

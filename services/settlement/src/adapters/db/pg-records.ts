@@ -26,11 +26,30 @@ export interface SettlementRecordRow {
 /** Rows per query: a keyset page, so a million records never sit in memory at once. */
 export const RECORDS_PAGE_SIZE = 2000;
 
+interface RecordRowText {
+  entry_id: string;
+  entry_type: "payment_captured" | "refund_posted";
+  provider: ProviderId;
+  provider_reference: string | null;
+  payment_id: string;
+  merchant_id: string;
+  merchant_order_ref: string | null;
+  refund_ref: string | null;
+  original_reference: string | null;
+  currency: string;
+  amount_minor: string;
+  provider_fee_minor: string;
+  booked_at: Date;
+  booked_at_text: string;
+}
+
 /**
  * Every captured payment and posted refund of one provider booked on one business date, in
  * booking order, read in keyset pages of {@link RECORDS_PAGE_SIZE} (the (provider, business_date)
- * index, then booked_at/entry_id from the last row). Pending reservations are not records: the
- * provider has not booked them.
+ * index, then booked_at/entry_id from the last row). The next page is asked for as soon as a page
+ * arrives, before it is handed out, so the query of page n + 1 runs while page n is consumed (at
+ * most two pages are held; on a pool that is a second connection, in a transaction the queries
+ * queue). Pending reservations are not records: the provider has not booked them.
  */
 export async function* streamRecords(
   db: Queryable,
@@ -38,26 +57,10 @@ export async function* streamRecords(
   options: { readonly pageSize?: number; readonly signal?: AbortSignal } = {},
 ): AsyncGenerator<SettlementRecordRow[]> {
   const pageSize = options.pageSize ?? RECORDS_PAGE_SIZE;
-  let after: { bookedAt: string; entryId: string } | undefined;
-  for (;;) {
-    if (options.signal?.aborted === true) return;
-    const { rows } = await db.query<{
-      entry_id: string;
-      entry_type: "payment_captured" | "refund_posted";
-      provider: ProviderId;
-      provider_reference: string | null;
-      payment_id: string;
-      merchant_id: string;
-      merchant_order_ref: string | null;
-      refund_ref: string | null;
-      original_reference: string | null;
-      currency: string;
-      amount_minor: string;
-      provider_fee_minor: string;
-      booked_at: Date;
-      booked_at_text: string;
-    }>(
-      `SELECT entry_id, entry_type, provider, provider_reference, payment_id, merchant_id,
+  const pageAfter = (after: { bookedAt: string; entryId: string } | undefined): Promise<RecordRowText[]> =>
+    db
+      .query<RecordRowText>(
+        `SELECT entry_id, entry_type, provider, provider_reference, payment_id, merchant_id,
               (SELECT o.merchant_order_ref FROM order_context o WHERE o.order_id = journal_entry.order_id) AS merchant_order_ref,
               refund_ref,
               CASE WHEN entry_type = 'refund_posted' THEN (SELECT c.provider_reference FROM journal_entry c
@@ -68,32 +71,44 @@ export async function* streamRecords(
           AND ($3::timestamptz IS NULL OR (booked_at, entry_id) > ($3::timestamptz, $4::uuid))
         ORDER BY booked_at, entry_id
         LIMIT $5`,
-      [filter.provider, filter.businessDate, after?.bookedAt ?? null, after?.entryId ?? null, pageSize],
-    );
-    if (rows.length === 0) return;
-    yield rows.map((row) => {
-      const currency = parseCurrencyCode(row.currency);
-      if (!currency.ok) throw new Error(`ledger row has currency ${row.currency}`);
-      return {
-        entryId: row.entry_id,
-        kind: row.entry_type === "payment_captured" ? "payment" : "refund",
-        provider: row.provider,
-        providerTransactionId: row.provider_reference ?? "",
-        paymentId: row.payment_id,
-        merchantId: row.merchant_id,
-        merchantOrderRef: row.merchant_order_ref ?? "",
-        refundRef: row.refund_ref ?? "",
-        originalProviderTransactionId: row.original_reference ?? "",
-        currency: currency.value,
-        amountMinor: BigInt(row.amount_minor),
-        feeMinor: BigInt(row.provider_fee_minor),
-        bookedAt: row.booked_at,
-      } as const;
-    });
-    const last = rows[rows.length - 1];
-    if (last === undefined) return;
-    // The cursor keeps Postgres's microseconds (a Date would round them to milliseconds).
-    after = { bookedAt: last.booked_at_text, entryId: last.entry_id };
-    if (rows.length < pageSize) return;
+        [filter.provider, filter.businessDate, after?.bookedAt ?? null, after?.entryId ?? null, pageSize],
+      )
+      .then((result) => result.rows);
+  let pending: Promise<RecordRowText[]> | undefined = options.signal?.aborted === true ? undefined : pageAfter(undefined);
+  try {
+    while (pending !== undefined) {
+      const rows = await pending;
+      pending = undefined;
+      const last = rows[rows.length - 1];
+      // The cursor keeps Postgres's microseconds (a Date would round them to milliseconds).
+      if (last !== undefined && rows.length === pageSize && options.signal?.aborted !== true) {
+        pending = pageAfter({ bookedAt: last.booked_at_text, entryId: last.entry_id });
+      }
+      if (rows.length === 0) return;
+      yield rows.map(recordRowOf);
+    }
+  } finally {
+    // Stopped early (or failed): the prefetched page is not wanted, and its failure is nobody's.
+    pending?.catch(() => undefined);
   }
+}
+
+function recordRowOf(row: RecordRowText): SettlementRecordRow {
+  const currency = parseCurrencyCode(row.currency);
+  if (!currency.ok) throw new Error(`ledger row has currency ${row.currency}`);
+  return {
+    entryId: row.entry_id,
+    kind: row.entry_type === "payment_captured" ? "payment" : "refund",
+    provider: row.provider,
+    providerTransactionId: row.provider_reference ?? "",
+    paymentId: row.payment_id,
+    merchantId: row.merchant_id,
+    merchantOrderRef: row.merchant_order_ref ?? "",
+    refundRef: row.refund_ref ?? "",
+    originalProviderTransactionId: row.original_reference ?? "",
+    currency: currency.value,
+    amountMinor: BigInt(row.amount_minor),
+    feeMinor: BigInt(row.provider_fee_minor),
+    bookedAt: row.booked_at,
+  };
 }

@@ -30,4 +30,5 @@ export const settlementServiceAccess: { readonly [K in keyof (typeof SettlementS
   instructPayout: [SETTLEMENT_PAYOUT],
   streamBatchEntries: [SETTLEMENT_READ],
   postAdjustment: [SETTLEMENT_ADJUST],
+  streamPaymentsForReconciliation: [SETTLEMENT_RECORDS],
 };

@@ -5,7 +5,7 @@ import { Provider } from "@tributary/contracts/common/v1/provider";
 import { RecordKind, SettlementRecordSchema, type SettlementRecord } from "@tributary/contracts/settlement/v1/settlement";
 import { BatchEntrySchema, PayoutSchema, ReportFormat, ReportKind, type BatchEntry, type Payout } from "@tributary/contracts/settlement/v1/settlement_service";
 import type { SettlementService } from "@tributary/contracts/settlement/v1/settlement_service";
-import { DomainFailure, grantCovers, grantOf, type ServiceImplementation } from "@tributary/grpc";
+import { DomainFailure, grantCovers, grantOf, type Principal, type ServiceImplementation } from "@tributary/grpc";
 import { err, ok, type Result } from "@tributary/result";
 import type { Pool } from "pg";
 import { isBusinessDate } from "../../domain/business-date.js";
@@ -38,6 +38,24 @@ function optionalProvider(provider: Provider): Result<ProviderId | undefined, Se
   if (provider === Provider.UNSPECIFIED) return ok(undefined);
   const id = providerIdFromProto(provider);
   return id === undefined ? err(invalid("provider", `unknown provider ${String(provider)}`)) : ok(id);
+}
+
+/**
+ * The provider and day a records stream asks for, checked: a known provider the credential acts
+ * for and a YYYY-MM-DD date (named by `dateField` in the error); else the stream fails before any
+ * record.
+ */
+function recordsFilterOf(provider: Provider, dateField: string, dateText: string, principal: Principal | undefined): { readonly provider: ProviderId; readonly businessDate: string } {
+  const known = optionalProvider(provider);
+  if (!known.ok) throw new DomainFailure(known.error);
+  const date = businessDateOf(dateField, dateText);
+  if (!date.ok) throw new DomainFailure(date.error);
+  const providerId = known.value;
+  if (providerId === undefined) throw new DomainFailure<SettlementQueryError>(invalid("provider", "required"));
+  if (!grantCovers(grantOf(principal, "providers"), providerId)) {
+    throw new DomainFailure<SettlementQueryError>({ code: "provider_access_denied", message: `this credential does not act for ${providerId}` });
+  }
+  return { provider: providerId, businessDate: date.value };
 }
 
 function recordToProto(row: SettlementRecordRow): SettlementRecord {
@@ -107,6 +125,47 @@ const BATCH_ID = /^[0-9a-f-]{36}$/i;
 
 /** The size of a StreamBatchEntries message: entries per chunk. */
 export const BATCH_ENTRIES_CHUNK = 200;
+
+/**
+ * The most records in one StreamPaymentsForReconciliation message. A record is about 120 bytes on
+ * the wire, so a full chunk is ~120 kB: per-message costs (HTTP/2 frame, grpc-js stream write,
+ * the client's async iteration) are paid once per thousand records instead of once per record.
+ */
+export const RECORDS_CHUNK_MAX = 1000;
+
+/**
+ * The most bytes a chunk's strings may take, counted as UTF-16 length × 3 (an upper bound on
+ * their UTF-8 bytes), so a chunk of long ids still stays far below grpc-js's 4 MiB default
+ * receive limit, whatever the count.
+ */
+export const RECORDS_CHUNK_STRING_BYTES_MAX = 1 << 20;
+
+/** An upper bound on the UTF-8 bytes of a record's strings. */
+function recordStringBytesMax(row: SettlementRecordRow): number {
+  return 3 * (row.providerTransactionId.length + row.paymentId.length + row.merchantId.length + row.merchantOrderRef.length + row.refundRef.length + row.originalProviderTransactionId.length + row.currency.length * 2);
+}
+
+/**
+ * The records of one provider's day as chunks: at most {@link RECORDS_CHUNK_MAX} records and
+ * {@link RECORDS_CHUNK_STRING_BYTES_MAX} string bytes each, never empty, in the query's order.
+ */
+async function* recordChunks(pages: AsyncIterable<readonly SettlementRecordRow[]>): AsyncGenerator<SettlementRecord[]> {
+  let chunk: SettlementRecord[] = [];
+  let bytes = 0;
+  for await (const page of pages) {
+    for (const row of page) {
+      const size = recordStringBytesMax(row);
+      if (chunk.length > 0 && (chunk.length === RECORDS_CHUNK_MAX || bytes + size > RECORDS_CHUNK_STRING_BYTES_MAX)) {
+        yield chunk;
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(recordToProto(row));
+      bytes += size;
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
 
 /**
  * SettlementService over the ledger's read side (batch reads through Prisma Client, `reads`; the
@@ -284,18 +343,15 @@ export function createSettlementServiceHandlers(pool: Pool, deps: SettlementDeps
     },
 
     async *streamRecords(request, context) {
-      const provider = optionalProvider(request.provider);
-      if (!provider.ok) throw new DomainFailure(provider.error);
-      const date = businessDateOf("settlement_date", request.settlementDate);
-      if (!date.ok) throw new DomainFailure(date.error);
-      const providerId = provider.value;
-      if (providerId === undefined) throw new DomainFailure<SettlementQueryError>(invalid("provider", "required"));
-      if (!grantCovers(grantOf(context.principal, "providers"), providerId)) {
-        throw new DomainFailure<SettlementQueryError>({ code: "provider_access_denied", message: `this credential does not act for ${providerId}` });
-      }
-      for await (const page of streamRecords(pool, { provider: providerId, businessDate: date.value }, { signal: context.signal })) {
+      const filter = recordsFilterOf(request.provider, "settlement_date", request.settlementDate, context.principal);
+      for await (const page of streamRecords(pool, filter, { signal: context.signal })) {
         for (const row of page) yield { record: recordToProto(row) };
       }
+    },
+
+    async *streamPaymentsForReconciliation(request, context) {
+      const filter = recordsFilterOf(request.provider, "business_date", request.businessDate, context.principal);
+      for await (const records of recordChunks(streamRecords(pool, filter, { signal: context.signal }))) yield { records };
     },
   };
 }
