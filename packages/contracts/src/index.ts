@@ -1,8 +1,10 @@
 /**
- * The contracts' TypeScript surface: the topic registry and the provider identifier table here,
+ * The contracts' TypeScript surface: the topic registry and the provider and channel identifier tables here,
  * and every generated protobuf module under its own subpath
  * (`@tributary/contracts/order/v1/order_events` and so on).
  */
+export { CHANNEL_IDS, CHANNELS, channelIdFromProto, channelIdToProto, isChannelId } from "./channels.js";
+export type { ChannelId } from "./channels.js";
 export {
   isProviderId,
   PROVIDER_IDS,

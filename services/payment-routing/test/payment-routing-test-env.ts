@@ -9,8 +9,8 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
-import { findTopicMessage, paymentsTopic, PROVIDER_IDS, providerIdToProto, sandboxProviderName, type ProviderId } from "@tributary/contracts";
-import { Channel as ProtoChannel, Provider as ProtoProvider } from "@tributary/contracts/common/v1/provider";
+import { channelIdToProto, findTopicMessage, paymentsTopic, PROVIDER_IDS, providerIdToProto, sandboxProviderName, type ProviderId } from "@tributary/contracts";
+import { Provider as ProtoProvider } from "@tributary/contracts/common/v1/provider";
 import { OrderAcceptedSchema } from "@tributary/contracts/order/v1/order_events";
 import { OrderStatus } from "@tributary/contracts/order/v1/order";
 import { envelopeHeaders, kafkaHeadersToRecord, newEventId, protobufContentType } from "@tributary/events";
@@ -130,17 +130,6 @@ export function testPolicy(merchantId: string, providers: readonly ProviderId[],
     health: { ...base.health, explorationShare: 0 },
     breaker: { ...base.breaker, ...breaker },
   };
-}
-
-function protoChannel(channel: Channel): ProtoChannel {
-  switch (channel) {
-    case "app":
-      return ProtoChannel.APP;
-    case "web":
-      return ProtoChannel.WEB;
-    case "mini_program":
-      return ProtoChannel.MINI_PROGRAM;
-  }
 }
 
 /** A stand-in for the webhook layer: verify, apply in one transaction, acknowledge. */
@@ -304,7 +293,7 @@ export async function startPaymentRoutingTestEnv(options: TestEnvOptions = {}): 
           buyer: { buyerId: order.buyerId ?? "buyer-1", country: "CN" },
           lines: [{ sku: "SKU-1", category: "apparel", quantity: 1n, unitPrice: { currency: "CNY", amountMinor } }],
           total: { currency: "CNY", amountMinor },
-          channel: protoChannel(order.channel ?? "web"),
+          channel: channelIdToProto(order.channel ?? "web"),
           preferredProvider: order.preferred === undefined ? ProtoProvider.UNSPECIFIED : providerIdToProto(order.preferred),
           status: OrderStatus.ACCEPTED,
         },

@@ -1,4 +1,4 @@
-import { PROVIDER_IDS, type ProviderId } from "@tributary/contracts";
+import { CHANNEL_IDS, PROVIDER_IDS, type ChannelId, type ProviderId } from "@tributary/contracts";
 import type { Money } from "@tributary/money";
 
 /**
@@ -18,10 +18,10 @@ export const ORDER_STATUSES = [
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /** Where the buyer checks out; routing rules and providers differ per channel. */
-export const CHANNELS = ["app", "web", "mini_program"] as const;
+export const CHANNELS = CHANNEL_IDS;
 
-/** One of {@link CHANNELS}. */
-export type Channel = (typeof CHANNELS)[number];
+/** One of {@link CHANNELS}: the contracts' channel ids. */
+export type Channel = ChannelId;
 
 /**
  * The rails a buyer may prefer; routing may still choose another. They are the contracts' one

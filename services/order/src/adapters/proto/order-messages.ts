@@ -1,6 +1,6 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { providerIdFromProto, providerIdToProto } from "@tributary/contracts";
+import { channelIdFromProto, channelIdToProto, providerIdFromProto, providerIdToProto } from "@tributary/contracts";
 import { type Money as ProtoMoney, MoneySchema } from "@tributary/contracts/common/v1/money";
 import { Channel as ProtoChannel, Provider as ProtoProvider } from "@tributary/contracts/common/v1/provider";
 import {
@@ -17,32 +17,13 @@ import type { MoneyInput, PlaceOrderInput } from "../../domain/place-order-input
 
 /** Proto channel → our name; `""` when unset, `unknown(n)` for a number the contract lacks. */
 export function channelName(channel: ProtoChannel): string {
-  switch (channel) {
-    case ProtoChannel.UNSPECIFIED:
-      return "";
-    case ProtoChannel.APP:
-      return "app";
-    case ProtoChannel.WEB:
-      return "web";
-    case ProtoChannel.MINI_PROGRAM:
-      return "mini_program";
-    default:
-      return `unknown(${String(channel)})`;
-  }
+  if (channel === ProtoChannel.UNSPECIFIED) return "";
+  return channelIdFromProto(channel) ?? `unknown(${String(channel)})`;
 }
 
-/** Our channel → proto. */
+/** Our channel → proto (the contracts' channel table). */
 export function channelToProto(channel: Channel): ProtoChannel {
-  switch (channel) {
-    case "app":
-      return ProtoChannel.APP;
-    case "web":
-      return ProtoChannel.WEB;
-    case "mini_program":
-      return ProtoChannel.MINI_PROGRAM;
-    default:
-      return assertNever(channel, "channel");
-  }
+  return channelIdToProto(channel);
 }
 
 /** Proto provider → our name; `""` when unset (no preference), `unknown(n)` otherwise. */

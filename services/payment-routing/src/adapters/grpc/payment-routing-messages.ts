@@ -1,8 +1,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { providerIdFromProto, providerIdToProto } from "@tributary/contracts";
+import { channelIdFromProto, channelIdToProto, providerIdFromProto, providerIdToProto } from "@tributary/contracts";
 import type { MoneySchema, Money as ProtoMoney } from "@tributary/contracts/common/v1/money";
-import { Channel as ProtoChannel, Provider as ProtoProvider } from "@tributary/contracts/common/v1/provider";
+import type { Channel as ProtoChannel } from "@tributary/contracts/common/v1/provider";
+import { Provider as ProtoProvider } from "@tributary/contracts/common/v1/provider";
 import { PaymentStatus as ProtoPaymentStatus, type PaymentSchema } from "@tributary/contracts/payment/v1/payment";
 import {
   BreakerState as ProtoBreakerState,
@@ -25,32 +26,13 @@ import type { InvalidRequestError } from "./payment-routing-error-codes.js";
 
 /** The channel of a proto enum value; `undefined` for UNSPECIFIED or a number we do not define. */
 export function channelFromProto(channel: ProtoChannel): Channel | undefined {
-  switch (channel) {
-    case ProtoChannel.APP:
-      return "app";
-    case ProtoChannel.WEB:
-      return "web";
-    case ProtoChannel.MINI_PROGRAM:
-      return "mini_program";
-    case ProtoChannel.UNSPECIFIED:
-    default:
-      // UNSPECIFIED, or a number this contract does not define: the caller reports the field.
-      return undefined;
-  }
+  // UNSPECIFIED, or a number this contract does not define: the caller reports the field.
+  return channelIdFromProto(channel);
 }
 
 /** The proto enum value of a channel. */
 export function channelToProto(channel: Channel): ProtoChannel {
-  switch (channel) {
-    case "app":
-      return ProtoChannel.APP;
-    case "web":
-      return ProtoChannel.WEB;
-    case "mini_program":
-      return ProtoChannel.MINI_PROGRAM;
-    default:
-      return assertNever(channel, "channel");
-  }
+  return channelIdToProto(channel);
 }
 
 /** A domain amount as proto Money. */

@@ -1,4 +1,4 @@
-import { ordersTopic, providerIdFromProto, type TopicMessage } from "@tributary/contracts";
+import { channelIdFromProto, ordersTopic, providerIdFromProto, type TopicMessage } from "@tributary/contracts";
 import { Channel as ProtoChannel, Provider as ProtoProvider } from "@tributary/contracts/common/v1/provider";
 import type { Money as ProtoMoney } from "@tributary/contracts/common/v1/money";
 import { NonRetryableError, requireFields, startIdempotentConsumer, type IdempotentConsumer } from "@tributary/events";
@@ -30,18 +30,10 @@ function amountOf(field: string, amount: ProtoMoney | undefined): Money {
 }
 
 function channelOf(channel: ProtoChannel): Channel {
-  switch (channel) {
-    case ProtoChannel.APP:
-      return "app";
-    case ProtoChannel.WEB:
-      return "web";
-    case ProtoChannel.MINI_PROGRAM:
-      return "mini_program";
-    case ProtoChannel.UNSPECIFIED:
-      throw new NonRetryableError("order.channel is missing");
-    default:
-      throw new NonRetryableError(`order.channel ${String(channel)} is unknown`);
-  }
+  if (channel === ProtoChannel.UNSPECIFIED) throw new NonRetryableError("order.channel is missing");
+  const id = channelIdFromProto(channel);
+  if (id === undefined) throw new NonRetryableError(`order.channel ${String(channel)} is unknown`);
+  return id;
 }
 
 /** The routing projection of `OrderAccepted`; a message missing what routing needs is a dead letter. */

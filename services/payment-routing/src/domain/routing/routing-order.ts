@@ -1,15 +1,11 @@
-import type { ProviderId } from "@tributary/contracts";
+import { CHANNEL_IDS, type ChannelId, type ProviderId } from "@tributary/contracts";
 import type { Money } from "@tributary/money";
 
-/**
- * Where the buyer checks out. The same spelling as the order service's `Channel` and the proto
- * `tributary.common.v1.Channel` without its prefix; redeclared here because services do not import
- * each other.
- */
-export const CHANNELS = ["app", "web", "mini_program"] as const;
+/** Where the buyer checks out: the contracts' channel ids (one table for every service). */
+export const CHANNELS = CHANNEL_IDS;
 
 /** One of {@link CHANNELS}. */
-export type Channel = (typeof CHANNELS)[number];
+export type Channel = ChannelId;
 
 /** Tells whether config text names a channel. */
 export function isChannel(text: string): text is Channel {

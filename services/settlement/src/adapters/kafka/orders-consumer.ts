@@ -1,5 +1,5 @@
-import { ordersTopic } from "@tributary/contracts";
-import { Channel } from "@tributary/contracts/common/v1/provider";
+import { channelIdFromProto, ordersTopic } from "@tributary/contracts";
+import type { Channel } from "@tributary/contracts/common/v1/provider";
 import { NonRetryableError, startIdempotentConsumer, type ConsumedEvent, type IdempotentConsumer } from "@tributary/events";
 import type { Logger } from "@tributary/telemetry";
 import type { Kafka } from "kafkajs";
@@ -9,20 +9,9 @@ import { reserveRefund } from "../../app/reserve-refund.js";
 import { recordOrderContext } from "../db/pg-order-context.js";
 import { amountOf, required } from "./payment-messages.js";
 
-/** The channel as fee rules name it (`app`, `web`, `mini_program`); none when unset. */
+/** The channel as fee rules name it (`app`, `web`, `mini_program`); none when unset or unknown. */
 function channelName(channel: Channel): string | undefined {
-  switch (channel) {
-    case Channel.UNSPECIFIED:
-      return undefined;
-    case Channel.APP:
-      return "app";
-    case Channel.WEB:
-      return "web";
-    case Channel.MINI_PROGRAM:
-      return "mini_program";
-    default:
-      return undefined;
-  }
+  return channelIdFromProto(channel);
 }
 
 /** Consumer group of the settlement service on `orders.v1`. */
