@@ -1,4 +1,4 @@
-import * as echarts from "echarts";
+import type { EChartsOption } from "echarts";
 import { formatDecimal, money } from "@tributary/money";
 import type { ProviderId } from "@tributary/contracts";
 import type { Queryable } from "../db/pg-ledger.js";
@@ -20,8 +20,11 @@ function plotted(amountMinor: bigint): number {
   return Number(formatDecimal(money(amountMinor, "CNY")));
 }
 
+/** The ECharts module, imported by {@link renderHtmlReport} when it draws its charts. */
+type ECharts = typeof import("echarts");
+
 /** A chart rendered to an SVG string on the server (ECharts SSR), so the page needs no script. */
-function svgChart(option: echarts.EChartsOption, width = 900, height = 360): string {
+function svgChart(echarts: ECharts, option: EChartsOption, width = 900, height = 360): string {
   const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width, height });
   try {
     chart.setOption({ animation: false, ...option });
@@ -57,7 +60,11 @@ export async function renderHtmlReport(db: Queryable, range: { readonly fromDate
     const found = providerDays.find((d) => d.provider === provider && d.businessDate === date);
     return found === undefined ? 0 : plotted(pick(found));
   };
-  const volume = svgChart({
+  // ECharts is loaded on the first HTML report, not with the package: once imported it holds
+  // ~60 MB of resident code and heap, which the detail exports and the service, which never draw a
+  // chart, would otherwise carry.
+  const echarts = await import("echarts");
+  const volume = svgChart(echarts, {
     title: { text: "Volume by provider and day (CNY)" },
     legend: { top: 30 },
     grid: { top: 70 },
@@ -65,7 +72,7 @@ export async function renderHtmlReport(db: Queryable, range: { readonly fromDate
     yAxis: { type: "value" },
     series: providers.map((p) => ({ name: p, type: "bar", stack: "gross", data: dates.map((date) => valueOf(p, date, (d) => d.grossMinor)) })),
   });
-  const fees = svgChart({
+  const fees = svgChart(echarts, {
     title: { text: "Fees by provider and day (CNY)" },
     legend: { top: 30 },
     grid: { top: 70 },
@@ -74,6 +81,7 @@ export async function renderHtmlReport(db: Queryable, range: { readonly fromDate
     series: providers.map((p) => ({ name: p, type: "line", data: dates.map((date) => valueOf(p, date, (d) => d.feesMinor)) })),
   });
   const net = svgChart(
+    echarts,
     {
       title: { text: "Net per merchant (CNY)" },
       grid: { left: 220 },
