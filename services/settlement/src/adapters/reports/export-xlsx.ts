@@ -1,5 +1,4 @@
 import { PassThrough, type Readable } from "node:stream";
-import ExcelJS from "exceljs";
 import type { Queryable } from "../db/pg-ledger.js";
 import { DETAIL_COLUMNS, detailCells, reportDetailRows } from "./report-rows.js";
 import type { ReportFilter } from "./export-report.js";
@@ -23,10 +22,13 @@ function amountCell(decimalText: string): number {
  */
 export function exportDetailXlsx(db: Queryable, filter: ReportFilter): Readable {
   const output = new PassThrough();
-  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: output, useStyles: true, useSharedStrings: false });
-  const sheet = workbook.addWorksheet(`settlement ${filter.businessDate}`);
-  sheet.columns = DETAIL_COLUMNS.map((key) => ({ header: key, key, width: AMOUNT_COLUMNS.has(key) ? 14 : 22, ...(AMOUNT_COLUMNS.has(key) ? { style: { numFmt: "0.00" } } : {}) }));
   void (async () => {
+    // ExcelJS is loaded on the first XLSX export, not with the package: it is ~15 MB of resident
+    // code that the CSV and JSON exports, and a service that never writes a workbook, would carry.
+    const { default: ExcelJS } = await import("exceljs");
+    const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: output, useStyles: true, useSharedStrings: false });
+    const sheet = workbook.addWorksheet(`settlement ${filter.businessDate}`);
+    sheet.columns = DETAIL_COLUMNS.map((key) => ({ header: key, key, width: AMOUNT_COLUMNS.has(key) ? 14 : 22, ...(AMOUNT_COLUMNS.has(key) ? { style: { numFmt: "0.00" } } : {}) }));
     for await (const row of reportDetailRows(db, filter)) {
       const cells = detailCells(row);
       const values: Record<string, string | number> = {};
