@@ -35,8 +35,14 @@ export interface ReportDetailRow {
   readonly batchStatus: string;
 }
 
-/** Rows per query while streaming a report. */
-export const REPORT_PAGE_SIZE = 2000;
+/**
+ * Rows per query while streaming a report. Small on purpose: a page stays alive until its last row
+ * is written, and a page that outlives two young-generation collections is promoted, so the old
+ * generation fills with dead rows and V8 grows the heap. Streaming the 1,000,000-line CSV, pages of
+ * 2,000 peaked at 238 MB RSS (heap 145 MB) against 161 MB (heap 67 MB) for pages of 500, in one process
+ * with the same modules loaded; the extra round trips cost no measurable time.
+ */
+export const REPORT_PAGE_SIZE = 500;
 
 const SHANGHAI_OFFSET_MS = 8 * 60 * 60 * 1000;
 
