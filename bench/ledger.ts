@@ -214,7 +214,9 @@ for (let round = 0; round < roundCount; round += 1) {
 // tables (with triggers off, in this scratch database only: balanced by construction), streamed as
 // CSV by a child process whose peak RSS is the figure (BENCH_EXPORT_ROWS=0 skips it).
 const exportRows = Number.parseInt(process.env["BENCH_EXPORT_ROWS"] ?? "1000000", 10);
-let exportResult: { rows: number; bytes: number; elapsedMs: number; peakRssMb: number } | undefined;
+let exportResult:
+  | { rows: number; bytes: number; elapsedMs: number; peakRssMb: number; importedRssMb: number; heapTotalMbMax: number; heapUsedMbMax: number; externalMbMax: number }
+  | undefined;
 if (exportRows > 0) {
   const day = "2030-01-01";
   const seedStart = performance.now();
@@ -258,6 +260,7 @@ if (exportRows > 0) {
   const out = execFileSync(process.execPath, ["--import", "tsx", "--conditions=source", fileURLToPath(new URL("./_ledger-export.ts", import.meta.url)), url, day], { encoding: "utf8", maxBuffer: 1 << 20 });
   exportResult = JSON.parse(out.trim().split("\n").pop() ?? "{}") as typeof exportResult;
   log(`export: ${exportResult?.rows} CSV rows (${exportResult?.bytes} bytes) in ${exportResult?.elapsedMs} ms, peak RSS ${exportResult?.peakRssMb} MB`);
+  log(`export: RSS ${exportResult?.importedRssMb} MB once imported; while streaming at most heap ${exportResult?.heapTotalMbMax} MB (${exportResult?.heapUsedMbMax} MB used), external ${exportResult?.externalMbMax} MB`);
 }
 
 const ratios = pairedRatios(subject, baseline);
@@ -282,7 +285,8 @@ console.log(
     goal: 0.5,
     subject: { postingsPerSecond: s, hotPostingsPerSecond: h, hotAccountRatio: hotAccountRatio.median, hotAccountGoal: 0.8, hotAccountRatios: hotAccountRatio, exportRows: exportResult?.rows ?? null,
       exportRowsPerSecond: exportResult === undefined ? null : Math.round((exportResult.rows * 1000) / exportResult.elapsedMs),
-      exportPeakRssMb: exportResult?.peakRssMb ?? null, exportPeakRssGoalMb: 256 },
+      exportPeakRssMb: exportResult?.peakRssMb ?? null, exportPeakRssGoalMb: 256, exportImportedRssMb: exportResult?.importedRssMb ?? null,
+      exportHeapTotalMbMax: exportResult?.heapTotalMbMax ?? null, exportExternalMbMax: exportResult?.externalMbMax ?? null },
     baseline: { postingsPerSecond: b },
     spread: { ratio },
     agreed: ratio.agreed && hotAccountRatio.agreed,
