@@ -38,9 +38,13 @@ import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Provider } from "@tributary/contracts/common/v1/provider";
-import { RecordKind } from "@tributary/contracts/settlement/v1/settlement";
-import { SettlementService, StreamRecordsRequestSchema, StreamRecordsResponseSchema } from "@tributary/contracts/settlement/v1/settlement_service";
-import { createSettlementLedgerRecords, createStreamMatcher, dayEndMs, daysBetween, wechatTradeBillRows, type BillRow } from "@tributary/reconciliation";
+import { RecordKind, SettlementRecordSchema } from "@tributary/contracts/settlement/v1/settlement";
+import {
+  SettlementService,
+  StreamPaymentsForReconciliationRequestSchema,
+  StreamPaymentsForReconciliationResponseSchema,
+} from "@tributary/contracts/settlement/v1/settlement_service";
+import { createSettlementLedgerRecords, createStreamMatcher, dayEndMs, daysBetween, wechatTradeBillRows, type BillRow, type LedgerRecord } from "@tributary/reconciliation";
 import { log, median } from "./_rounds.js";
 
 const DAY = "2026-11-23";
@@ -88,6 +92,8 @@ async function writeBill(path: string): Promise<void> {
 }
 
 const TOKEN = "bench-recon-records";
+/** Records per message of the stand-in, as settlement's RECORDS_CHUNK_MAX. */
+const RECORDS_PER_MESSAGE = 1000;
 
 /**
  * The stand-in for settlement: `SettlementService.StreamRecords` on its real wire path with its
@@ -100,46 +106,42 @@ const TOKEN = "bench-recon-records";
  */
 async function serveRecords(): Promise<void> {
   const server = new grpc.Server();
-  const streamRecords = SettlementService.method.streamRecords;
+  const method = SettlementService.method.streamPaymentsForReconciliation;
   const definition = {
-    streamRecords: {
-      path: `/${SettlementService.typeName}/${streamRecords.name}`,
-      originalName: streamRecords.localName,
+    streamPaymentsForReconciliation: {
+      path: `/${SettlementService.typeName}/${method.name}`,
+      originalName: method.localName,
       requestStream: false,
       responseStream: true,
-      requestSerialize: (value: unknown) => Buffer.from(toBinary(StreamRecordsRequestSchema, value as never)),
-      requestDeserialize: (bytes: Buffer) => fromBinary(StreamRecordsRequestSchema, bytes),
+      requestSerialize: (value: unknown) => Buffer.from(toBinary(StreamPaymentsForReconciliationRequestSchema, value as never)),
+      requestDeserialize: (bytes: Buffer) => fromBinary(StreamPaymentsForReconciliationRequestSchema, bytes),
       responseSerialize: (bytes: unknown) => bytes as Buffer,
       responseDeserialize: (bytes: Buffer) => bytes,
     },
   };
   server.addService(definition, {
-    streamRecords: (call: grpc.ServerWritableStream<{ provider: Provider; settlementDate: string }, Buffer>) => {
+    streamPaymentsForReconciliation: (call: grpc.ServerWritableStream<{ provider: Provider; businessDate: string }, Buffer>) => {
       if (call.metadata.get("authorization")[0] !== `Bearer ${TOKEN}`) {
         call.emit("error", { code: grpc.status.UNAUTHENTICATED, details: "bad token" });
         return;
       }
-      if (call.request.provider !== Provider.WECHAT_PAY || call.request.settlementDate !== DAY) {
+      if (call.request.provider !== Provider.WECHAT_PAY || call.request.businessDate !== DAY) {
         call.emit("error", { code: grpc.status.NOT_FOUND, details: "another provider or day" });
         return;
       }
       let i = 0;
       const pump = (): void => {
         while (i < lines) {
-          const r = rowOf(i++);
-          const bytes = Buffer.from(
-            toBinary(StreamRecordsResponseSchema, create(StreamRecordsResponseSchema, {
-              record: {
-                provider: Provider.WECHAT_PAY, providerTransactionId: r.txn, paymentId: r.order, merchantId: "m-bench", merchantOrderRef: r.order, kind: RecordKind.PAYMENT,
-                amount: { currency: "CNY", amountMinor: r.amountMinor }, fee: { currency: "CNY", amountMinor: r.feeMinor }, bookedAt: timestampFromMs(r.atMs + 300),
-              },
-            })),
-          );
-          // grpc-js's call stream reports backpressure after 16 messages (its objectMode
-          // highWaterMark); waiting there each time turns the stream into a ping-pong of small
-          // frames. Backpressure is honoured every 1,024 messages instead (≈ 150 kB in flight).
-          const flowing = call.write(bytes);
-          if (!flowing && i % 1024 === 0) {
+          const records = [];
+          for (const end = Math.min(lines, i + RECORDS_PER_MESSAGE); i < end; i++) {
+            const r = rowOf(i);
+            records.push(create(SettlementRecordSchema, {
+              provider: Provider.WECHAT_PAY, providerTransactionId: r.txn, paymentId: r.order, merchantId: "m-bench", merchantOrderRef: r.order, kind: RecordKind.PAYMENT,
+              amount: { currency: "CNY", amountMinor: r.amountMinor }, fee: { currency: "CNY", amountMinor: r.feeMinor }, bookedAt: timestampFromMs(r.atMs + 300),
+            }));
+          }
+          const bytes = Buffer.from(toBinary(StreamPaymentsForReconciliationResponseSchema, create(StreamPaymentsForReconciliationResponseSchema, { records })));
+          if (!call.write(bytes)) {
             call.once("drain", pump);
             return;
           }
@@ -210,23 +212,35 @@ async function runPhase(phase: string, path: string, self: string): Promise<{ ms
       },
     });
     const bill = wechatTradeBillRows({ bytes: createReadStream(path), file: "bench.csv", billDate: DAY });
-    const ours = source.recordsFor("wechat_pay", DAY)[Symbol.asyncIterator]();
+    const chunks = source.chunksFor("wechat_pay", DAY)[Symbol.asyncIterator]();
     let billNext = await bill.next();
-    let oursNext = await ours.next();
+    // Our side one message at a time: `chunk[at]` is the next record, undefined when the stream is done.
+    let chunk: readonly LedgerRecord[] = [];
+    let at = 0;
+    const nextChunk = async (): Promise<void> => {
+      const next = await chunks.next();
+      chunk = next.done === true ? [] : next.value;
+      at = 0;
+    };
+    await nextChunk();
     let rowCount = 0;
+    let recordCount = 0;
     let n = 0;
     // Merge by booking time, so both sides move through the day together and the horizon holds.
-    while (billNext.done !== true || oursNext.done !== true) {
-      if (oursNext.done === true || (billNext.done !== true && billNext.value.bookedAtMs <= oursNext.value.bookedAtMs)) {
+    while (billNext.done !== true || at < chunk.length) {
+      const record = chunk[at];
+      if (record === undefined || (billNext.done !== true && billNext.value.bookedAtMs <= record.bookedAtMs)) {
         matcher.addBillRow(billNext.value as BillRow);
         rowCount++;
         billNext = await bill.next();
       } else {
-        matcher.addLedgerRecord(oursNext.value);
-        oursNext = await ours.next();
+        matcher.addLedgerRecord(record);
+        recordCount++;
+        if (++at === chunk.length) await nextChunk();
       }
       if ((++n & 0xffff) === 0) pendingMax = Math.max(pendingMax, matcher.pendingCount());
     }
+    if (recordCount !== lines) throw new Error(`${recordCount} of ${lines} records streamed`);
     // The generator returned: the summary checked out, so the outcome may be used.
     if (billNext.value !== rowCount) throw new Error(`summary confirmed ${String(billNext.value)} rows, ${rowCount} read`);
     const { carryForward } = matcher.finish();

@@ -12,6 +12,6 @@ export { parseGenericBill } from "./providers/generic/generic-bill-parser.js";
 export type { LedgerRecord, LedgerStatus } from "./domain/ledger-record.js";
 export { DEFAULT_MATCH_CONFIG, MATCH_CLASSES, matchBill } from "./domain/match.js";
 export { createStreamMatcher, type StreamMatchInput, type StreamMatcher } from "./domain/stream-match.js";
-export { createSettlementLedgerRecords, type SettlementLedgerRecordsOptions } from "./adapters/grpc/settlement-ledger-records.js";
+export { createSettlementLedgerRecords, type SettlementLedgerRecords, type SettlementLedgerRecordsOptions } from "./adapters/grpc/settlement-ledger-records.js";
 export type { CarriedItem, Disposition, MatchClass, MatchConfig, MatchInput, MatchItem, MatchOutcome } from "./domain/match.js";
 export { addDays, dayEndMs, daysBetween, shanghaiDay, shanghaiDayBounds } from "./domain/shanghai-calendar.js";
