@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { envelopeHeaders, kafkaHeadersToRecord, parseEnvelope, protobufContentType } from "./envelope-headers.js";
+import type { IHeaders } from "kafkajs";
+import {
+  createEnvelopeReader,
+  envelopeHeaders,
+  kafkaHeadersGetter,
+  kafkaHeadersToRecord,
+  parseEnvelope,
+  protobufContentType,
+} from "./envelope-headers.js";
 import { newEventId } from "./new-event-id.js";
 
 const envelope = {
@@ -45,6 +53,70 @@ describe("envelope headers", () => {
       kafkaHeadersToRecord({ a: Buffer.from("x"), b: "y", c: [Buffer.from("1"), Buffer.from("2")], d: undefined }),
     ).toEqual({ a: "x", b: "y", c: "2" });
     expect(kafkaHeadersToRecord(undefined)).toEqual({});
+  });
+});
+
+/** kafkajs' shape of the envelope's headers: every value a Buffer. */
+function asKafkaHeaders(headers: Readonly<Record<string, string>>): IHeaders {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Buffer.from(value, "utf8")]));
+}
+
+describe("the consumer's envelope reader", () => {
+  const valid = asKafkaHeaders({ ...envelopeHeaders(envelope), traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" });
+  const cases: [string, IHeaders | undefined][] = [
+    ["a valid envelope", valid],
+    ["string values", { ...envelopeHeaders(envelope) }],
+    ["an upper-case event id", { ...valid, "event-id": Buffer.from(envelope.eventId.toUpperCase()) }],
+    ["a repeated header (the last value wins)", { ...valid, producer: [Buffer.from("old"), Buffer.from("settlement")] }],
+    ["a repeated header whose last value is invalid", { ...valid, "content-type": [Buffer.from(protobufContentType), Buffer.from("text/plain")] }],
+    ["an empty repeated header", { ...valid, "schema-version": [] }],
+    ["no headers", undefined],
+    ["no event id", { ...valid, "event-id": undefined }],
+    ["no occurred-at and no producer", { ...valid, "occurred-at": undefined, producer: undefined }],
+    ["a bad event id", { ...valid, "event-id": Buffer.from("not-a-uuid") }],
+    ["a bad time", { ...valid, "occurred-at": Buffer.from("2026-13-24T10:00:00Z") }],
+    ["a non-UTF-8 content type", { ...valid, "content-type": Buffer.from([0xff, 0xfe]) }],
+    ["an empty event type", { ...valid, "event-type": Buffer.alloc(0) }],
+    ["a non-ASCII producer", { ...valid, producer: Buffer.from("zahlungsverkehr-ä", "utf8") }],
+  ];
+
+  it.each(cases)("reads %s as parseEnvelope reads the flattened headers", (_name, headers) => {
+    expect(createEnvelopeReader()(headers)).toEqual(parseEnvelope(kafkaHeadersToRecord(headers)));
+  });
+
+  it("gives each message its own values when the repeated headers change between messages", () => {
+    // One reader for all: a cached value must be handed out only for the same bytes.
+    const read = createEnvelopeReader();
+    const types = ["tributary.order.v1.OrderAccepted", "tributary.order.v1.OrderPaid", "tributary.order.v1.OrderAccepted"];
+    const producers = ["order", "order-x", "orde"];
+    for (let i = 0; i < 9; i += 1) {
+      const headers = asKafkaHeaders({ ...envelopeHeaders(envelope), "event-type": types[i % 3]!, producer: producers[(i * 2) % 3]! });
+      const envelopeRead = read(headers);
+      expect(envelopeRead).toEqual(parseEnvelope(kafkaHeadersToRecord(headers)));
+      expect(envelopeRead.ok && envelopeRead.value.eventType).toBe(types[i % 3]);
+      expect(envelopeRead.ok && envelopeRead.value.producer).toBe(producers[(i * 2) % 3]);
+    }
+  });
+
+  it("does not keep a view of the message's bytes: a reused buffer does not change a cached value", () => {
+    const read = createEnvelopeReader();
+    const headers = asKafkaHeaders(envelopeHeaders(envelope));
+    const eventType = headers["event-type"] as Buffer;
+    expect(read(headers)).toMatchObject({ ok: true, value: { eventType: envelope.eventType } });
+    // kafkajs' Buffers are views of the fetch response; the next response may reuse that memory.
+    eventType.write("tributary.order.v1.OrderRejected");
+    const again = read(headers);
+    expect(again).toEqual(parseEnvelope(kafkaHeadersToRecord(headers)));
+    expect(again).toMatchObject({ ok: true, value: { eventType: "tributary.order.v1.OrderRejected" } });
+  });
+
+  it("reads trace headers from kafkajs' values as the flattened record has them", () => {
+    const headers: IHeaders = { ...valid, tracestate: [Buffer.from("a=1"), Buffer.from("b=2")], absent: undefined };
+    const record = kafkaHeadersToRecord(headers);
+    expect(kafkaHeadersGetter.keys(headers).sort()).toEqual(Object.keys(record).sort());
+    for (const name of [...Object.keys(record), "absent", "missing"]) expect(kafkaHeadersGetter.get(headers, name)).toBe(record[name]);
+    expect(kafkaHeadersGetter.keys(undefined)).toEqual([]);
+    expect(kafkaHeadersGetter.get(undefined, "traceparent")).toBeUndefined();
   });
 });
 

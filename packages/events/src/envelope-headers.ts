@@ -1,4 +1,5 @@
 import type { IHeaders } from "kafkajs";
+import type { TextMapGetter } from "@opentelemetry/api";
 import { err, ok, type Result } from "@tributary/result";
 
 /**
@@ -110,3 +111,122 @@ export function kafkaHeadersToRecord(headers: IHeaders | undefined): Record<stri
   }
   return record;
 }
+
+/** One header's value as kafkajs gives it: a Buffer or string, an array of them for a repeated header. */
+type KafkaHeaderValue = IHeaders[string];
+
+/** The last value of a header (Kafka's `lastHeader`), undefined when absent. */
+function lastValue(value: KafkaHeaderValue): Buffer | string | undefined {
+  return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+/** A header value as a string, decoded as UTF-8 when kafkajs gives bytes. */
+function headerText(value: Buffer | string): string {
+  return typeof value === "string" ? value : value.toString("utf8");
+}
+
+/**
+ * The last string decoded for one header, kept to be handed out again when the next message
+ * carries the same bytes: event type, schema version, producer and content type repeat from one
+ * message to the next, and a comparison of a few dozen bytes costs less than a new string that
+ * lives as long as the event.
+ */
+interface RepeatedHeader {
+  bytes: Buffer | undefined;
+  text: string;
+}
+
+/** The string of a header value, the cached one if its bytes are those of the last decoded value. */
+function repeatedText(cache: RepeatedHeader, value: Buffer | string): string {
+  if (typeof value === "string") return value;
+  const bytes = cache.bytes;
+  if (bytes !== undefined && bytes.length === value.length) {
+    let same = true;
+    for (let i = 0; i < bytes.length; i += 1) {
+      if (bytes[i] !== value[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cache.text;
+  }
+  // A copy: kafkajs' header Buffers are views of the whole fetch response, which a cached view would keep alive.
+  cache.bytes = Buffer.from(value);
+  cache.text = value.toString("utf8");
+  return cache.text;
+}
+
+/**
+ * Reads the envelope straight from kafkajs' header values; the result is the one
+ * `parseEnvelope(kafkaHeadersToRecord(headers))` gives, errors included, without copying every
+ * header to a string first.
+ */
+export type EnvelopeReader = (headers: IHeaders | undefined) => Result<Envelope, EnvelopeError>;
+
+/**
+ * Makes an {@link EnvelopeReader} for one consumer. Internal to the idempotent consumer, which reads
+ * an envelope for every message it consumes: the record of all headers is built only when a handler
+ * asks for it, and the headers that repeat between messages are decoded once while they do.
+ */
+export function createEnvelopeReader(): EnvelopeReader {
+  const eventTypes: RepeatedHeader = { bytes: undefined, text: "" };
+  const schemaVersions: RepeatedHeader = { bytes: undefined, text: "" };
+  const producers: RepeatedHeader = { bytes: undefined, text: "" };
+  const contentTypes: RepeatedHeader = { bytes: undefined, text: "" };
+  const names = envelopeHeaderNames;
+  return (headers) => {
+    const eventIdValue = headers === undefined ? undefined : lastValue(headers[names.eventId]);
+    const eventTypeValue = headers === undefined ? undefined : lastValue(headers[names.eventType]);
+    const schemaVersionValue = headers === undefined ? undefined : lastValue(headers[names.schemaVersion]);
+    const producerValue = headers === undefined ? undefined : lastValue(headers[names.producer]);
+    const occurredAtValue = headers === undefined ? undefined : lastValue(headers[names.occurredAt]);
+    const contentTypeValue = headers === undefined ? undefined : lastValue(headers[names.contentType]);
+    // Missing headers are reported in the order of `requiredHeaders`, as `parseEnvelope` does.
+    if (eventIdValue === undefined) return err({ code: "missing_header", header: names.eventId });
+    if (eventTypeValue === undefined) return err({ code: "missing_header", header: names.eventType });
+    if (schemaVersionValue === undefined) return err({ code: "missing_header", header: names.schemaVersion });
+    if (producerValue === undefined) return err({ code: "missing_header", header: names.producer });
+    if (occurredAtValue === undefined) return err({ code: "missing_header", header: names.occurredAt });
+    if (contentTypeValue === undefined) return err({ code: "missing_header", header: names.contentType });
+    const eventId = headerText(eventIdValue);
+    if (!uuidPattern.test(eventId)) return err({ code: "invalid_header", header: names.eventId, value: eventId });
+    const occurredAtText = headerText(occurredAtValue);
+    const occurredAt = new Date(occurredAtText);
+    if (!rfc3339Utc.test(occurredAtText) || Number.isNaN(occurredAt.getTime())) {
+      return err({ code: "invalid_header", header: names.occurredAt, value: occurredAtText });
+    }
+    const contentType = repeatedText(contentTypes, contentTypeValue);
+    if (contentType !== protobufContentType) {
+      return err({ code: "invalid_header", header: names.contentType, value: contentType });
+    }
+    return ok({
+      eventId: eventId.toLowerCase(),
+      eventType: repeatedText(eventTypes, eventTypeValue),
+      schemaVersion: repeatedText(schemaVersions, schemaVersionValue),
+      producer: repeatedText(producers, producerValue),
+      occurredAt,
+      contentType,
+    });
+  };
+}
+
+/**
+ * Reads trace context straight from kafkajs' header values (the last value of a repeated header,
+ * as {@link kafkaHeadersToRecord} keeps it), so that extracting the producer's span does not build
+ * the record of every header. Internal to the idempotent consumer.
+ */
+export const kafkaHeadersGetter: TextMapGetter<IHeaders | undefined> = {
+  keys(carrier) {
+    const keys: string[] = [];
+    if (carrier === undefined) return keys;
+    for (const name in carrier) {
+      if (Object.hasOwn(carrier, name) && lastValue(carrier[name]) !== undefined) keys.push(name);
+    }
+    return keys;
+  },
+  get(carrier, key) {
+    if (carrier === undefined || !Object.hasOwn(carrier, key)) return undefined;
+    const value = lastValue(carrier[key]);
+    return value === undefined ? undefined : headerText(value);
+  },
+};

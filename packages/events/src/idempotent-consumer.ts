@@ -12,9 +12,9 @@ import {
 import { type TopicDefinition, type TopicMessage } from "@tributary/contracts";
 import { createLogger, messagingMetrics, type Logger, type MessagingMetrics } from "@tributary/telemetry";
 import type { IHeaders, Kafka, Producer } from "kafkajs";
-import type { Pool, PoolClient } from "pg";
+import type { Pool, PoolClient, QueryResult } from "pg";
 import { deadLetterHeaderNames } from "./dead-letter-headers.js";
-import { envelopeHeaderNames, kafkaHeadersToRecord, parseEnvelope } from "./envelope-headers.js";
+import { createEnvelopeReader, envelopeHeaderNames, kafkaHeadersGetter, kafkaHeadersToRecord } from "./envelope-headers.js";
 import { createIdempotentProducer } from "./idempotent-producer.js";
 import { messagingAttributes } from "./messaging-attributes.js";
 import { isInfrastructureError, isTransactionConflict } from "@tributary/infrastructure-error";
@@ -163,19 +163,28 @@ const insertNewInboxRows = `
 INSERT INTO "inbox" ("consumer_group", "event_id", "topic", "partition", "offset")
 SELECT $1, e, $2, $3, o FROM unnest($4::uuid[], $5::bigint[]) AS u(e, o)`;
 
-// The happy path's first statement: the same INSERT, made only if no key of this group and topic
-// is parked or draining, which it reports. One round trip instead of a keyed lock query and then
-// the INSERT; the check reads `parked_key` in the transaction's snapshot, exactly as the keyed
-// query does, so replicas are as safe as with it. When some key is parked, nothing is inserted and
-// the transaction goes on with the keyed path (lock the batch's parked keys, park behind them).
-const insertNewInboxRowsUnlessParked = `
+// The happy path's first round trip: BEGIN, then the same INSERT, made only if no key of this group
+// and topic is parked or draining, which it reports. One round trip instead of BEGIN, a keyed lock
+// query and then the INSERT; the check reads `parked_key` in the transaction's snapshot, exactly as
+// the keyed query does, so replicas are as safe as with it. When some key is parked, nothing is
+// inserted and the transaction goes on with the keyed path (lock the batch's parked keys, park
+// behind them). Values go in as literals, since only the simple query protocol carries two
+// statements in one message: the group and topic quoted by pg's `escapeLiteral`, the partition an
+// integer, and the arrays checked to hold nothing but UUIDs and decimal offsets.
+const beginAndInsertNewInboxRowsUnlessParked = (group: string, topic: string, partition: number, eventIds: string, offsets: string): string => `
+BEGIN;
 WITH "parked" AS (
-  SELECT EXISTS (SELECT 1 FROM "parked_key" WHERE "consumer_group" = $1 AND "topic" = $2) AS "any"
+  SELECT EXISTS (SELECT 1 FROM "parked_key" WHERE "consumer_group" = ${group} AND "topic" = ${topic}) AS "any"
 ), "inserted" AS (
   INSERT INTO "inbox" ("consumer_group", "event_id", "topic", "partition", "offset")
-  SELECT $1, e, $2, $3, o FROM unnest($4::uuid[], $5::bigint[]) AS u(e, o), "parked" WHERE NOT "parked"."any"
+  SELECT ${group}, e, ${topic}, ${partition}, o FROM unnest('${eventIds}'::uuid[], '${offsets}'::bigint[]) AS u(e, o), "parked" WHERE NOT "parked"."any"
 )
 SELECT "any" AS "parked" FROM "parked"`;
+
+/** An array literal of UUIDs, as `inboxValues` builds it from validated event ids. */
+const uuidArrayLiteral = /^\{[0-9a-f-]+(,[0-9a-f-]+)*\}$/;
+/** An array literal of Kafka offsets, as `inboxValues` builds it. */
+const offsetArrayLiteral = /^\{[0-9]+(,[0-9]+)*\}$/;
 
 const insertInboxRowsSkippingSeen = `
 INSERT INTO "inbox" ("consumer_group", "event_id", "topic", "partition", "offset")
@@ -189,9 +198,6 @@ const uniqueViolation = "23505";
 const maxBackoffMs = 5_000;
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Envelope headers that must not only be present but non-empty (parseEnvelope checks the rest). */
-const nonEmptyHeaders = [envelopeHeaderNames.eventType, envelopeHeaderNames.schemaVersion, envelopeHeaderNames.producer] as const;
 
 /**
  * Starts an idempotent consumer of one topic. Each message is decoded by its `event-type`
@@ -258,40 +264,49 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     // The first schema of a name wins, as in `findTopicMessage`.
     if (!schemaByType.has(schema.typeName)) schemaByType.set(schema.typeName, schema);
   }
+  const readEnvelope = createEnvelopeReader();
   const decode = (partition: number, raw: RawMessage): Decoded<T> | Rejected => {
-    const headers = kafkaHeadersToRecord(raw.headers);
     const key = raw.key === null || raw.key.length === 0 ? undefined : raw.key.toString("utf8");
-    // No closure made per message here (decode runs for every one): rejections go through `rejection`.
-    if (key === undefined) return rejection(raw, partition, key, headers, "missing_key: the message has no key (the aggregate id)");
-    const envelope = parseEnvelope(headers);
+    // No closure made per message here (decode runs for every one) but the headers' getter:
+    // rejections go through `rejection`.
+    if (key === undefined) return rejection(raw, partition, key, "missing_key: the message has no key (the aggregate id)");
+    const envelope = readEnvelope(raw.headers);
     if (!envelope.ok) {
       const e = envelope.error;
-      return rejection(raw, partition, key, headers, `${e.code}: ${e.header}${"value" in e ? ` = ${e.value}` : ""}`);
+      return rejection(raw, partition, key, `${e.code}: ${e.header}${"value" in e ? ` = ${e.value}` : ""}`);
     }
-    const empty = emptyHeader(headers);
-    if (empty !== undefined) return rejection(raw, partition, key, headers, `empty_header: ${empty}`);
-    const schema: DescMessage | undefined = schemaByType.get(envelope.value.eventType);
+    const { eventId, eventType, schemaVersion, producer, occurredAt } = envelope.value;
+    const empty = blankHeader(eventType, schemaVersion, producer);
+    if (empty !== undefined) return rejection(raw, partition, key, `empty_header: ${empty}`);
+    const schema: DescMessage | undefined = schemaByType.get(eventType);
     if (schema === undefined) {
-      return rejection(raw, partition, key, headers, `unknown_event_type: ${envelope.value.eventType} is not carried by ${topicName}`);
+      return rejection(raw, partition, key, `unknown_event_type: ${eventType} is not carried by ${topicName}`);
     }
     let message: TopicMessage<T>;
     try {
       message = fromBinary(schema, raw.value ?? new Uint8Array()) as TopicMessage<T>;
     } catch (error) {
-      return rejection(raw, partition, key, headers, `undecodable: ${error instanceof Error ? error.message : String(error)}`);
+      return rejection(raw, partition, key, `undecodable: ${error instanceof Error ? error.message : String(error)}`);
     }
+    // The record of every header is built when a handler (or a test) first reads it: the consumer
+    // itself reads only the envelope's headers, and the record would live as long as the event.
+    let headers: Readonly<Record<string, string>> | undefined;
+    const rawHeaders = raw.headers;
     return {
       raw,
       event: {
-        eventId: envelope.value.eventId,
-        eventType: envelope.value.eventType,
+        eventId,
+        eventType,
         key,
         topic: topicName,
         partition,
         offset: raw.offset,
-        occurredAt: envelope.value.occurredAt,
-        producer: envelope.value.producer,
-        headers,
+        occurredAt,
+        producer,
+        get headers() {
+          headers ??= kafkaHeadersToRecord(rawHeaders);
+          return headers;
+        },
         message,
       },
     };
@@ -307,14 +322,14 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     const handleBatch = options.handleBatch;
     if (handleBatch === undefined) {
       for (const decoded of batch) {
-        await inProcessSpan([decoded], propagation.extract(context.active(), decoded.event.headers), () =>
+        await inProcessSpan([decoded], propagation.extract(context.active(), decoded.raw.headers, kafkaHeadersGetter), () =>
           options.handle(decoded.event, tx),
         );
       }
       return;
     }
     const only = batch.length === 1 ? batch[0] : undefined;
-    const parent = only === undefined ? context.active() : propagation.extract(context.active(), only.event.headers);
+    const parent = only === undefined ? context.active() : propagation.extract(context.active(), only.raw.headers, kafkaHeadersGetter);
     await inProcessSpan(batch, parent, () => handleBatch(batch.map((d) => d.event), tx));
   };
 
@@ -337,7 +352,7 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     const links: Link[] = [];
     if (batch.length > 1) {
       for (const decoded of batch) {
-        const producerSpan = trace.getSpanContext(propagation.extract(context.active(), decoded.event.headers));
+        const producerSpan = trace.getSpanContext(propagation.extract(context.active(), decoded.raw.headers, kafkaHeadersGetter));
         if (producerSpan !== undefined) links.push({ context: producerSpan });
       }
     }
@@ -370,6 +385,29 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
       offsets += separator + event.offset;
     }
     return [options.groupId, topicName, partition, `${eventIds}}`, `${offsets}}`];
+  };
+
+  /** The group and topic as SQL literals, quoted once (by the first client that asks). */
+  let literals: { readonly group: string; readonly topic: string } | undefined;
+
+  /**
+   * Begins the happy path's transaction and inserts the batch's inbox rows, unless some key of the
+   * group and topic is parked; says whether one is (then nothing was inserted). Throws a unique
+   * violation if an event is already in the inbox.
+   */
+  const beginAndInsertNewUnlessParked = async (tx: PoolClient, partition: number, batch: readonly Decoded<T>[]): Promise<boolean> => {
+    const [, , , eventIds, offsets] = inboxValues(partition, batch);
+    // Broken invariants, not operating errors: decode admits only UUID event ids, kafkajs gives decimal offsets.
+    if (typeof eventIds !== "string" || !uuidArrayLiteral.test(eventIds)) throw new Error(`consumer: event ids not UUIDs: ${String(eventIds).slice(0, 200)}`);
+    if (typeof offsets !== "string" || !offsetArrayLiteral.test(offsets)) throw new Error(`consumer: offsets not decimal: ${String(offsets).slice(0, 200)}`);
+    if (!Number.isSafeInteger(partition) || partition < 0) throw new Error(`consumer: partition ${partition} is not a partition number`);
+    literals ??= { group: tx.escapeLiteral(options.groupId), topic: tx.escapeLiteral(topicName) };
+    const results: unknown = await tx.query(beginAndInsertNewInboxRowsUnlessParked(literals.group, literals.topic, partition, eventIds, offsets));
+    // Two statements in one simple query: pg answers with one result per statement.
+    const selected = Array.isArray(results) ? (results[1] as QueryResult<{ parked: boolean }> | undefined) : undefined;
+    const parked = selected?.rows[0]?.parked;
+    if (typeof parked !== "boolean") throw new Error("consumer: the inbox INSERT did not report whether a key is parked");
+    return parked;
   };
 
   /**
@@ -420,6 +458,8 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
    * event that is the replay of the dead letter that parked its key is handled, and releases the
    * key (the later events of that key in this batch are parked behind the ones waiting already).
    * `stage` says how far it got, so a unique violation of the inbox INSERT is told from others.
+   * With `assumeNew` its first statement begins the transaction (the caller must not); without it,
+   * it runs in the caller's open transaction.
    */
   const applyEvents = async (
     tx: PoolClient,
@@ -430,13 +470,9 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
   ): Promise<Applied> => {
     if (assumeNew) {
       stage.inbox = true;
-      const { rows } = await tx.query<{ parked: boolean }>({
-        name: "tributary-inbox-insert-new-unless-parked",
-        text: insertNewInboxRowsUnlessParked,
-        values: inboxValues(partition, batch),
-      });
+      const parked = await beginAndInsertNewUnlessParked(tx, partition, batch);
       stage.inbox = false;
-      if (rows[0]?.parked === false) {
+      if (!parked) {
         await runHandler(batch, tx);
         return { released: [] };
       }
@@ -484,7 +520,8 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     const tx = await options.pool.connect();
     const stage = { inbox: false };
     try {
-      await tx.query("BEGIN");
+      // The happy path's first statement begins the transaction itself (one round trip less).
+      if (!assumeNew) await tx.query("BEGIN");
       const applied = await applyEvents(tx, partition, batch, assumeNew, stage);
       await tx.query("COMMIT");
       return applied;
@@ -908,23 +945,16 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
 }
 
 /** The first envelope header that must not be empty but is (blank counts as empty), if any. */
-function emptyHeader(headers: Readonly<Record<string, string>>): string | undefined {
-  for (let i = 0; i < nonEmptyHeaders.length; i += 1) {
-    const name = nonEmptyHeaders[i]!;
-    if ((headers[name] ?? "").trim() === "") return name;
-  }
+function blankHeader(eventType: string, schemaVersion: string, producer: string): string | undefined {
+  if (eventType.trim() === "") return envelopeHeaderNames.eventType;
+  if (schemaVersion.trim() === "") return envelopeHeaderNames.schemaVersion;
+  if (producer.trim() === "") return envelopeHeaderNames.producer;
   return undefined;
 }
 
 /** A message that will not be handled, with the event id of its envelope if that id is valid. */
-function rejection(
-  raw: RawMessage,
-  partition: number,
-  key: string | undefined,
-  headers: Readonly<Record<string, string>>,
-  reason: string,
-): Rejected {
-  const headerId = headers[envelopeHeaderNames.eventId] ?? "";
+function rejection(raw: RawMessage, partition: number, key: string | undefined, reason: string): Rejected {
+  const headerId = kafkaHeadersToRecord(raw.headers)[envelopeHeaderNames.eventId] ?? "";
   return { raw, partition, key, eventId: uuidPattern.test(headerId) ? headerId.toLowerCase() : undefined, attempts: 1, reason };
 }
 
