@@ -5,8 +5,7 @@ import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { allTopics } from "@tributary/contracts";
 import { discardDeadLetter, listDeadLetters, listParkedKeys, replayDeadLetters, type DeadLetter } from "@tributary/events";
-import { databaseUrl } from "@tributary/local-postgres";
-import { brokersFrom, CliError, runningStack } from "../cli-context.js";
+import { brokersFrom, CliError, stackDatabaseUrl } from "../cli-context.js";
 
 /** `tributary dlq list|replay|parked|discard`: the dead letters of every topic and the keys they park. */
 export function dlqCommand(): Command {
@@ -55,7 +54,7 @@ export function dlqCommand(): Command {
     .option("--database-url <url>", "the service database (default: the running stack's)")
     .option("--json", "one JSON object per parked key")
     .action(async (options: { service: string; group?: string; databaseUrl?: string; json?: boolean }) => {
-      await withPool(serviceDatabase(options.service, options.databaseUrl), async (pool) => {
+      await withPool(stackDatabaseUrl(options.service, options.databaseUrl), async (pool) => {
         const keys = await listParkedKeys(pool, options.group === undefined ? {} : { consumerGroup: options.group });
         if (options.json === true) {
           for (const key of keys) console.log(JSON.stringify(key));
@@ -75,7 +74,7 @@ export function dlqCommand(): Command {
     .option("--by <who>", "who decided (default: the OS user)")
     .option("--database-url <url>", "the service database (default: the running stack's)")
     .action(async (options: { service: string; group: string; eventId: string; reason: string; by?: string; databaseUrl?: string }) => {
-      await withPool(serviceDatabase(options.service, options.databaseUrl), async (pool) => {
+      await withPool(stackDatabaseUrl(options.service, options.databaseUrl), async (pool) => {
         const result = await discardDeadLetter(pool, {
           consumerGroup: options.group,
           eventId: options.eventId,
@@ -97,16 +96,6 @@ function kafkaFor(brokers: string | undefined): Kafka {
 function deadLetterTopic(topic: string): string {
   if (!topic.endsWith(".dlq")) throw new CliError(`--topic must be a dead-letter topic (<topic>.dlq), got ${topic}`, 2);
   return topic;
-}
-
-function serviceDatabase(service: string, explicit: string | undefined): string {
-  if (explicit !== undefined) return explicit;
-  const state = runningStack();
-  if (state === undefined) throw new CliError("no --database-url and no running stack to take the service database from", 2);
-  const name = `tributary_${service.replaceAll("-", "_")}`;
-  const database = state.postgres.databases.find((candidate) => candidate === name || candidate.startsWith(`${name}_`));
-  if (database === undefined) throw new CliError(`the stack has no database for service ${service} (it has ${state.postgres.databases.join(", ")})`, 2);
-  return databaseUrl(state.postgres.serverUrl, database);
 }
 
 async function withPool(url: string, work: (pool: pg.Pool) => Promise<void>): Promise<void> {
