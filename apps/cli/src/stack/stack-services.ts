@@ -179,6 +179,18 @@ function sourceConfigOf(provider: ProviderId, credentials: ProviderCredentials):
   }
 }
 
+/**
+ * Where `tributary recon run --file` puts a bill for the workers to read (their
+ * RECONCILIATION_LOCAL_BILL_ROOT: a `StatementAvailable` may name only files under it); the stack
+ * removes it when it stops (the worker keeps each bill it reconciled in its own database).
+ */
+export function reconciliationBillDir(context: Pick<StackContext, "repoRoot" | "databaseSuffix">): string {
+  return join(context.repoRoot, ".tributary", `bills${context.databaseSuffix}`);
+}
+
+/** The scopes of the stack operator's reconciliation token (list and resolve exceptions; every provider). */
+const reconciliationOperatorScopes = ["recon:read", "recon:resolve"];
+
 /** Where the workers' download credentials are written; the stack removes it when it stops. */
 export function reconciliationConfigDir(context: StackContext): string {
   return join(context.repoRoot, ".tributary", `reconciliation${context.databaseSuffix}`);
@@ -189,7 +201,9 @@ export function reconciliationConfigDir(context: StackContext): string {
  * --provider wechat_pay,alipay,…`): each provider's bill download credentials from the stack's
  * sandbox in a file only the owner reads (`.tributary/reconciliation<suffix>/<provider>.json`,
  * mode 0600), our side of the match from settlement's `StreamRecords` (settlement need not be up
- * yet: a worker calls it only when a bill arrives), and waits until all are ready.
+ * yet: a worker calls it only when a bill arrives), and waits until all are ready. The process also
+ * serves ReconciliationService (list / resolve exceptions) for the operator's token, and reads
+ * local bills from {@link reconciliationBillDir} (for `tributary recon run --file`).
  *
  * One process holds every provider's worker (each still its own consumer group
  * `reconciliation-<provider>`, runtime, pool and credentials), not one process each as a
@@ -201,8 +215,12 @@ export async function startReconciliationProcess(
   providers: readonly ProviderId[],
   credentials: ProviderCredentials,
   settlement: { readonly grpcAddress: string; readonly token: string },
-): Promise<StackService> {
+  operatorToken: string,
+): Promise<GrpcStackService> {
   const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
+  const grpcAddress = `127.0.0.1:${await freeLocalPort()}`;
+  const billDir = reconciliationBillDir(context);
+  mkdirSync(billDir, { recursive: true, mode: 0o700 });
   const configDir = reconciliationConfigDir(context);
   mkdirSync(configDir, { recursive: true, mode: 0o700 });
   for (const provider of providers) {
@@ -222,9 +240,12 @@ export async function startReconciliationProcess(
       RECONCILIATION_SOURCE_CONFIG: join(configDir, "{provider}.json"),
       RECONCILIATION_SETTLEMENT_ADDRESS: settlement.grpcAddress,
       RECONCILIATION_SETTLEMENT_TOKEN: settlement.token,
+      RECONCILIATION_GRPC_ADDRESS: grpcAddress,
+      RECONCILIATION_AUTH_TOKENS: `${operatorToken}:stack-operator:${reconciliationOperatorScopes.join("+")}:providers=*`,
+      RECONCILIATION_LOCAL_BILL_ROOT: billDir,
     },
     healthAddress,
     logFile: join(context.logDir, "reconciliation.log"),
   });
-  return { name: "reconciliation", process: service, healthAddress, operatorToken: "", operatorScopes: [] };
+  return { name: "reconciliation", process: service, grpcAddress, healthAddress, operatorToken, operatorScopes: reconciliationOperatorScopes };
 }

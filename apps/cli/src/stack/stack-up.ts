@@ -24,6 +24,7 @@ import { assertKafkaReachable, assertPostgresReachable } from "@tributary/servic
 import { freeLocalPort } from "@tributary/service-process";
 import { runSmokeFlow } from "./smoke-flow.js";
 import {
+  reconciliationBillDir,
   reconciliationConfigDir,
   startOrderProcess,
   startPaymentRoutingProcess,
@@ -154,13 +155,14 @@ export async function stackUp(options: StackUpOptions): Promise<void> {
     const settlementAddress = `127.0.0.1:${await freeLocalPort()}`;
     // The workers' credentials files go when the stack does (after the workers have stopped).
     stops.push(() => Promise.resolve(rmSync(reconciliationConfigDir(context), { recursive: true, force: true })));
+    stops.push(() => Promise.resolve(rmSync(reconciliationBillDir(context), { recursive: true, force: true })));
     const [order] = await startAll([
       startOrderProcess(context, operatorToken),
       startPaymentRoutingProcess(context, operatorToken, join(DEFAULT_KEYS_DIR, "keys.json"), {
         ...(options.paymentRoutingEnv === undefined ? {} : { env: options.paymentRoutingEnv }),
       }),
       startSettlementProcess(context, operatorToken, reconciliation, settlementAddress),
-      startReconciliationProcess(context, reconciliation.providers, sandbox.providers, { grpcAddress: settlementAddress, token: reconciliation.token }),
+      startReconciliationProcess(context, reconciliation.providers, sandbox.providers, { grpcAddress: settlementAddress, token: reconciliation.token }, operatorToken),
     ]);
 
     writeStackState(statePath, {
