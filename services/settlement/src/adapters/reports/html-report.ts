@@ -1,3 +1,4 @@
+import type * as EChartsModule from "echarts";
 import type { EChartsOption } from "echarts";
 import { formatDecimal, money } from "@tributary/money";
 import type { ProviderId } from "@tributary/contracts";
@@ -21,7 +22,7 @@ function plotted(amountMinor: bigint): number {
 }
 
 /** The ECharts module, imported by {@link renderHtmlReport} when it draws its charts. */
-type ECharts = typeof import("echarts");
+type ECharts = typeof EChartsModule;
 
 /** A chart rendered to an SVG string on the server (ECharts SSR), so the page needs no script. */
 function svgChart(echarts: ECharts, option: EChartsOption, width = 900, height = 360): string {
@@ -38,7 +39,9 @@ function svgChart(echarts: ECharts, option: EChartsOption, width = 900, height =
  * The finance overview as one self-contained HTML page for a range of business dates (CNY): volume
  * and fees by provider and day, and net per merchant, as server-rendered SVG from Apache ECharts —
  * no script, no external file, so it works offline — with the exact amounts in tables beside the
- * charts. Reads the batches (a few rows per merchant, provider and day), not the entries.
+ * charts, each table ending with its total (the net one over every merchant of the range). Reads
+ * the batches (a few rows per merchant, provider and day), not the entries. The charts' sections,
+ * the tables and their total cells have ids and `data-total` attributes, so a browser test finds them.
  */
 export async function renderHtmlReport(db: Queryable, range: { readonly fromDate: string; readonly toDate: string }): Promise<string> {
   const { rows: days } = await db.query<{ provider: ProviderId; business_date: string; gross: string; fees: string }>(
@@ -53,6 +56,14 @@ export async function renderHtmlReport(db: Queryable, range: { readonly fromDate
       GROUP BY merchant_id ORDER BY sum(net_minor) DESC, merchant_id LIMIT 30`,
     [range.fromDate, range.toDate],
   );
+  // Over every merchant of the range, not only the 30 the chart and table show.
+  const { rows: totals } = await db.query<{ net: string | null; merchants: string }>(
+    `SELECT sum(net_minor) AS net, count(DISTINCT merchant_id) AS merchants FROM settlement_batch
+      WHERE business_date BETWEEN $1::date AND $2::date AND currency = 'CNY'`,
+    [range.fromDate, range.toDate],
+  );
+  const netTotalMinor = BigInt(totals[0]?.net ?? "0");
+  const merchantCount = totals[0]?.merchants ?? "0";
   const providerDays: ProviderDay[] = days.map((d) => ({ provider: d.provider, businessDate: d.business_date, grossMinor: BigInt(d.gross), feesMinor: BigInt(d.fees) }));
   const dates = [...new Set(providerDays.map((d) => d.businessDate))];
   const providers = [...new Set(providerDays.map((d) => d.provider))];
@@ -66,16 +77,16 @@ export async function renderHtmlReport(db: Queryable, range: { readonly fromDate
   const echarts = await import("echarts");
   const volume = svgChart(echarts, {
     title: { text: "Volume by provider and day (CNY)" },
-    legend: { top: 30 },
-    grid: { top: 70 },
+    legend: { top: 44 },
+    grid: { top: 84 },
     xAxis: { type: "category", data: dates },
     yAxis: { type: "value" },
     series: providers.map((p) => ({ name: p, type: "bar", stack: "gross", data: dates.map((date) => valueOf(p, date, (d) => d.grossMinor)) })),
   });
   const fees = svgChart(echarts, {
     title: { text: "Fees by provider and day (CNY)" },
-    legend: { top: 30 },
-    grid: { top: 70 },
+    legend: { top: 44 },
+    grid: { top: 84 },
     xAxis: { type: "category", data: dates },
     yAxis: { type: "value" },
     series: providers.map((p) => ({ name: p, type: "line", data: dates.map((date) => valueOf(p, date, (d) => d.feesMinor)) })),
@@ -97,20 +108,23 @@ export async function renderHtmlReport(db: Queryable, range: { readonly fromDate
     .map((d) => `<tr><td>${d.businessDate}</td><td>${escapeHtml(d.provider)}</td><td class="n">${cny(d.grossMinor)}</td><td class="n">${cny(d.feesMinor)}</td></tr>`)
     .join("\n");
   const merchantRows = merchants.map((m) => `<tr><td>${escapeHtml(m.merchant_id)}</td><td class="n">${cny(BigInt(m.net))}</td></tr>`).join("\n");
+  const grossTotalMinor = providerDays.reduce((sum, d) => sum + d.grossMinor, 0n);
+  const feesTotalMinor = providerDays.reduce((sum, d) => sum + d.feesMinor, 0n);
+  const merchantsShown = merchants.length === Number(merchantCount) ? `${merchantCount} merchants` : `${merchantCount} merchants, top ${merchants.length} shown`;
   return `<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>Settlement ${range.fromDate} – ${range.toDate}</title>
-<style>body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:24px}table{border-collapse:collapse;margin:12px 0 32px}td,th{border:1px solid #ccc;padding:4px 8px}td.n{text-align:right;font-variant-numeric:tabular-nums}</style>
+<style>body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:24px}table{border-collapse:collapse;margin:12px 0 32px}td,th{border:1px solid #ccc;padding:4px 8px}tfoot{font-weight:bold}td.n{text-align:right;font-variant-numeric:tabular-nums}</style>
 </head><body>
 <h1>Settlement ${range.fromDate} – ${range.toDate}</h1>
-<section>${volume}</section>
-<section>${fees}</section>
-<table><thead><tr><th>business date</th><th>provider</th><th>gross</th><th>fees</th></tr></thead><tbody>
+<section class="chart" id="chart-volume">${volume}</section>
+<section class="chart" id="chart-fees">${fees}</section>
+<table id="provider-days"><thead><tr><th>business date</th><th>provider</th><th>gross</th><th>fees</th></tr></thead><tbody>
 ${dayRows}
-</tbody></table>
-<section>${net}</section>
-<table><thead><tr><th>merchant</th><th>net</th></tr></thead><tbody>
+</tbody><tfoot><tr><th colspan="2">total</th><td class="n" data-total="gross">${cny(grossTotalMinor)}</td><td class="n" data-total="fees">${cny(feesTotalMinor)}</td></tr></tfoot></table>
+<section class="chart" id="chart-net">${net}</section>
+<table id="merchant-net"><thead><tr><th>merchant</th><th>net</th></tr></thead><tbody>
 ${merchantRows}
-</tbody></table>
+</tbody><tfoot><tr><th>total (${merchantsShown})</th><td class="n" data-total="net">${cny(netTotalMinor)}</td></tr></tfoot></table>
 </body></html>
 `;
 }
