@@ -13,4 +13,5 @@ export { messagingMetrics } from "./messaging-metrics.js";
 export type { MessagingMetrics } from "./messaging-metrics.js";
 export { JsonLinesSpanExporter } from "./json-lines-span-exporter.js";
 export { setOrderIdOnActiveSpan } from "./set-order-id.js";
+export { activeTraceParent, contextOfTraceParent } from "./stored-trace-context.js";
 export { orderIdAttribute } from "./local-traces/trace-span.js";

@@ -277,6 +277,7 @@ async function insertClaimedAttempt(
     expiresAt: new Date(now.getTime() + 120_000),
     nextCheckAt: now,
     capturedAt: undefined,
+    traceParent: undefined,
     ...overrides,
   };
   await inTransaction(env.pool, (tx) => createPgPaymentStore().insertPayment(tx, record));

@@ -186,7 +186,7 @@ async function startNotificationEndpoint(
  * orders instead of replaying every order earlier test files published (thousands, from the order
  * service's floods) before it reaches them.
  */
-async function startGroupAtTopicEnd(kafka: Kafka, groupId: string, topic: string): Promise<void> {
+export async function startGroupAtTopicEnd(kafka: Kafka, groupId: string, topic: string): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {

@@ -1,3 +1,4 @@
+import { activeTraceParent } from "@tributary/telemetry";
 import { healthKey, healthOf, freshHealth } from "../domain/routing/health.js";
 import { after, rolloutArmOf, routingRuleOf } from "./lifecycle-rules.js";
 import type { LifecycleDeps, PaymentRecord, Tx } from "./ports.js";
@@ -71,6 +72,8 @@ export async function failOver(deps: LifecycleDeps, tx: Tx, failed: PaymentRecor
     expiresAt: after(now, deps.timings.paymentTimeoutMs),
     nextCheckAt: now,
     capturedAt: undefined,
+    // The worker's span that failed over, itself a child of the failed attempt's trace.
+    traceParent: activeTraceParent() ?? failed.traceParent,
   };
   await deps.store.insertPayment(tx, payment);
   await deps.outbox.append(tx, [{ type: "payment_routed", payment }]);

@@ -1,6 +1,6 @@
-import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
 import { assertNever, type Result } from "@tributary/result";
-import { setOrderIdOnActiveSpan } from "@tributary/telemetry";
+import { contextOfTraceParent, setOrderIdOnActiveSpan } from "@tributary/telemetry";
 import type { ProviderAdapter, ProviderCallError } from "../adapters/providers/provider-adapter.js";
 import type { AttemptKind } from "../domain/routing/health.js";
 import { applyPaymentReport, type LifecycleOutcome } from "./apply-payment-report.js";
@@ -53,6 +53,9 @@ export function startPaymentWorker(deps: LifecycleDeps, options: PaymentWorkerOp
   const batchSize = options.batchSize ?? 20;
   const nudgeDelayMs = options.nudgeDelayMs ?? 20;
   const calls = providerCalls(deps, options.inTransaction);
+  // Taken when the worker starts, not when this module loads: a tracer taken before telemetry
+  // started (a test that imports the service first) would stay a no-op.
+  const tracer = trace.getTracer("@tributary/payment-routing");
   let stopped = false;
   let running: Promise<SweepReport> | undefined;
   let again = false;
@@ -69,11 +72,9 @@ export function startPaymentWorker(deps: LifecycleDeps, options: PaymentWorkerOp
       const claimedRefunds = await deps.store.claimDueRefunds(deps.pool, now, lease, batchSize);
       const results = await Promise.allSettled([
         ...claimedPayments.map((c) =>
-          inSpan(c.toSend ? "create payment" : `check ${c.payment.status} payment`, c.payment.orderId, c.payment.paymentId, () =>
-            c.toSend ? calls.create(c.payment) : calls.check(c.payment),
-          ),
+          inSpan(tracer, c.toSend ? "create payment" : `check ${c.payment.status} payment`, c.payment, () => (c.toSend ? calls.create(c.payment) : calls.check(c.payment))),
         ),
-        ...claimedRefunds.map((r) => inSpan(`${r.status === "requested" ? "send" : "check"} refund`, r.orderId, r.paymentId, () => calls.refund(r))),
+        ...claimedRefunds.map((r) => inSpan(tracer, `${r.status === "requested" ? "send" : "check"} refund`, r, () => calls.refund(r))),
       ]);
       for (const result of results) {
         if (result.status === "rejected") {
@@ -138,15 +139,21 @@ export function startPaymentWorker(deps: LifecycleDeps, options: PaymentWorkerOp
   };
 }
 
-const tracer = trace.getTracer("@tributary/payment-routing");
-
 /**
  * Runs one row's work in its own span, stamped with the order id (`tributary trace <order id>`
  * finds it) and the payment id; the events it appends to the outbox carry this span's context.
+ * A payment's span continues the trace the attempt was created in (its stored traceparent), so the
+ * provider call sits under the order's trace; a refund's starts its own.
  */
-function inSpan(what: string, orderId: string, paymentId: string, work: () => Promise<void>): Promise<void> {
-  return tracer.startActiveSpan(`payment-routing ${what}`, { kind: SpanKind.INTERNAL, attributes: { "tributary.payment_id": paymentId } }, async (span) => {
-    setOrderIdOnActiveSpan(orderId);
+function inSpan(
+  tracer: Tracer,
+  what: string,
+  row: { readonly orderId: string; readonly paymentId: string; readonly traceParent?: string | undefined },
+  work: () => Promise<void>,
+): Promise<void> {
+  const parent = contextOfTraceParent(row.traceParent);
+  return tracer.startActiveSpan(`payment-routing ${what}`, { kind: SpanKind.INTERNAL, attributes: { "tributary.payment_id": row.paymentId } }, parent, async (span) => {
+    setOrderIdOnActiveSpan(row.orderId);
     try {
       await work();
     } catch (error) {

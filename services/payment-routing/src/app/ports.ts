@@ -60,6 +60,11 @@ export interface PaymentRecord {
   readonly nextCheckAt: Date | undefined;
   /** Set when the provider confirmed the capture, also for a capture that arrived after the payment failed or closed. */
   readonly capturedAt: Date | undefined;
+  /**
+   * The W3C traceparent of the span the attempt was created in: the worker's provider calls and
+   * the webhook's apply continue it, so one order is one trace. Undefined with tracing off.
+   */
+  readonly traceParent: string | undefined;
 }
 
 /** One row of `payment_refunds`. */

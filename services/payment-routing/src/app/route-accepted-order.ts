@@ -1,3 +1,4 @@
+import { activeTraceParent } from "@tributary/telemetry";
 import { route } from "../domain/routing/route.js";
 import type { RoutingOrder } from "../domain/routing/routing-order.js";
 import { after, rolloutArmOf, routingRuleOf, storedCandidate, storedDecisionOf } from "./lifecycle-rules.js";
@@ -74,6 +75,7 @@ export async function routeAcceptedOrder(deps: LifecycleDeps, tx: Tx, order: Acc
     expiresAt: after(now, deps.timings.paymentTimeoutMs),
     nextCheckAt: now,
     capturedAt: undefined,
+    traceParent: activeTraceParent(),
   };
   await deps.store.insertPayment(tx, payment);
   await deps.outbox.append(tx, [{ type: "payment_routed", payment }]);

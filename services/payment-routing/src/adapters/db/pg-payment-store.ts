@@ -41,6 +41,7 @@ interface PaymentRow extends QueryResultRow {
   expires_at: Date;
   next_check_at: Date | null;
   captured_at: Date | null;
+  trace_parent: string | null;
 }
 
 interface RefundRow extends QueryResultRow {
@@ -97,6 +98,7 @@ function toPayment(row: PaymentRow): PaymentRecord {
     expiresAt: row.expires_at,
     nextCheckAt: row.next_check_at ?? undefined,
     capturedAt: row.captured_at ?? undefined,
+    traceParent: row.trace_parent ?? undefined,
   };
 }
 
@@ -121,7 +123,7 @@ function toRefund(row: RefundRow): RefundRecord {
 const PAYMENT_COLUMNS = `payment_id, order_id, merchant_id, buyer_id, provider, channel, attempt, status,
   amount_minor::text AS amount_minor, currency, routing_rule, routing_decision, rollout_id, rollout_arm,
   buyer_action, provider_transaction_id, provider_status, failure_reason, refunded_minor::text AS refunded_minor,
-  created_at, updated_at, expires_at, next_check_at, captured_at`;
+  created_at, updated_at, expires_at, next_check_at, captured_at, trace_parent`;
 
 const REFUND_COLUMNS = `refund_ref, payment_id, order_id, amount_minor::text AS amount_minor, currency, reason, status,
   unowned_capture, provider_refund_id, provider_status, failure_reason, created_at, updated_at, next_check_at`;
@@ -148,14 +150,14 @@ export function createPgPaymentStore(): PaymentStore {
       await tx.query(
         `INSERT INTO payments (payment_id, order_id, merchant_id, buyer_id, provider, channel, attempt, status, amount_minor,
            currency, routing_rule, routing_decision, rollout_id, rollout_arm, buyer_action, provider_transaction_id,
-           provider_status, failure_reason, refunded_minor, created_at, updated_at, expires_at, next_check_at, captured_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::bigint, $20, $21, $22, $23, $24)`,
+           provider_status, failure_reason, refunded_minor, created_at, updated_at, expires_at, next_check_at, captured_at, trace_parent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::bigint, $20, $21, $22, $23, $24, $25)`,
         [
           p.paymentId, p.orderId, p.merchantId, p.buyerId, p.provider, p.channel, p.attempt, p.status,
           p.amount.amountMinor.toString(), p.amount.currency, p.routingRule, JSON.stringify(p.decision), p.rolloutId ?? null,
           p.rolloutArm ?? null, p.buyerAction === undefined ? null : JSON.stringify(p.buyerAction), p.providerTransactionId ?? null,
           p.providerStatus ?? null, p.failureReason ?? null, p.refundedMinor.toString(), p.createdAt, p.updatedAt, p.expiresAt,
-          p.nextCheckAt ?? null, p.capturedAt ?? null,
+          p.nextCheckAt ?? null, p.capturedAt ?? null, p.traceParent ?? null,
         ],
       );
     },

@@ -1,6 +1,6 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Span, type Tracer } from "@opentelemetry/api";
 import type { ProviderId } from "@tributary/contracts";
-import type { Logger } from "@tributary/telemetry";
+import { contextOfTraceParent, type Logger } from "@tributary/telemetry";
 import type { Pool, PoolClient } from "pg";
 import type { NotificationAcknowledgement, ProviderAdapter, RawNotification, VerifiedNotification } from "../providers/provider-adapter.js";
 import type { EffectOutcome, NotificationContext, NotificationEffects } from "./notification-effects.js";
@@ -106,15 +106,14 @@ async function storeAndApply(deps: NotificationHandlerDeps, notification: Verifi
   let broken: Error | undefined;
   try {
     await client.query("BEGIN");
-    const fresh = await recordNotificationId(client, context.provider, notification.notificationId, notification.report.paymentId, context.receivedAt);
-    if (!fresh) {
+    const recorded = await recordNotificationId(client, context.provider, notification.notificationId, notification.report.paymentId, context.receivedAt);
+    if (!recorded.fresh) {
       await client.query("ROLLBACK");
       return { code: "duplicate" };
     }
-    const outcome =
-      notification.kind === "payment"
-        ? await deps.effects.applyPayment(client, notification.report, context)
-        : await deps.effects.applyRefund(client, notification.report, context);
+    const outcome = await inPaymentTrace(deps.tracer, recorded.traceParent, `payment-routing apply ${notification.kind} notification`, () =>
+      notification.kind === "payment" ? deps.effects.applyPayment(client, notification.report, context) : deps.effects.applyRefund(client, notification.report, context),
+    );
     await client.query(outcome.code === "retry_later" ? "ROLLBACK" : "COMMIT");
     return outcome;
   } catch (error) {
@@ -125,6 +124,26 @@ async function storeAndApply(deps: NotificationHandlerDeps, notification: Verifi
     // A client whose transaction failed is destroyed rather than returned half-way through one.
     client.release(broken);
   }
+}
+
+/**
+ * Runs the apply in a span that continues the payment's trace (the attempt's stored traceparent),
+ * linked to the webhook's own server span, so the events it appends (PaymentCaptured, …) carry the
+ * order's trace on to settlement. Without a stored traceparent it runs in the server span.
+ */
+async function inPaymentTrace<T>(tracer: Tracer, traceParent: string | undefined, name: string, work: () => Promise<T>): Promise<T> {
+  if (traceParent === undefined) return work();
+  const server = trace.getActiveSpan()?.spanContext();
+  return tracer.startActiveSpan(name, { kind: SpanKind.INTERNAL, links: server === undefined ? [] : [{ context: server }] }, contextOfTraceParent(traceParent), async (span) => {
+    try {
+      return await work();
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 /** The provider's "not accepted" answer as a 5xx: the notification was fine, we failed; retry it. */

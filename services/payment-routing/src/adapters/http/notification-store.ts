@@ -9,9 +9,16 @@ import { DEFAULT_UNTIMED_RETENTION_MS, retentionMs } from "./webhook-decision.js
  * once the first commits (or inserts it itself if the first rolled back).
  */
 
+/** What storing a notification id found. */
+export type RecordedNotification =
+  /** Already stored: a retry, a duplicate or a replay. */
+  | { readonly fresh: false }
+  /** New: the caller goes on to apply it, in the payment's trace when the attempt stored one. */
+  | { readonly fresh: true; readonly traceParent: string | undefined };
+
 /**
- * Stores a notification id inside the caller's transaction. True when the id is new (the caller
- * goes on to apply it), false when it was already stored: a retry, a duplicate or a replay.
+ * Stores a notification id inside the caller's transaction and, in the same round trip, reads the
+ * traceparent the payment's attempt was created in (so the apply continues the order's trace).
  */
 export async function recordNotificationId(
   tx: PoolClient,
@@ -19,14 +26,16 @@ export async function recordNotificationId(
   notificationId: string,
   paymentId: string,
   receivedAt: Date,
-): Promise<boolean> {
-  const inserted = await tx.query(
+): Promise<RecordedNotification> {
+  const inserted = await tx.query<{ trace_parent: string | null }>(
     `INSERT INTO webhook_notifications (provider, notification_id, payment_id, received_at)
      VALUES ($1::payment_provider, $2, $3, $4)
-     ON CONFLICT (provider, notification_id) DO NOTHING`,
+     ON CONFLICT (provider, notification_id) DO NOTHING
+     RETURNING (SELECT trace_parent FROM payments WHERE payment_id = $3) AS trace_parent`,
     [provider, notificationId, paymentId, receivedAt],
   );
-  return inserted.rowCount === 1;
+  const row = inserted.rows[0];
+  return row === undefined ? { fresh: false } : { fresh: true, traceParent: row.trace_parent ?? undefined };
 }
 
 /** How long stored ids are kept. */
