@@ -7,7 +7,10 @@ import { Command, CommanderError } from "commander";
 import { CliError } from "./cli-context.js";
 import { dayCommand } from "./commands/day-command.js";
 import { dlqCommand } from "./commands/dlq-command.js";
+import { reconCommand } from "./commands/recon-command.js";
+import { reportCommand } from "./commands/report-command.js";
 import { routingCommand } from "./commands/routing-command.js";
+import { settleCommand } from "./commands/settle-command.js";
 import { simulateCommand } from "./commands/simulate-command.js";
 import { stackCommand } from "./commands/stack-command.js";
 import { traceCommand } from "./commands/trace-command.js";
@@ -22,6 +25,9 @@ const program = new Command("tributary")
   .addCommand(dayCommand())
   .addCommand(simulateCommand())
   .addCommand(routingCommand())
+  .addCommand(settleCommand())
+  .addCommand(reconCommand())
+  .addCommand(reportCommand())
   .addCommand(dlqCommand())
   .addCommand(traceCommand());
 

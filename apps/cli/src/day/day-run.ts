@@ -9,16 +9,15 @@
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { create, toBinary } from "@bufbuild/protobuf";
 import type { Kafka } from "kafkajs";
 import pg from "pg";
-import { PROVIDER_IDS, providerIdToProto, sandboxProviderName, statementsTopic, type ProviderId, type SandboxProviderName } from "@tributary/contracts";
-import { StatementAvailableSchema } from "@tributary/contracts/statement/v1/statement_events";
-import { createIdempotentProducer, envelopeHeaders, newEventId, protobufContentType } from "@tributary/events";
+import { PROVIDER_IDS, sandboxProviderName, statementsTopic, type ProviderId, type SandboxProviderName } from "@tributary/contracts";
+import { createIdempotentProducer } from "@tributary/events";
 import { databaseUrl, dropDatabase, findServiceDatabases, postgresServerUrl } from "@tributary/local-postgres";
 import type { BillDiscrepancy, SandboxOptions } from "@tributary/provider-sandbox";
 import { closeBusinessDay, DEFAULT_FEE_TERMS, shanghaiBusinessDate, shanghaiDayBounds } from "@tributary/settlement";
 import { CliError } from "../cli-context.js";
+import { statementMessage } from "../recon/statement-message.js";
 import { publishOrders } from "../simulate/publish-orders.js";
 import { defaultSimulation, simulatedOrders } from "../simulate/simulated-orders.js";
 import { stackUp, type RunningStack, type ShutdownList } from "../stack/stack-up.js";
@@ -294,18 +293,7 @@ async function publishStatements(kafka: Kafka, billDate: string): Promise<void> 
     await producer.send({
       topic: statementsTopic.name,
       acks: -1,
-      messages: PROVIDER_IDS.map((provider) => ({
-        key: `${provider}/${billDate}`,
-        value: Buffer.from(toBinary(StatementAvailableSchema, create(StatementAvailableSchema, { provider: providerIdToProto(provider), billDate, location: "" }))),
-        headers: envelopeHeaders({
-          eventId: newEventId(),
-          eventType: StatementAvailableSchema.typeName,
-          schemaVersion: "1",
-          producer: "tributary-day-run",
-          occurredAt: new Date(),
-          contentType: protobufContentType,
-        }),
-      })),
+      messages: PROVIDER_IDS.map((provider) => statementMessage(provider, billDate, "tributary-day-run").message),
     });
   } finally {
     await producer.disconnect();
