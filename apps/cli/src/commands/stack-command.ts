@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import Table from "cli-table3";
 import { Command } from "commander";
-import { CliError, repoRoot, runningStack } from "../cli-context.js";
+import { databaseUrl } from "@tributary/local-postgres";
+import { CliError, repoRoot, requireStack, runningStack, toJson } from "../cli-context.js";
+import { ledgerCheck, reconClasses, type LedgerCheck, type ReconClasses } from "../stack/stack-checks.js";
+import { scrapeMetrics, summariseMetrics, type KeyMetricsReport } from "../stack/stack-metrics.js";
 import { ShutdownList, stackUp } from "../stack/stack-up.js";
 import type { StackState } from "../stack/stack-state.js";
 
@@ -22,14 +25,17 @@ export function stackCommand(): Command {
 
   stack
     .command("status")
-    .description("what the running stack is made of, and whether each service answers /readyz")
-    .option("--json", "one JSON object instead of a table")
+    .description(
+      "what the running stack is made of, whether each service answers /readyz, and the key metrics scraped from each service's /metrics " +
+        "(provider calls, webhook notifications, outbox backlog, consumer lag, parked keys, dead letters), with the ledger balance check " +
+        "(from settlement's database; must be 0) and the open reconciliation exceptions by class. Exit 1 when a service is not ready or the ledger does not balance.",
+    )
+    .option("--json", "one JSON object instead of tables: { stackAlive, services, metrics, ledgerCheck, reconciliation }")
     .action(async (options: { json?: boolean }) => {
-      const state = runningStack();
-      if (state === undefined) throw new CliError("no local stack is running (start one with: npm start, or tributary stack up)", 3);
+      const state = requireStack();
       const report = await statusOf(state);
       if (options.json === true) {
-        console.log(JSON.stringify(report));
+        console.log(toJson(report));
       } else {
         console.log(`stack pid ${state.pid} (${report.stackAlive ? "running" : "gone"}), up since ${state.startedAt}`);
         console.log(`kafka ${state.kafka.brokers.join(",")}${state.kafka.local ? " (local broker)" : ""}; sandbox ${state.sandboxUrl}`);
@@ -38,8 +44,11 @@ export function stackCommand(): Command {
           table.push([service.name, String(service.pid), service.ready ? "yes" : "NO", service.grpcAddress ?? "", service.healthAddress, service.logFile]);
         }
         console.log(table.toString());
+        console.log(keyMetricsTable(report));
+        for (const problem of report.metrics.problems) console.log(`! ${problem}`);
+        console.log(`not exported as metrics yet: ${report.metrics.notExported.map((line) => line.split(":")[0]).join("; ")}`);
       }
-      if (!report.stackAlive || report.services.some((service) => !service.ready)) process.exitCode = 1;
+      if (!report.stackAlive || report.services.some((service) => !service.ready) || !report.ledgerCheck.ok) process.exitCode = 1;
     });
 
   stack
@@ -100,6 +109,9 @@ async function runStackUp(exit: boolean): Promise<void> {
 
 interface StatusReport {
   readonly stackAlive: boolean;
+  readonly metrics: KeyMetricsReport;
+  readonly ledgerCheck: LedgerCheck;
+  readonly reconciliation: ReconClasses;
   readonly services: readonly {
     readonly name: string;
     readonly pid: number;
@@ -117,7 +129,47 @@ async function statusOf(state: StackState): Promise<StatusReport> {
       ready: alive(service.pid) && (await answersReady(service.healthAddress)),
     })),
   );
-  return { stackAlive: alive(state.pid), services };
+  const settlementDatabase = state.postgres.databases.find((name) => name.startsWith("tributary_settlement"));
+  const [scrapes, ledger, reconciliation] = await Promise.all([
+    scrapeMetrics(state.services),
+    settlementDatabase === undefined
+      ? Promise.resolve<LedgerCheck>({ ok: false, source: "settlement database", error: "the stack has no settlement database" })
+      : ledgerCheck(databaseUrl(state.postgres.serverUrl, settlementDatabase)),
+    reconClasses(),
+  ]);
+  return { stackAlive: alive(state.pid), services, metrics: summariseMetrics(scrapes), ledgerCheck: ledger, reconciliation };
+}
+
+/** The key metrics as one table: what, where (service, labels), value. */
+function keyMetricsTable(report: StatusReport): string {
+  const { metrics } = report;
+  const table = new Table({ head: ["key metric", "where", "value"] });
+  const rows = (title: string, entries: readonly (readonly [string, string])[], none: string): void => {
+    if (entries.length === 0) table.push([title, "", none]);
+    for (const [where, value] of entries) table.push([title, where, value]);
+  };
+  rows("provider calls", metrics.providerCalls.map((c) => [`${c.provider} ${c.call} ${c.outcome}`, String(c.count)]), "none yet");
+  rows("webhook notifications", metrics.webhookNotifications.map((n) => [`${n.provider} ${n.outcome}${n.reason === "" ? "" : ` (${n.reason})`}`, String(n.count)]), "none yet");
+  rows("outbox backlog", metrics.outbox.map((o) => [o.service, `${o.pending} pending${o.quarantined > 0 ? `, ${o.quarantined} QUARANTINED` : ""}${o.pending > 0 ? `, oldest ${Math.round(o.oldestPendingAgeS)} s` : ""}`]), "not reported");
+  rows("consumer lag", metrics.consumerLag.map((l) => [`${l.service}: ${l.group} on ${l.topic}`, String(l.lag)]), "not reported");
+  const parked = metrics.parkedKeys.filter((p) => p.keys > 0);
+  rows("parked keys", parked.map((p) => [`${p.service}: ${p.group} on ${p.topic}`, String(p.keys)]), metrics.parkedKeys.length === 0 ? "not reported" : `0 in ${metrics.parkedKeys.length} group/topic(s)`);
+  rows("dead letters", metrics.deadLettered.map((d) => [`${d.service}: ${d.group} on ${d.topic}`, String(d.count)]), "0 since each service started");
+  const ledger = report.ledgerCheck;
+  rows(
+    "ledger balance",
+    "error" in ledger
+      ? [["settlement database", `CANNOT READ: ${ledger.error}`]]
+      : Object.entries(ledger.sumMinorByCurrency).map(([currency, sum]) => [`${currency}, sum of ${ledger.postings} postings (settlement database)`, sum === "0" ? "0 ✓" : `${sum} ✗ (must be 0)`]),
+    "no postings yet",
+  );
+  const recon = report.reconciliation;
+  rows(
+    "open recon exceptions",
+    "error" in recon ? [["ReconciliationService", `CANNOT READ: ${recon.error}`]] : recon.openByClass.map((c) => [`${c.provider} ${c.matchClass}`, String(c.open)]),
+    "none",
+  );
+  return table.toString();
 }
 
 async function answersReady(healthAddress: string): Promise<boolean> {
