@@ -42,6 +42,7 @@ export function reconCommand(): Command {
   endpointOptions(
     recon
       .command("run")
+      .summary("reconcile one provider's day against its bill (downloaded, or --file); exit 1 while exceptions remain open")
       .description(
         "have the provider's worker reconcile one day: it downloads the provider's bill through the provider's API (or reads --file), " +
           "matches it against settlement's records and queues the exceptions. Prints the run's classes and the day's open exceptions; " +
@@ -76,6 +77,7 @@ export function reconCommand(): Command {
   endpointOptions(
     recon
       .command("exceptions")
+      .summary("list the exceptions queue; exit 1 when open exceptions are listed")
       .description("the exceptions queue (newest bill day first); exit 1 when listing open exceptions and there are some")
       .option("--provider <provider>", "only this rail")
       .option("--date <YYYY-MM-DD>", "only this bill day")
@@ -93,6 +95,7 @@ export function reconCommand(): Command {
   endpointOptions(
     recon
       .command("resolve")
+      .summary("close one open exception with a note")
       .description("close one open exception, saying why; who is your token's principal, when the server's clock. Exit 3 for no such exception, 1 when it is not open")
       .argument("<exception-id>", "the exception (its id as recon exceptions lists it)")
       .requiredOption("--note <text>", "why it is closed (kept with it)")

@@ -30,6 +30,7 @@ export function reportCommand(): Command {
 
   report
     .command("export")
+    .summary("write one day's report (CSV, JSON, XLSX or HTML) to ./out and print its path and size")
     .description(
       "stream one day's report from settlement's gRPC ExportReport into <out>/<date>/settlement-<kind>[-<provider>][-<merchant>].<format> and print its path and size. " +
         "CSV is UTF-8 with BOM (opens in Excel with Chinese text intact); JSON and XLSX are the detail report only. " +

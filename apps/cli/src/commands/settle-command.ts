@@ -22,6 +22,7 @@ export function settleCommand(): Command {
 
   settle
     .command("close-day")
+    .summary("close one provider's business day into batches (idempotent)")
     .description(
       "close one provider's business day (00:00 Asia/Shanghai cut-off) into one batch per merchant and currency, and print them; " +
         "closing a day again changes nothing and prints the same batches. Refused (exit 1) before the day's cut-off.",

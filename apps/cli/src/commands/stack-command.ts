@@ -25,6 +25,7 @@ export function stackCommand(): Command {
 
   stack
     .command("status")
+    .summary("the running stack's services, readiness and key metrics; exit 1 if a service is not ready or the ledger does not balance")
     .description(
       "what the running stack is made of, whether each service answers /readyz, and the key metrics scraped from each service's /metrics " +
         "(provider calls, webhook notifications, outbox backlog, consumer lag, parked keys, dead letters), with the ledger balance check " +
