@@ -2,7 +2,8 @@
  * `tributary day run` on the test broker and a private set of databases: a small business day
  * end to end, every process real. The summary it prints is checked against the services' own
  * rows (orders, journal entries, batches, reconciliation items), the ledger must sum to zero, each
- * discrepancy the sandbox injected into a bill is found once in its class, the reports parse, and
+ * discrepancy the sandbox injected into a bill is found once in its class, the WeChat Pay trial ramped
+ * over four steps with its treatment orders on WeChat, the reports parse, and
  * one paid order's spans (read back by `tributary trace`) run from the order service through
  * payment routing's consumer, worker and capture to the settlement posting.
  */
@@ -46,6 +47,13 @@ interface SummaryJson {
   providers: ProviderJson[];
   routingRules: Record<string, number>;
   rollouts: { rolloutId: string; sharePercent: number }[];
+  trial: {
+    rolloutId: string;
+    steps: { step: string; routed: number; treatment: number }[];
+    guardrail: { verdict: string; reason: { code: string; text: string } };
+    treatment: { attempts: number; successes: number };
+    control: { attempts: number; successes: number };
+  };
   batches: { batchId: string; provider: string; status: string; paymentCount: number; netMinor: string; heldFor: string[] }[];
   totals: { grossMinor: string; netMinor: string };
   ledgerSumByCurrency: Record<string, number>;
@@ -117,7 +125,23 @@ describe("tributary day run", () => {
     const captured = summary.providers.reduce((n, p) => n + p.captured, 0);
     const routed = summary.providers.reduce((n, p) => n + p.routed, 0);
     expect(Object.values(summary.routingRules).reduce((n, count) => n + count, 0)).toBe(routed);
-    expect(summary.rollouts.length).toBeGreaterThan(0);
+    expect(summary.rollouts.map((r) => r.rolloutId)).toEqual([summary.trial.rolloutId]);
+    // The roll-out story: WeChat Pay in trial over four ramp steps, its treatment orders routed by the
+    // trial (as PaymentRouted's rule says), its arms as payment-routing's rows count them, and a verdict.
+    expect(summary.trial.steps).toHaveLength(4);
+    const treated = summary.trial.steps.reduce((n, s) => n + s.treatment, 0);
+    expect(treated).toBeGreaterThan(0);
+    const trialRouted = Object.entries(summary.routingRules).filter(([rule]) => rule.startsWith(`rollout:${summary.trial.rolloutId}:trial_treatment`)).reduce((n, [, count]) => n + count, 0);
+    expect(trialRouted).toBeGreaterThanOrEqual(treated);
+    const arms = await query<{ arm: string; provider: string; n: string }>(
+      "tributary_payment_routing",
+      "SELECT rollout_arm AS arm, provider::text AS provider, count(*) AS n FROM payments WHERE rollout_id = $1 GROUP BY 1, 2",
+      [summary.trial.rolloutId],
+    );
+    expect(arms.filter((row) => row.arm === "treatment").map((row) => row.provider)).toEqual(["wechat_pay"]);
+    expect(Number(arms.find((row) => row.arm === "treatment")?.n ?? 0)).toBeGreaterThanOrEqual(treated);
+    expect(summary.trial.treatment.attempts).toBeLessThanOrEqual(Number(arms.find((row) => row.arm === "treatment")?.n ?? 0));
+    expect(["continue", "pause"]).toContain(summary.trial.guardrail.verdict);
     expect(captured).toBe(summary.orders.paid);
     const entries = await query<{ n: string }>("tributary_settlement", "SELECT count(*) AS n FROM journal_entry WHERE source_key LIKE 'capture:%'");
     expect(Number(entries[0]!.n)).toBe(captured + 2);

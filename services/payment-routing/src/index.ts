@@ -63,6 +63,10 @@ export type {
   RolloutNotFoundError,
 } from "./domain/routing/decide-policy-change.js";
 export { exampleMerchantIds, examplePolicy } from "./domain/routing/example-policy.js";
+// The cold-path database and the guardrail's arm counter, for operators' tools (the day run's roll-out verdict).
+export { createPrismaDatabase } from "./adapters/prisma/prisma-database.js";
+export type { PrismaDatabase, PrismaDatabaseOptions } from "./adapters/prisma/prisma-database.js";
+export { createPrismaRolloutArmCounter } from "./adapters/prisma/prisma-rollout-arm-counter.js";
 
 // Provider adapters (the ProviderAdapter port, one client + transformers per provider).
 export { AlipayAdapter, createAlipayAdapter } from "./adapters/providers/alipay/client.js";

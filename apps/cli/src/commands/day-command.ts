@@ -75,6 +75,13 @@ function printSummary(summary: DaySummary): void {
   for (const r of summary.rollouts) {
     console.log(`  roll-out ${r.rolloutId} (${r.provider}${r.trial ? ", trial" : ""}): step ${r.step}, ${r.sharePercent} % of buyers; ${r.paused === undefined ? "running (guardrail did not pause it)" : `PAUSED by ${r.paused}`}`);
   }
+  const trial = summary.trial;
+  if (trial !== undefined) {
+    const took = trial.steps.map((s) => `step ${s.step}: WeChat took ${s.treatment} of ${s.routed} orders routed (${s.routed === 0 ? 0 : Math.round((100 * s.treatment) / s.routed)} %)`);
+    console.log(`  trial ${trial.rolloutId}:\n    ${took.join("\n    ")}`);
+    const g = trial.guardrail;
+    console.log(`    guardrail over the day: ${g.verdict === "pause" ? "PAUSE" : "continue"} — ${g.reason.text} (z ${Math.round(g.z * 100) / 100}, p ${Math.round(g.pValue * 1000) / 1000})`);
+  }
   const providers = new Table({ head: ["provider", "routed", "captured", "gross", "bill rows", "our records", "matched", "discrepancies", "classes (class/disposition)"] });
   for (const p of summary.providers) {
     const r = p.reconciliation;

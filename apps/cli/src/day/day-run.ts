@@ -25,6 +25,7 @@ import { readStackState, stackStatePath } from "../stack/stack-state.js";
 import { watchDay, type DayEvents } from "./day-watch.js";
 import { summariseDay, type DaySummary } from "./day-summary.js";
 import { writeDayReports } from "./day-reports.js";
+import { isTrialTreatment, stepLabel, switchOnWechatTrial, trialOutcome, type StepRouting } from "./wechat-trial.js";
 
 /** What `day run` is asked to do. */
 export interface DayRunOptions {
@@ -138,9 +139,29 @@ async function businessDay(options: DayRunOptions, stack: RunningStack, day: Day
     const dayStarted = Date.now();
     options.print(`day ${day.billDate}: run ${runId}, ${orders.length} orders (seed ${options.seed})`);
 
+    // The roll-out story: WeChat Pay switched on in trial, its ramp stepping while the orders come
+    // in wave by wave, one wave per step (see wechat-trial.ts).
+    const paymentRoutingAddress = stack.services.find((service) => service.name === "payment-routing")?.grpcAddress ?? "";
+    const stepMs = Math.max(6_000, Math.ceil(orders.length / 4 / 40) * 1_000);
+    const trial = await step("switch on the WeChat Pay trial", () => switchOnWechatTrial(paymentRoutingAddress, stack.operatorToken, day.billDate, stepMs));
+    options.print(`roll-out ${trial.rolloutId}: WeChat Pay in trial (policy v${trial.policyVersion}), a step every ${stepMs / 1000} s: ${trial.steps.map((s) => stepLabel(s)).join(" → ")}`);
+    const stepRouting: StepRouting[] = [];
     await step("publish orders", async () => {
       progress.start("published", orders.length);
-      await publishOrders(stack.kafka, orders, (count) => progress.update("published", count));
+      const waveSize = Math.ceil(orders.length / trial.steps.length);
+      let seen = new Set<string>();
+      for (const [index, trialStep] of trial.steps.entries()) {
+        const wait = trialStep.startsAt.getTime() - Date.now();
+        if (wait > 0) await sleep(wait);
+        const wave = orders.slice(index * waveSize, (index + 1) * waveSize);
+        await publishOrders(stack.kafka, wave, (count) => progress.update("published", index * waveSize + count));
+        // Each wave routed within its own step, as far as the pipeline keeps up (never past the next step).
+        const nextStep = trial.steps[index + 1]?.startsAt.getTime() ?? Date.now() + stepMs;
+        await settle(() => routedOrFailed(events) >= Math.min(index * waveSize + wave.length, orders.length) - events.rejected.size, nextStep - 200);
+        const routedNow = [...events.routed.entries()].filter(([orderId]) => !seen.has(orderId));
+        stepRouting.push({ step: stepLabel(trialStep), routed: routedNow.length, treatment: routedNow.filter(([, route]) => isTrialTreatment(route.rule, trial.rolloutId)).length });
+        seen = new Set(events.routed.keys());
+      }
     });
 
     await step("orders answered", async () => {
@@ -208,14 +229,30 @@ async function businessDay(options: DayRunOptions, stack: RunningStack, day: Day
         totalMs: Date.now() - day.started,
       }),
     );
-    const reports = await step("write reports", () => writeDayReports({ outDir: options.outDir, summary, settlementDb }));
-    return { ...summary, reports };
+    const trialResult = await step("the trial's guardrail verdict", () =>
+      trialOutcome(databaseUrl(stack.serverUrl, `tributary_payment_routing${day.databaseSuffix}`), trial, stepRouting),
+    );
+    const withTrial: DaySummary = { ...summary, trial: trialResult };
+    const reports = await step("write reports", () => writeDayReports({ outDir: options.outDir, summary: withTrial, settlementDb }));
+    return { ...withTrial, reports };
   } finally {
     progress.stop();
     await watch.stop();
     await settlementDb.end();
     await reconciliationDb.end();
   }
+}
+
+/** Accepted orders routed, or failed before any route (no rail would take them). */
+function routedOrFailed(events: DayEvents): number {
+  let count = events.routed.size;
+  for (const orderId of events.failed.keys()) if (!events.routed.has(orderId)) count += 1;
+  return count;
+}
+
+/** Polls `done` every 100 ms until it holds or `deadline` (epoch ms) passes; never fails. */
+async function settle(done: () => boolean, deadline: number): Promise<void> {
+  while (!done() && Date.now() < deadline) await sleep(100);
 }
 
 /** Orders that reached an end: paid, or their payment failed. */

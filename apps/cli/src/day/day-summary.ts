@@ -6,6 +6,7 @@ import { activeStepIndex, policyFromJsonText } from "@tributary/payment-routing"
 import { formatDecimal, money } from "@tributary/money";
 import type { InjectedDiscrepancy } from "./day-run.js";
 import type { AnnouncedDiscrepancy, DayEvents } from "./day-watch.js";
+import type { TrialOutcome } from "./wechat-trial.js";
 
 /** A provider's day: from payment-routing's events and the reconciliation worker's run. */
 export interface ProviderDay {
@@ -59,6 +60,8 @@ export interface DaySummary {
   readonly routingRules: Readonly<Record<string, number>>;
   /** Each roll-out of the routing policy at the end of the day, from payment-routing's API: its step, share and whether the guardrail paused it. */
   readonly rollouts: readonly RolloutState[];
+  /** The day's WeChat Pay trial: what each ramp step admitted and the guardrail's verdict (added by the day run). */
+  readonly trial?: TrialOutcome;
   readonly providers: readonly ProviderDay[];
   readonly batches: readonly BatchRow[];
   readonly totals: { readonly grossMinor: bigint; readonly providerFeesMinor: bigint; readonly platformFeesMinor: bigint; readonly netMinor: bigint; readonly payableMinor: bigint };
