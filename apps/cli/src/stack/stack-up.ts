@@ -105,7 +105,10 @@ export async function stackUp(options: StackUpOptions): Promise<void> {
     if (existing !== undefined && existing !== "") {
       brokers = existing.split(",").map((broker) => broker.trim());
     } else {
-      const cluster = await startKafka({ nodes: 1, dataDir: resolve(repoRoot, ".tributary/kafka") });
+      // The development stack keeps its broker's data in .tributary/kafka; a stack on databases of
+      // its own (a day run, a test) gets a data folder of its own that goes when it stops — two
+      // brokers formatting one folder at once (concurrent day-run tests) killed one of them.
+      const cluster = await startKafka({ nodes: 1, ...(databaseSuffix === "" ? { dataDir: resolve(repoRoot, ".tributary/kafka") } : {}) });
       stops.push(() => cluster.stop());
       brokers = [...cluster.brokers];
     }
