@@ -15,6 +15,7 @@ import { startOrdersConsumer } from "./adapters/kafka/orders-consumer.js";
 import { startPaymentsConsumer } from "./adapters/kafka/payments-consumer.js";
 import { startReconciliationConsumer } from "./adapters/kafka/reconciliation-consumer.js";
 import type { SettlementDeps } from "./app/ports.js";
+import { startSettlementMetrics, type SettlementMetrics } from "./settlement-metrics.js";
 import { DEFAULT_FEE_TERMS, type FeeTerms } from "./domain/fee-terms.js";
 
 /** The producer name of the settlement service's outbox. */
@@ -52,6 +53,8 @@ export interface RunningSettlementService {
   /** `host:port` gRPC clients dial. */
   readonly address: string;
   readonly healthAddress: string | undefined;
+  /** Settlement's own instruments (`settlement.postings`, `settlement.ledger.imbalance`); `refreshNow` reads the imbalance at once. */
+  readonly metrics: SettlementMetrics;
   stop(): Promise<void>;
 }
 
@@ -73,12 +76,15 @@ export async function startSettlementService(config: SettlementServiceConfig): P
     ...(config.healthAddress === undefined ? {} : { healthAddress: config.healthAddress }),
     logger: config.logger ?? createLogger({ serviceName: SETTLEMENT_PRODUCER }),
   });
+  const { pool, logger } = runtime;
+  // Instruments made now, after telemetry started (main.ts starts it first; tests before this call).
+  const metrics = await runtime.start("settlement metrics", () => Promise.resolve(startSettlementMetrics({ pool, logger })));
   const deps: SettlementDeps = {
     terms: config.terms ?? DEFAULT_FEE_TERMS,
     newId: config.newId ?? (() => uuidv7()),
     clock: config.clock ?? (() => new Date()),
+    ledgerMetrics: metrics.ledger,
   };
-  const { pool, logger } = runtime;
   try {
     // The platform-wide accounts exist before the first posting, so no two first postings wait on
     // each other's creation of them.
@@ -117,7 +123,7 @@ export async function startSettlementService(config: SettlementServiceConfig): P
       await runtime.start("business day closer", () => Promise.resolve(startDayCloser({ pool, deps, ...dayCloser, logger })));
     }
     runtime.markReady();
-    return { deps, address: grpc.address, healthAddress: runtime.healthAddress, stop: () => runtime.stop() };
+    return { deps, address: grpc.address, healthAddress: runtime.healthAddress, metrics, stop: () => runtime.stop() };
   } catch (error) {
     await runtime.stop();
     throw error;

@@ -11,7 +11,7 @@ import { merchantTermsFor, settlementCycleDaysFor } from "../domain/fee-terms.js
 import type { EntryDraft } from "../domain/journal-entry.js";
 import { reserveReleasedEntry, reserveWithheldEntry } from "../domain/reserve-entry.js";
 import type { SettlementBatch } from "../domain/settlement-batch.js";
-import type { SettlementDeps } from "./ports.js";
+import { countWritten, type SettlementDeps } from "./ports.js";
 
 /** Why a day cannot be closed. */
 export type CloseDayError =
@@ -82,6 +82,7 @@ export async function closeBusinessDay(
       );
     }
     const written = await writeEntries(tx, reserveEntries);
+    countWritten(deps, reserveEntries, written);
     if (written.size !== reserveEntries.length) throw new Error(`close ${request.provider} ${request.businessDate}: a reserve entry of ${g.merchantId} existed already`);
     const batch: SettlementBatch = {
       ...totals,

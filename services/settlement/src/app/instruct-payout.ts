@@ -6,7 +6,7 @@ import { insertPayout, payoutAccountOf, payoutOfBatch, type StoredPayout } from 
 import { appendPayoutInstructed } from "../adapters/kafka/settlement-outbox.js";
 import { decidePayout, payoutEntry, type PayoutError } from "../domain/payout.js";
 import type { SettlementBatch } from "../domain/settlement-batch.js";
-import type { SettlementDeps } from "./ports.js";
+import { countWritten, type SettlementDeps } from "./ports.js";
 
 /** Why a payout is refused, including a batch that does not exist. */
 export type InstructPayoutError = PayoutError | { readonly code: "batch_not_found"; readonly message: string };
@@ -45,6 +45,7 @@ export async function instructPayout(
   const payout: StoredPayout = { ...decided.value, merchantId: batch.merchantId, currency: batch.currency };
   const entry = payoutEntry(batch, decided.value);
   const written = await writeEntries(tx, [entry]);
+  countWritten(deps, [entry], written);
   // The batch row is locked and had no payout row, so its payout entry cannot exist yet.
   if (!written.has(entry.entryId)) throw new Error(`payout entry of batch ${batch.batchId} existed without a payout`);
   await insertPayout(tx, payout);

@@ -1,7 +1,7 @@
 import { err, ok, type Result } from "@tributary/result";
 import { writeEntries, type Queryable } from "../adapters/db/pg-ledger.js";
 import { adjustmentEntry, type Adjustment, type AdjustmentError } from "../domain/adjustment-entry.js";
-import type { SettlementDeps } from "./ports.js";
+import { countWritten, type SettlementDeps } from "./ports.js";
 
 /** Why an adjustment is refused: the entry's own checks, or its reference already used for another adjustment. */
 export type PostAdjustmentError = AdjustmentError | { readonly code: "adjustment_conflict"; readonly message: string };
@@ -20,6 +20,7 @@ export async function postAdjustment(
   const entry = adjustmentEntry(adjustment, deps.newId());
   if (!entry.ok) return entry;
   const written = await writeEntries(tx, [entry.value]);
+  countWritten(deps, [entry.value], written);
   if (written.has(entry.value.entryId)) return ok({ entryId: entry.value.entryId, posted: true, approvedBy: adjustment.approvedBy });
   const { rows } = await tx.query<{ entry_id: string; merchant_id: string | null; provider: string | null; currency: string; amount_minor: string; approved_by: string | null }>(
     `SELECT e.entry_id, e.merchant_id, e.provider, e.currency, p.amount_minor, e.approved_by

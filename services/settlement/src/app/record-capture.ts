@@ -11,7 +11,7 @@ export function withContext(capture: Capture, context: OrderContext | undefined)
   if (context === undefined) return capture;
   return { ...capture, channel: capture.channel ?? context.channel, category: capture.category ?? context.category };
 }
-import type { SettlementDeps } from "./ports.js";
+import { countWritten, type SettlementDeps } from "./ports.js";
 
 /** What recording a capture did. */
 export interface CaptureRecorded {
@@ -29,5 +29,6 @@ export async function recordCapture(deps: SettlementDeps, tx: Queryable, capture
   const context = (await orderContexts(tx, [capture.orderId])).get(capture.orderId);
   const entry = captureEntry(withContext(capture, context), deps.terms, deps.newId());
   const written = await writeEntries(tx, [entry]);
+  countWritten(deps, [entry], written);
   return { entryId: entry.entryId, posted: written.has(entry.entryId) };
 }

@@ -1,7 +1,7 @@
 import { err, ok, type Result } from "@tributary/result";
 import { refundEntry, refundReserveSourceKey, refundSourceKey, type Refund, type RefundEntryError } from "../domain/refund-entry.js";
 import { entryExists, findCapture, findPending, lockPayment, resolvePending, writeEntries, type Queryable } from "../adapters/db/pg-ledger.js";
-import type { SettlementDeps } from "./ports.js";
+import { countWritten, type SettlementDeps } from "./ports.js";
 
 /** Why a completed refund could not be posted. */
 export type RecordRefundError =
@@ -43,7 +43,7 @@ export async function recordRefund(
     { entryId: deps.newId(), phase: "posted", pendingEntryId: pending?.entryId },
   );
   if (!entry.ok) return entry;
-  await writeEntries(tx, [entry.value]);
+  countWritten(deps, [entry.value], await writeEntries(tx, [entry.value]));
   if (pending !== undefined) {
     await resolvePending(tx, {
       pendingEntryId: pending.entryId,

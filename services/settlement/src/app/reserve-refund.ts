@@ -1,7 +1,7 @@
 import { err, ok, type Result } from "@tributary/result";
 import { refundEntry, refundReserveSourceKey, refundSourceKey, type Refund, type RefundEntryError } from "../domain/refund-entry.js";
 import { entryExists, findCapture, lockPayment, writeEntries, type Queryable } from "../adapters/db/pg-ledger.js";
-import type { SettlementDeps } from "./ports.js";
+import { countWritten, type SettlementDeps } from "./ports.js";
 
 /** Why a refund could not be reserved. */
 export type ReserveRefundError = RefundEntryError | { readonly code: "capture_unknown"; readonly message: string };
@@ -33,6 +33,6 @@ export async function reserveRefund(
   if (capture === undefined) throw new Error(`capture of ${found.paymentId} vanished`);
   const entry = refundEntry(capture, request, { entryId: deps.newId(), phase: "pending", pendingEntryId: undefined });
   if (!entry.ok) return entry;
-  await writeEntries(tx, [entry.value]);
+  countWritten(deps, [entry.value], await writeEntries(tx, [entry.value]));
   return ok({ outcome: "reserved", entryId: entry.value.entryId });
 }

@@ -5,7 +5,7 @@ import { assertNever } from "@tributary/result";
 import type { Logger } from "@tributary/telemetry";
 import type { Kafka } from "kafkajs";
 import type { Pool, PoolClient } from "pg";
-import type { SettlementDeps } from "../../app/ports.js";
+import { countWritten, type SettlementDeps } from "../../app/ports.js";
 import { recordCapture, withContext } from "../../app/record-capture.js";
 import { orderContexts } from "../db/pg-order-context.js";
 import { recordRefund } from "../../app/record-refund.js";
@@ -49,7 +49,8 @@ export async function applyPaymentEvents(
   const flush = async (): Promise<void> => {
     if (captures.length === 0) return;
     const contexts = await orderContexts(tx, captures.map((c) => c.orderId));
-    await writeEntries(tx, captures.map((c) => captureEntry(withContext(c, contexts.get(c.orderId)), deps.terms, deps.newId())));
+    const entries = captures.map((c) => captureEntry(withContext(c, contexts.get(c.orderId)), deps.terms, deps.newId()));
+    countWritten(deps, entries, await writeEntries(tx, entries));
     captures = [];
   };
   for (const event of events) {
