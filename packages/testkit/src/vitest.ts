@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inject } from "vitest";
-import { databaseUrl, dropDatabase, ensureDatabase, findServiceDatabases, migrateServiceDatabase } from "@tributary/local-postgres";
+import pg from "pg";
+import { databaseUrl, ensureDatabase, findServiceDatabases, migrateServiceDatabase } from "@tributary/local-postgres";
 import "./provided-context.js";
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), "../../../..");
@@ -43,5 +44,33 @@ export async function freshTestDatabase(database: string): Promise<{ readonly ur
   await ensureDatabase(serverUrl, name);
   const url = databaseUrl(serverUrl, name);
   await migrateServiceDatabase(url, service);
-  return { url, drop: () => dropDatabase(serverUrl, name) };
+  return { url, drop: () => dropWhenUnused(serverUrl, name) };
+}
+
+/** Postgres SQLSTATE for DROP DATABASE while sessions use it. */
+const objectInUse = "55006";
+
+/**
+ * Drops a fresh database once nothing uses it any more. Not `WITH (FORCE)`: killing a session a
+ * stopped service still holds makes its pool emit an error nobody listens to any more, which
+ * vitest reports as an unhandled error of the file. A database still in use after ten seconds is
+ * left for the next run's clean-up of abandoned test databases (its name ends `_test_<pid>`).
+ */
+async function dropWhenUnused(serverUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      try {
+        await client.query(`DROP DATABASE IF EXISTS "${name}"`);
+        return;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== objectInUse) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    console.warn(`testkit: ${name} is still in use 10 s after its test file; left for the next run's clean-up`);
+  } finally {
+    await client.end();
+  }
 }
