@@ -1,4 +1,3 @@
-import { metrics } from "@opentelemetry/api";
 import { ordersTopic, paymentsTopic, routingTopic, type ProviderId } from "@tributary/contracts";
 import { newEventId } from "@tributary/events";
 import type { TokenTable } from "@tributary/grpc";
@@ -19,7 +18,8 @@ import { startPaymentWorker, type InTransaction, type SweepReport } from "./app/
 import { startGuardrailMonitor } from "./app/policy/guardrail-monitor.js";
 import type { PolicySource } from "./app/policy-source.js";
 import { openPolicyStore } from "./adapters/prisma/open-policy-store.js";
-import { DEFAULT_LIFECYCLE_TIMINGS, type LifecycleDeps, type LifecycleMetrics, type LifecycleTimings, type Tx } from "./app/ports.js";
+import { DEFAULT_LIFECYCLE_TIMINGS, type LifecycleDeps, type LifecycleTimings, type Tx } from "./app/ports.js";
+import { startPaymentRoutingMetrics } from "./payment-routing-metrics.js";
 import type { RoutingPolicy } from "./domain/routing/routing-policy.js";
 
 /** Everything the payment-routing service needs from its environment; `main.ts` builds it from env vars. */
@@ -116,19 +116,6 @@ export interface RunningPaymentRoutingService {
   stop(): Promise<void>;
 }
 
-/** Lifecycle counters on the global OpenTelemetry meter. */
-function otelLifecycleMetrics(): LifecycleMetrics {
-  const meter = metrics.getMeter("@tributary/payment-routing");
-  const unowned = meter.createCounter("payment_routing.unowned_capture_refunds", {
-    description: "Captures no order owns (late after close, second capture, CaptureRefundRequested) whose full refund was queued",
-  });
-  const calls = meter.createCounter("payment_routing.provider_calls", { description: "Provider calls by provider, call and outcome code" });
-  return {
-    unownedCaptureRefunded: (provider, reason) => unowned.add(1, { provider, reason }),
-    providerCall: (provider, call, outcome) => calls.add(1, { provider, call, outcome }),
-  };
-}
-
 /** A payment id: UUIDv7 as 32 hex digits (UnionPay takes 8–40 letters and digits, no dashes). */
 function defaultPaymentId(): string {
   return newEventId().replaceAll("-", "");
@@ -190,10 +177,14 @@ export async function startPaymentRoutingService(config: PaymentRoutingServiceCo
     const health = createHealthTracker(() => ({ health: latest.health, breaker: latest.breaker }));
     const base = config.notifyBaseUrl.replace(/\/+$/, "");
     const { pool } = runtime;
+    // Instruments made now, after telemetry started (main.ts starts it first; tests before this call).
+    const serviceMetrics = await runtime.start("payment-routing metrics", () =>
+      Promise.resolve(startPaymentRoutingMetrics({ health, providers: [...adapters.keys()], clock })),
+    );
     const deps: LifecycleDeps = {
       pool,
       store: createPgPaymentStore(),
-      outbox: createPaymentOutbox(),
+      outbox: serviceMetrics.countingOutbox(createPaymentOutbox()),
       adapters,
       policySource,
       health,
@@ -202,7 +193,7 @@ export async function startPaymentRoutingService(config: PaymentRoutingServiceCo
       random: config.random ?? Math.random,
       notifyUrl: (provider) => `${base}/webhooks/${provider}`,
       timings: { ...DEFAULT_LIFECYCLE_TIMINGS, ...config.timings },
-      metrics: otelLifecycleMetrics(),
+      metrics: serviceMetrics.lifecycle,
       logger,
     };
     const transaction: InTransaction = (work) => inTransaction(pool, work);

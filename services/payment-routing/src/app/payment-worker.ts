@@ -175,10 +175,11 @@ function providerCalls(deps: LifecycleDeps, inTransaction: InTransaction) {
     }
     const startedAt = performance.now();
     const result = await run(adapter);
-    const latencyMs = Math.round(performance.now() - startedAt);
+    const elapsedMs = performance.now() - startedAt;
+    const latencyMs = Math.round(elapsedMs);
     const kind: AttemptKind = result.ok ? "succeeded" : attemptKindOf(result.error);
     deps.health.record(payment.provider, payment.channel, { kind, latencyMs }, deps.clock());
-    deps.metrics.providerCall(payment.provider, name, result.ok ? "ok" : result.error.code);
+    deps.metrics.providerCall(payment.provider, name, result.ok ? "ok" : result.error.code, elapsedMs / 1_000);
     return result;
   };
 

@@ -3,6 +3,7 @@ import type { Money } from "@tributary/money";
 import type { Logger } from "@tributary/telemetry";
 import type { Pool, PoolClient } from "pg";
 import type { BuyerAction, PaymentChannel, ProviderAdapter } from "../adapters/providers/provider-adapter.js";
+import type { CandidateTier } from "../domain/routing/route.js";
 import type { HealthTracker } from "./health-tracker.js";
 import type { PolicySource } from "./policy-source.js";
 
@@ -212,12 +213,24 @@ export const DEFAULT_LIFECYCLE_TIMINGS: LifecycleTimings = {
 export interface LifecycleMetrics {
   /** A capture no order owns was refunded automatically (late after close, or a second capture). */
   unownedCaptureRefunded(provider: ProviderId, reason: "late_capture" | "second_capture" | "capture_refund_requested"): void;
-  /** A provider call finished, by call and outcome code. */
-  providerCall(provider: ProviderId, call: string, outcome: string): void;
+  /** A provider call finished, by call and outcome code, after `durationS` seconds (the adapter's whole call). */
+  providerCall(provider: ProviderId, call: string, outcome: string, durationS: number): void;
+  /** Routing chose a rail for a newly accepted order, or none was eligible (`provider` and `tier` undefined). */
+  routingDecision(decision: RoutingDecisionMetric): void;
+}
+
+/** What one routing decision is counted by. */
+export interface RoutingDecisionMetric {
+  /** The rail of attempt 1; undefined when no rail was eligible. */
+  readonly provider: ProviderId | undefined;
+  readonly tier: CandidateTier | undefined;
+  /** The trial roll-out the decision belongs to, and which arm of it, when it belongs to one. */
+  readonly rolloutId: string | undefined;
+  readonly rolloutArm: "treatment" | "control" | undefined;
 }
 
 /** Metrics that count nothing (tests, tools). */
-export const noLifecycleMetrics: LifecycleMetrics = { unownedCaptureRefunded: () => undefined, providerCall: () => undefined };
+export const noLifecycleMetrics: LifecycleMetrics = { unownedCaptureRefunded: () => undefined, providerCall: () => undefined, routingDecision: () => undefined };
 
 /** Everything the lifecycle's use cases need. */
 export interface LifecycleDeps {

@@ -23,7 +23,9 @@ export type RouteOutcome =
  * is what lets a crash, a timeout or a restart be resolved by querying, never by creating
  * again elsewhere). An order that already has a payment is left alone (a redelivery under a new
  * event id). With no eligible rail, PaymentFailed `no_eligible_provider` names every dropped
- * rail's reasons; its payment id names the decision, no row is stored.
+ * rail's reasons; its payment id names the decision, no row is stored. The decision is counted
+ * (`deps.metrics.routingDecision`) inside the transaction: one that rolls back and is redelivered
+ * counts twice.
  */
 export async function routeAcceptedOrder(deps: LifecycleDeps, tx: Tx, order: AcceptedOrder): Promise<RouteOutcome> {
   const existing = await deps.store.paymentsOfOrder(tx, order.orderId, { forUpdate: false });
@@ -34,6 +36,7 @@ export async function routeAcceptedOrder(deps: LifecycleDeps, tx: Tx, order: Acc
   const stored = storedDecisionOf(decision, (provider) => deps.adapters.has(provider));
   const first = decision.candidates.find((c) => deps.adapters.has(c.provider));
   if (first === undefined) {
+    deps.metrics.routingDecision({ provider: undefined, tier: undefined, rolloutId: undefined, rolloutArm: undefined });
     const paymentId = deps.newPaymentId();
     const detail = stored.dropped.map((d) => `${d.provider}: ${d.reasons.join(", ")}`).join("; ");
     await deps.outbox.append(tx, [
@@ -51,6 +54,7 @@ export async function routeAcceptedOrder(deps: LifecycleDeps, tx: Tx, order: Acc
   }
   const candidate = storedCandidate(first);
   const arm = rolloutArmOf(policy, stored, candidate);
+  deps.metrics.routingDecision({ provider: first.provider, tier: first.tier, rolloutId: arm?.rolloutId, rolloutArm: arm?.arm });
   const payment: PaymentRecord = {
     paymentId: deps.newPaymentId(),
     orderId: order.orderId,
