@@ -64,6 +64,44 @@ function pass0Id(item: { kind: string; providerTxnId: string; providerRefundId: 
   return item.kind === "payment" ? item.providerTxnId : item.kind === "refund" ? item.providerRefundId : item.merchantRefundRef;
 }
 
+/**
+ * A set of 30-bit hashes in one open-addressed Int32Array (linear probing, grown at half full): a
+ * day of a million closed keys is 8 MiB of flat memory the collector never traces, where a
+ * `Set<number>` cost 0.4–0.7 µs an operation in the bench's profile and was rehashed as it grew.
+ */
+class HashSet30 {
+  private slots = new Int32Array(1 << 12);
+  private size = 0;
+  has(hash: number): boolean {
+    const mask = this.slots.length - 1;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const slot = this.slots[i] as number;
+      if (slot === 0) return false;
+      if (slot === hash + 1) return true;
+    }
+  }
+  add(hash: number): void {
+    if ((this.size + 1) * 2 > this.slots.length) this.grow();
+    if (this.insert(this.slots, hash + 1)) this.size++;
+  }
+  private insert(slots: Int32Array, stored: number): boolean {
+    const mask = slots.length - 1;
+    for (let i = (stored - 1) & mask; ; i = (i + 1) & mask) {
+      const slot = slots[i] as number;
+      if (slot === stored) return false;
+      if (slot === 0) {
+        slots[i] = stored;
+        return true;
+      }
+    }
+  }
+  private grow(): void {
+    const old = this.slots;
+    this.slots = new Int32Array(old.length * 2);
+    for (const stored of old) if (stored !== 0) this.insert(this.slots, stored);
+  }
+}
+
 /** A 30-bit FNV-1a hash of an id: held as a small integer, so a day of closed keys costs little. */
 function keyHash(key: string): number {
   let h = 0x811c9dc5;
@@ -100,7 +138,7 @@ export function createStreamMatcher(input: StreamMatchInput, config: MatchConfig
   /** Open groups per id space, keyed by the id. */
   const groups: readonly Map<string, Group>[] = [new Map(), new Map(), new Map()];
   /** Hashes of the closed groups' ids, per id space. */
-  const closed: readonly Set<number>[] = [new Set(), new Set(), new Set()];
+  const closed: readonly HashSet30[] = [new HashSet30(), new HashSet30(), new HashSet30()];
   /** Two-sided groups in the order they became two-sided; closed from the front. */
   let queue: Group[] = [];
   let queueHead = 0;
@@ -115,7 +153,7 @@ export function createStreamMatcher(input: StreamMatchInput, config: MatchConfig
     let group = open.get(id);
     if (group === undefined) {
       // An open group's id is not closed, so only a new group asks whether its id was.
-      if ((closed[space] as Set<number>).has(keyHash(id))) return undefined;
+      if ((closed[space] as HashSet30).has(keyHash(id))) return undefined;
       group = { space, id, bill: [], ledger: [], latestMs: atMs, queued: false };
       open.set(id, group);
     } else if (atMs > group.latestMs) {
@@ -131,13 +169,17 @@ export function createStreamMatcher(input: StreamMatchInput, config: MatchConfig
   };
   const close = (group: Group): void => {
     (groups[group.space] as Map<string, Group>).delete(group.id);
-    (closed[group.space] as Set<number>).add(keyHash(group.id));
-    const kept: BillSide[] = [];
-    for (const side of group.bill) {
-      if (kept.some((k) => sameRow(k.row, side.row))) {
-        input.onItem(item("duplicate_in_bill", "exception", firstKey(side.row), [side.row], [], undefined, `the same ${side.row.kind} appears again at ${side.row.location.file}:${side.row.location.line}`));
-      } else {
-        kept.push(side);
+    (closed[group.space] as HashSet30).add(keyHash(group.id));
+    // One row cannot repeat itself: the common group skips the duplicate scan and its array.
+    let kept: BillSide[] = group.bill;
+    if (group.bill.length > 1) {
+      kept = [];
+      for (const side of group.bill) {
+        if (kept.some((k) => sameRow(k.row, side.row))) {
+          input.onItem(item("duplicate_in_bill", "exception", firstKey(side.row), [side.row], [], undefined, `the same ${side.row.kind} appears again at ${side.row.location.file}:${side.row.location.line}`));
+        } else {
+          kept.push(side);
+        }
       }
     }
     input.onItem(compareGroup(keyOf((kept[0] as BillSide).row, 0), kept, group.ledger, input.billDate, config));
