@@ -23,10 +23,11 @@
  * lookup); the full inbox count is checked after the timing. Each side's CPU time per message in
  * this process is reported too (`cpuMicrosPerMessage`; not the goal, but steady under load).
  *
- * Results on the shared 2-core machine, 2026-12-01 11:55–12:13 (1-minute load 7–14), five runs:
- * ratio 0.271, 0.350, 0.511, 0.436, 0.433 — median 0.433 (0.271–0.511), below the 0.5 goal; the
- * per-round ratios never agree within 15 % at that load, the CPU per message does (raw ~10 µs,
- * subject ~19 µs, Postgres ~9 µs more). Details and the profile: README.md, "Benchmarks".
+ * Results on the shared 2-core machine, 2026-12-01 15:12–15:23 (1-minute load 5–10.6), five runs
+ * after `17b2bbc`: ratio 0.480, 0.528, 0.452, 0.496, 0.448 — median 0.480 (0.448–0.528), still
+ * below the 0.5 goal; the bench process's CPU per message: raw 7.0–8.3 µs, subject 12.4–14.0 µs
+ * (was ~19 before the envelope was read from the header Buffers and BEGIN went with the inbox
+ * INSERT). Before: 0.433 (0.271–0.511) at load 7–14. Details and the profile: README.md, "Benchmarks".
  */
 import { createIdempotentProducer, ensureTopics, startIdempotentConsumer } from "@tributary/events";
 import { createLogger } from "@tributary/telemetry";
