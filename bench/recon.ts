@@ -9,22 +9,22 @@
  *   cell checked, every amount parsed exactly, times and the bill's day checked, the summary
  *   checked at the end; rows counted, not kept (the same code `parseWechatTradeBill` collects).
  * - subject: the same parse, merged by booking time with our records from
- *   `SettlementService.StreamRecords` through reconciliation's own settlement adapter
- *   (`createSettlementLedgerRecords`: real gRPC client, bearer token bound to wechat_pay,
- *   settlement's real `SettlementRecord` messages), into `createStreamMatcher` (pass 0 as a hash
- *   join closed behind a 30-min booking-time horizon, the rest by `matchBill`); items are counted
- *   as they come out, every one must be `matched`, and the bill's summary must have checked out.
+ *   `SettlementService.StreamPaymentsForReconciliation` through reconciliation's own settlement
+ *   adapter (`createSettlementLedgerRecords(…).chunksFor`: real gRPC client, bearer token bound to
+ *   wechat_pay, settlement's real `SettlementRecord` messages, 1,000 to a message), into
+ *   `createStreamMatcher` (pass 0 as a hash join closed behind a 30-min booking-time horizon, the
+ *   rest by `matchBill`); items are counted as they come out, every one must be `matched`, every
+ *   record must have been streamed, and the bill's summary must have checked out.
  * Not the real settlement service: the stream comes from a stand-in gRPC server in a separate child
- * process of this bench (plain grpc-js on StreamRecords' real path, real `StreamRecordsResponse`
- * messages, the records generated as the bill is, in booking order; see `serveRecords`) —
- * standing up settlement with a million postings in Postgres was not done, so settlement's own
- * paging, Postgres reads and its service-kit server's per-message cost are not in the figure.
+ * process of this bench (plain grpc-js on StreamPaymentsForReconciliation's real path, real
+ * `StreamPaymentsForReconciliationResponse` messages of 1,000 records as settlement chunks them,
+ * the records generated as the bill is, in booking order, every message encoded before the stream
+ * starts; see `serveRecords`) — standing up settlement with a million postings in Postgres was not
+ * done, so settlement's keyset reads, its encoding and its service-kit server's per-message cost
+ * are not in the figure.
  * Each side runs in a child process of its own, so its peak RSS (`maxRSS`) is its own (the
  * server's is not in the subject's); each runs BENCH_ROUNDS (3 unless told) times, alternating,
- * and the medians are reported.
- * Five runs of 2026-12-01 13:00–13:23 UTC (1M lines, 3 rounds each, load 1–22): parse + match
- * 9,824–20,695 lines/s (median 15,543), parse-only 156,136–216,101 (median 165,428), ratio
- * 10.4–12.5 (median 11.9), subject peak RSS 453–496 MB — see services/reconciliation/README.md.
+ * and the medians are reported. Runs and numbers: services/reconciliation/README.md.
  * Last stdout line: `{"bench":"recon","ratio":…,"subject":{"linesPerSecond":…,"peakRssMb":…},…}`
  * with `ratio` = parse+match time / parse-only time (median of per-round ratios).
  */
@@ -96,13 +96,12 @@ const TOKEN = "bench-recon-records";
 const RECORDS_PER_MESSAGE = 1000;
 
 /**
- * The stand-in for settlement: `SettlementService.StreamRecords` on its real wire path with its
- * real messages (`StreamRecordsResponse` encoded by protobuf-es), served by plain grpc-js so the
- * stand-in's own cost stays out of the way: each message is encoded as it is generated, in booking
- * order, and written with backpressure; the bearer token is checked, another provider or day is
- * NOT_FOUND. (Served through `@tributary/grpc`'s createServer, which builds each message with
- * `create` and races every write against the abort signal, the stream ran at about 22–24k
- * records/s on this machine at load 5–8 and set the subject's pace.)
+ * The stand-in for settlement: `SettlementService.StreamPaymentsForReconciliation` on its real
+ * wire path with its real messages (`StreamPaymentsForReconciliationResponse`, 1,000 records each,
+ * encoded by protobuf-es), served by plain grpc-js and written with backpressure in booking order;
+ * the bearer token is checked, another provider or day is NOT_FOUND. (One record per message, as
+ * StreamRecords sends them, the stream itself ran at 15–25k records/s here and set the subject's
+ * pace.)
  */
 async function serveRecords(): Promise<void> {
   // Every message encoded before the port is announced, so the stand-in's protobuf-es encoding
