@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import Table from "cli-table3";
 import { Command } from "commander";
-import { databaseUrl } from "@tributary/local-postgres";
 import { CliError, repoRoot, requireStack, runningStack, toJson } from "../cli-context.js";
-import { ledgerCheck, reconClasses, type LedgerCheck, type ReconClasses } from "../stack/stack-checks.js";
+import { LEDGER_READ_AGE_MAX_S, ledgerCheckOf, reconClasses, type LedgerCheck, type ReconClasses } from "../stack/stack-checks.js";
 import { scrapeMetrics, summariseMetrics, type KeyMetricsReport } from "../stack/stack-metrics.js";
 import { ShutdownList, stackUp } from "../stack/stack-up.js";
 import type { StackState } from "../stack/stack-state.js";
@@ -28,8 +27,8 @@ export function stackCommand(): Command {
     .summary("the running stack's services, readiness and key metrics; exit 1 if a service is not ready or the ledger does not balance")
     .description(
       "what the running stack is made of, whether each service answers /readyz, and the key metrics scraped from each service's /metrics " +
-        "(provider calls, webhook notifications, outbox backlog, consumer lag, parked keys, dead letters), with the ledger balance check " +
-        "(from settlement's database; must be 0) and the open reconciliation exceptions by class. Exit 1 when a service is not ready or the ledger does not balance.",
+        "(payments by provider and outcome, provider calls, webhook notifications, outbox backlog, consumer lag, parked keys, dead letters), " +
+        "the ledger balance check (settlement's imbalance gauge; must read 0) and the open reconciliation exceptions by class. Exit 1 when a service is not ready or the ledger does not balance.",
     )
     .option("--json", "one JSON object instead of tables: { stackAlive, services, metrics, ledgerCheck, reconciliation }")
     .action(async (options: { json?: boolean }) => {
@@ -130,15 +129,9 @@ async function statusOf(state: StackState): Promise<StatusReport> {
       ready: alive(service.pid) && (await answersReady(service.healthAddress)),
     })),
   );
-  const settlementDatabase = state.postgres.databases.find((name) => name.startsWith("tributary_settlement"));
-  const [scrapes, ledger, reconciliation] = await Promise.all([
-    scrapeMetrics(state.services),
-    settlementDatabase === undefined
-      ? Promise.resolve<LedgerCheck>({ ok: false, source: "settlement database", error: "the stack has no settlement database" })
-      : ledgerCheck(databaseUrl(state.postgres.serverUrl, settlementDatabase)),
-    reconClasses(),
-  ]);
-  return { stackAlive: alive(state.pid), services, metrics: summariseMetrics(scrapes), ledgerCheck: ledger, reconciliation };
+  const [scrapes, reconciliation] = await Promise.all([scrapeMetrics(state.services), reconClasses()]);
+  const metrics = summariseMetrics(scrapes);
+  return { stackAlive: alive(state.pid), services, metrics, ledgerCheck: ledgerCheckOf(metrics), reconciliation };
 }
 
 /** The key metrics as one table: what, where (service, labels), value. */
@@ -149,6 +142,7 @@ function keyMetricsTable(report: StatusReport): string {
     if (entries.length === 0) table.push([title, "", none]);
     for (const [where, value] of entries) table.push([title, where, value]);
   };
+  rows("payments", metrics.payments.map((p) => [`${p.provider} ${p.outcome}${p.reason === "" ? "" : ` (${p.reason})`}`, String(p.count)]), "none yet");
   rows("provider calls", metrics.providerCalls.map((c) => [`${c.provider} ${c.call} ${c.outcome}`, String(c.count)]), "none yet");
   rows("webhook notifications", metrics.webhookNotifications.map((n) => [`${n.provider} ${n.outcome}${n.reason === "" ? "" : ` (${n.reason})`}`, String(n.count)]), "none yet");
   rows("outbox backlog", metrics.outbox.map((o) => [o.service, `${o.pending} pending${o.quarantined > 0 ? `, ${o.quarantined} QUARANTINED` : ""}${o.pending > 0 ? `, oldest ${Math.round(o.oldestPendingAgeS)} s` : ""}`]), "not reported");
@@ -157,12 +151,13 @@ function keyMetricsTable(report: StatusReport): string {
   rows("parked keys", parked.map((p) => [`${p.service}: ${p.group} on ${p.topic}`, String(p.keys)]), metrics.parkedKeys.length === 0 ? "not reported" : `0 in ${metrics.parkedKeys.length} group/topic(s)`);
   rows("dead letters", metrics.deadLettered.map((d) => [`${d.service}: ${d.group} on ${d.topic}`, String(d.count)]), "0 since each service started");
   const ledger = report.ledgerCheck;
+  const age = "error" in ledger || ledger.readAgeS === undefined ? "" : `, read ${Math.round(ledger.readAgeS)} s ago`;
   rows(
     "ledger balance",
     "error" in ledger
-      ? [["settlement database", `CANNOT READ: ${ledger.error}`]]
-      : Object.entries(ledger.sumMinorByCurrency).map(([currency, sum]) => [`${currency}, sum of ${ledger.postings} postings (settlement database)`, sum === "0" ? "0 ✓" : `${sum} ✗ (must be 0)`]),
-    "no postings yet",
+      ? [["settlement", `NOT REPORTED: ${ledger.error}`]]
+      : Object.entries(ledger.sumMinorByCurrency).map(([currency, sum]) => [`${currency}, sum of every posting (settlement${age})`, sum === "0" && ledger.ok ? "0 ✓" : `${sum} ✗ (must be 0, read within ${LEDGER_READ_AGE_MAX_S} s)`]),
+    "no currency reported",
   );
   const recon = report.reconciliation;
   rows(

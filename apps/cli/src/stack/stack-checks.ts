@@ -1,32 +1,33 @@
-import pg from "pg";
 import { providerIdFromProto } from "@tributary/contracts";
 import { ExceptionStatus, ReconciliationService } from "@tributary/contracts/reconciliation/v1/reconciliation_service";
 import { withServiceClient } from "../service-client.js";
+import { KEY_METRICS, type KeyMetricsReport } from "./stack-metrics.js";
 
 /** Whether the ledger balances: the sum of every posting per currency, which must be 0. */
 export type LedgerCheck =
-  | { readonly ok: boolean; readonly source: string; readonly postings: number; readonly sumMinorByCurrency: Readonly<Record<string, string>> }
+  | { readonly ok: boolean; readonly source: string; readonly sumMinorByCurrency: Readonly<Record<string, string>>; readonly readAgeS: number | undefined }
   | { readonly ok: false; readonly source: string; readonly error: string };
 
+/** Older than this, settlement's imbalance reading is stale (it reads every 10 s): the check fails. */
+export const LEDGER_READ_AGE_MAX_S = 60;
+
 /**
- * The ledger's balance check, read from settlement's database (settlement exports no ledger
- * metric): every posting summed per currency must be 0. A database that cannot be read fails the
- * check; it never passes for want of data it could not see.
+ * The ledger's balance check from settlement's own `settlement_ledger_imbalance` gauge (every
+ * posting summed per currency, read by settlement in the background): every currency must read
+ * 0, and the reading must be fresh. No reading at all (settlement not scraped, or not read yet)
+ * fails the check; it never passes for want of data.
  */
-export async function ledgerCheck(settlementDatabaseUrl: string): Promise<LedgerCheck> {
-  const source = "settlement database: sum(ledger_posting.amount_minor) per currency";
-  const pool = new pg.Pool({ connectionString: settlementDatabaseUrl, max: 1, connectionTimeoutMillis: 3_000 });
-  try {
-    const { rows } = await pool.query<{ currency: string; total: string; postings: string }>(
-      "SELECT currency, sum(amount_minor)::text AS total, count(*)::text AS postings FROM ledger_posting GROUP BY currency ORDER BY currency",
-    );
-    const sums = Object.fromEntries(rows.map((row) => [row.currency.trim(), row.total]));
-    return { ok: rows.every((row) => BigInt(row.total) === 0n), source, postings: rows.reduce((n, row) => n + Number(row.postings), 0), sumMinorByCurrency: sums };
-  } catch (error) {
-    return { ok: false, source, error: error instanceof Error ? error.message : String(error) };
-  } finally {
-    await pool.end();
-  }
+export function ledgerCheckOf(metrics: KeyMetricsReport): LedgerCheck {
+  const source = `${KEY_METRICS.ledgerImbalance} on settlement's /metrics`;
+  if (metrics.ledgerImbalance.length === 0) return { ok: false, source, error: `settlement reports no ${KEY_METRICS.ledgerImbalance} (not scraped, or not read yet)` };
+  const readAgeS = metrics.ledgerImbalance[0]?.readAgeS;
+  const fresh = readAgeS !== undefined && readAgeS <= LEDGER_READ_AGE_MAX_S;
+  return {
+    ok: fresh && metrics.ledgerImbalance.every((entry) => entry.imbalanceMinor === 0),
+    source,
+    sumMinorByCurrency: Object.fromEntries(metrics.ledgerImbalance.map((entry) => [entry.currency, String(entry.imbalanceMinor)])),
+    readAgeS,
+  };
 }
 
 /** Open reconciliation exceptions per provider and class, or why they could not be read. */

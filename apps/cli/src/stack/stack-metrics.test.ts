@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { ledgerCheckOf } from "./stack-checks.js";
 import { KEY_METRICS, summariseMetrics } from "./stack-metrics.js";
 
 // Lines as the services' /metrics serve them (OpenTelemetry's Prometheus exporter), trimmed.
-const paymentRouting = `# HELP payment_routing_provider_calls_total Provider calls by provider, call and outcome code
+const paymentRouting = `# TYPE payment_routing_payments_total counter
+payment_routing_payments_total{provider="wechat_pay",outcome="routed",otel_scope_name="@tributary/payment-routing"} 3
+payment_routing_payments_total{provider="wechat_pay",outcome="captured",otel_scope_name="@tributary/payment-routing"} 2
+payment_routing_payments_total{provider="none",outcome="failed",reason="no_eligible_provider",otel_scope_name="@tributary/payment-routing"} 1
+# HELP payment_routing_provider_calls_total Provider calls by provider, call and outcome code
 # TYPE payment_routing_provider_calls_total counter
 payment_routing_provider_calls_total{provider="wechat_pay",call="create_payment",outcome="ok",otel_scope_name="@tributary/payment-routing"} 2
 payment_routing_provider_calls_total{provider="alipay",call="query_payment",outcome="provider_unavailable",otel_scope_name="@tributary/payment-routing"} 1
@@ -33,7 +38,12 @@ messaging_process_duration_count 5
 `;
 
 // A service kit process that has not counted a dead letter: the counter has no series at all.
-const settlement = `# TYPE tributary_outbox_unpublished gauge
+const settlement = `# TYPE settlement_ledger_imbalance gauge
+settlement_ledger_imbalance{currency="CNY",otel_scope_name="@tributary/settlement"} 0
+settlement_ledger_imbalance{currency="USD",otel_scope_name="@tributary/settlement"} -5
+# TYPE settlement_ledger_imbalance_read_age gauge
+settlement_ledger_imbalance_read_age{otel_scope_name="@tributary/settlement"} 2.5
+# TYPE tributary_outbox_unpublished gauge
 tributary_outbox_unpublished{state="pending"} 0
 tributary_outbox_unpublished{state="quarantined"} 0
 # TYPE tributary_outbox_oldest_unpublished_age gauge
@@ -49,6 +59,15 @@ describe("summariseMetrics", () => {
     const report = summariseMetrics([
       { service: "payment-routing", text: paymentRouting },
       { service: "settlement", text: settlement },
+    ]);
+    expect(report.payments).toEqual([
+      { provider: "wechat_pay", outcome: "routed", reason: "", count: 3 },
+      { provider: "wechat_pay", outcome: "captured", reason: "", count: 2 },
+      { provider: "none", outcome: "failed", reason: "no_eligible_provider", count: 1 },
+    ]);
+    expect(report.ledgerImbalance).toEqual([
+      { currency: "CNY", imbalanceMinor: 0, readAgeS: 2.5 },
+      { currency: "USD", imbalanceMinor: -5, readAgeS: 2.5 },
     ]);
     expect(report.providerCalls).toEqual([
       { provider: "wechat_pay", call: "create_payment", outcome: "ok", count: 2 },
@@ -92,6 +111,23 @@ describe("summariseMetrics", () => {
 
   it("names what the services do not export", () => {
     const report = summariseMetrics([]);
-    expect(report.notExported.map((line) => line.split(":")[0])).toEqual(["payments by provider and outcome (captured / failed)", "ledger balance", "reconciliation classes"]);
+    expect(report.notExported.map((line) => line.split(":")[0])).toEqual(["reconciliation classes"]);
+  });
+});
+
+describe("ledgerCheckOf", () => {
+  const gauge = (lines: string, age = "2"): string =>
+    `# TYPE settlement_ledger_imbalance gauge\n${lines}\n# TYPE settlement_ledger_imbalance_read_age gauge\nsettlement_ledger_imbalance_read_age ${age}\n`;
+  const check = (text: string) => ledgerCheckOf(summariseMetrics([{ service: "settlement", text }]));
+
+  it("passes when every currency reads 0 and the reading is fresh", () => {
+    expect(check(gauge('settlement_ledger_imbalance{currency="CNY"} 0'))).toEqual({ ok: true, source: "settlement_ledger_imbalance on settlement's /metrics", sumMinorByCurrency: { CNY: "0" }, readAgeS: 2 });
+  });
+
+  it("fails on any currency off 0, on a stale reading, and when settlement reports nothing", () => {
+    expect(check(gauge('settlement_ledger_imbalance{currency="CNY"} 0\nsettlement_ledger_imbalance{currency="USD"} 1')).ok).toBe(false);
+    expect(check(gauge('settlement_ledger_imbalance{currency="CNY"} 0', "61")).ok).toBe(false);
+    expect(check("# TYPE up gauge\nup 1\n")).toMatchObject({ ok: false });
+    expect(ledgerCheckOf(summariseMetrics([{ service: "settlement", error: "fetch failed" }])).ok).toBe(false);
   });
 });

@@ -6,6 +6,8 @@ import parsePrometheusTextFormat, { type PrometheusFamily } from "parse-promethe
  * is made in the code named beside it; nothing here is a metric of the CLI's own.
  */
 export const KEY_METRICS = {
+  /** payment-routing `payment_routing.payments` {provider, outcome, reason}: payment lifecycle changes. */
+  payments: "payment_routing_payments_total",
   /** payment-routing `payment_routing.provider_calls` {provider, call, outcome}: calls to a provider's API. */
   providerCalls: "payment_routing_provider_calls_total",
   /** payment-routing `tributary.webhook.notifications` {provider, outcome, reason}. */
@@ -22,15 +24,17 @@ export const KEY_METRICS = {
   deadLettered: "tributary_messaging_dead_lettered_messages_total",
   /** service kit `tributary.metrics.read.age` {part, group}: how stale the kit's gauges are. */
   readAge: "tributary_metrics_read_age",
+  /** settlement `settlement.ledger.imbalance` {currency}: the sum of every posting, in minor units; must be 0. */
+  ledgerImbalance: "settlement_ledger_imbalance",
+  /** settlement `settlement.ledger.imbalance.read.age` (s): how stale that sum is. */
+  ledgerImbalanceReadAge: "settlement_ledger_imbalance_read_age",
 } as const;
 
 /**
  * What the issue asks `stack status` to show that no service exports as a metric today; the
- * status reads the two it can from elsewhere (and says from where).
+ * status reads it from elsewhere (and says from where).
  */
 export const NOT_EXPORTED = [
-  "payments by provider and outcome (captured / failed): payment-routing exports only its calls to the providers (payment_routing_provider_calls_total) and the webhook notifications",
-  "ledger balance: settlement exports no ledger metric; the check is read from settlement's database (sum of ledger_posting per currency)",
   "reconciliation classes: reconciliation exports no metric of its own; the open exceptions by class are read from its ReconciliationService",
 ] as const;
 
@@ -45,6 +49,9 @@ export type Scrape = { readonly service: string; readonly text: string } | { rea
 
 /** The key metrics of the stack, summed over partitions, per service. */
 export interface KeyMetricsReport {
+  readonly payments: readonly { readonly provider: string; readonly outcome: string; readonly reason: string; readonly count: number }[];
+  /** settlement's sum of every posting per currency (minor units, must be 0) and how old that reading is. */
+  readonly ledgerImbalance: readonly { readonly currency: string; readonly imbalanceMinor: number; readonly readAgeS: number | undefined }[];
   readonly providerCalls: readonly { readonly provider: string; readonly call: string; readonly outcome: string; readonly count: number }[];
   readonly webhookNotifications: readonly { readonly provider: string; readonly outcome: string; readonly reason: string; readonly count: number }[];
   readonly outbox: readonly { readonly service: string; readonly pending: number; readonly quarantined: number; readonly oldestPendingAgeS: number }[];
@@ -62,6 +69,8 @@ export interface KeyMetricsReport {
 /** Reads the key metrics out of each service's scrape; pure (the scraping is {@link scrapeMetrics}). */
 export function summariseMetrics(scrapes: readonly Scrape[]): KeyMetricsReport {
   const report = {
+    payments: [] as { provider: string; outcome: string; reason: string; count: number }[],
+    ledgerImbalance: [] as { currency: string; imbalanceMinor: number; readAgeS: number | undefined }[],
     providerCalls: [] as { provider: string; call: string; outcome: string; count: number }[],
     webhookNotifications: [] as { provider: string; outcome: string; reason: string; count: number }[],
     outbox: [] as { service: string; pending: number; quarantined: number; oldestPendingAgeS: number }[],
@@ -89,6 +98,13 @@ export function summariseMetrics(scrapes: readonly Scrape[]): KeyMetricsReport {
     for (const name of KIT_GAUGES) if (!byName.has(name)) report.problems.push(`${scrape.service}: no ${name} on /metrics`);
     const { service } = scrape;
 
+    for (const { labels, value } of samples(KEY_METRICS.payments)) {
+      report.payments.push({ provider: labels["provider"] ?? "", outcome: labels["outcome"] ?? "", reason: labels["reason"] ?? "", count: value });
+    }
+    const imbalanceReadAgeS = samples(KEY_METRICS.ledgerImbalanceReadAge)[0]?.value;
+    for (const { labels, value } of samples(KEY_METRICS.ledgerImbalance)) {
+      report.ledgerImbalance.push({ currency: labels["currency"] ?? "", imbalanceMinor: value, readAgeS: imbalanceReadAgeS });
+    }
     for (const { labels, value } of samples(KEY_METRICS.providerCalls)) {
       report.providerCalls.push({ provider: labels["provider"] ?? "", call: labels["call"] ?? "", outcome: labels["outcome"] ?? "", count: value });
     }
