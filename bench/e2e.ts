@@ -118,14 +118,14 @@ function latencySummary(latencies: readonly number[]) {
   };
 }
 
+function serviceCpuMs(service: StackService): number {
+  const cpu = service.process.cpuTime();
+  if (cpu === undefined) throw new Error(`${service.name} (pid ${service.process.pid}) has exited; see ${service.process.logFile}`);
+  return cpu.userMs + cpu.systemMs;
+}
+
 function cpuMs(services: readonly StackService[]): number {
-  let total = 0;
-  for (const service of services) {
-    const cpu = service.process.cpuTime();
-    if (cpu === undefined) throw new Error(`${service.name} (pid ${service.process.pid}) has exited; see ${service.process.logFile}`);
-    total += cpu.userMs + cpu.systemMs;
-  }
-  return total;
+  return services.reduce((total, service) => total + serviceCpuMs(service), 0);
 }
 
 /** One OrderPlaced of the mix: merchant m-taobao-1, web, the preferred rail round-robin over all five. */
@@ -178,10 +178,13 @@ async function startDriver(kafka: Kafka, orderDb: pg.Pool, settlementDb: pg.Pool
   let stopped = false;
   let pollError: unknown;
   const capturedByProvider: Record<string, number> = {};
+  /** The driver's own queries per database (each its own transaction), to take out of pg_stat_database's counts. */
+  const queries = { order: 0, settlement: 0 };
 
   const poll = async () => {
     const unresolved = [...pending.entries()].filter(([, p]) => p.orderId === undefined).map(([ref]) => ref);
     if (unresolved.length > 0) {
+      queries.order += 1;
       const { rows } = await orderDb.query<{ merchant_order_ref: string; order_id: string }>(
         "SELECT merchant_order_ref, order_id FROM orders WHERE merchant_id = $1 AND merchant_order_ref = ANY($2::text[])",
         [merchantId, unresolved],
@@ -195,6 +198,7 @@ async function startDriver(kafka: Kafka, orderDb: pg.Pool, settlementDb: pg.Pool
     }
     const orderIds = [...byOrderId.keys()];
     if (orderIds.length > 0) {
+      queries.settlement += 1;
       const { rows } = await settlementDb.query<{ order_id: string; provider: string; at_ms: number }>(
         `SELECT order_id, provider::text AS provider, (extract(epoch FROM recorded_at) * 1000)::float8 AS at_ms
            FROM journal_entry WHERE entry_type = 'payment_captured' AND phase = 'posted' AND order_id = ANY($1::text[])`,
@@ -294,6 +298,7 @@ async function startDriver(kafka: Kafka, orderDb: pg.Pool, settlementDb: pg.Pool
       return { count: done.length, ms: lastPostedMs - firstPublishMs, latenciesMs: done.map((r) => r.latencyMs) };
     },
     published: () => sequence,
+    queries: () => ({ ...queries }),
     capturedByProvider: () => ({ ...capturedByProvider }),
     resetCounts: () => {
       for (const key of Object.keys(capturedByProvider)) delete capturedByProvider[key];
@@ -382,6 +387,17 @@ async function main() {
     const routingDb = pools["@tributary/payment-routing"]!;
     const settlementDb = pools["@tributary/settlement"]!;
 
+    // The databases' own counters: how many transactions and rows one payment costs each service.
+    const stats = new pg.Pool({ connectionString: server.serverUrl, max: 1 });
+    stops.push(() => stats.end());
+    const databaseCounters = async (): Promise<Record<string, { xact: number; written: number }>> => {
+      const { rows } = await stats.query<{ datname: string; xact: string; written: string }>(
+        "SELECT datname, xact_commit + xact_rollback AS xact, tup_inserted + tup_updated + tup_deleted AS written FROM pg_stat_database WHERE datname LIKE $1",
+        [`%${databaseSuffix}`],
+      );
+      return Object.fromEntries(rows.map((row) => [row.datname.replace(databaseSuffix, "").replace("tributary_", ""), { xact: Number(row.xact), written: Number(row.written) }]));
+    };
+
     const kafka = new Kafka({ clientId: "e2e-bench", brokers: [...broker.brokers], logLevel: logLevel.ERROR });
     await ensureTopics(kafka, allTopics);
 
@@ -436,16 +452,37 @@ async function main() {
     const benchCpuPerPayment: number[] = [];
     const signatureRates: SignatureRates[] = [];
     const sustainedLatencies: number[] = [];
+    /** Per service, CPU ms per payment of each sustained round. */
+    const databasePerPayment: Record<string, { xact: number[]; written: number[] }> = {};
+    const cpuByService: Record<string, number[]> = Object.fromEntries(services.map((service) => [service.name, []]));
     const roundP99: number[] = [];
     for (let round = 0; round < roundCount; round += 1) {
       loads.push(Number(loadavg()[0]!.toFixed(2)));
       signatureRates.push(measureSignatureRates());
       const r = await raw.round(ordersPerRound);
-      const serviceBefore = cpuMs(services);
+      const countersBefore = await databaseCounters();
+      const queriesBefore = driver.queries();
+      const perServiceBefore = services.map(serviceCpuMs);
       const benchBefore = process.cpuUsage();
       const s = await driver.sustained(ordersPerRound, inFlight);
       const benchUsage = process.cpuUsage(benchBefore);
-      cpuPerPayment.push((cpuMs(services) - serviceBefore) / s.count);
+      const perService = services.map((service, i) => (serviceCpuMs(service) - perServiceBefore[i]!) / s.count);
+      services.forEach((service, i) => cpuByService[service.name]!.push(perService[i]!));
+      cpuPerPayment.push(perService.reduce((sum, ms) => sum + ms, 0));
+      // Postgres publishes a backend's counters within a second or so of its transactions.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const countersAfter = await databaseCounters();
+      const queriesAfter = driver.queries();
+      const ownQueries: Record<string, number> = {
+        order: queriesAfter.order - queriesBefore.order,
+        settlement: queriesAfter.settlement - queriesBefore.settlement,
+      };
+      for (const [name, after] of Object.entries(countersAfter)) {
+        const before = countersBefore[name];
+        if (before === undefined) continue;
+        (databasePerPayment[name] ??= { xact: [], written: [] }).xact.push((after.xact - before.xact - (ownQueries[name] ?? 0)) / s.count);
+        databasePerPayment[name].written.push((after.written - before.written) / s.count);
+      }
       benchCpuPerPayment.push((benchUsage.user + benchUsage.system) / 1_000 / s.count);
       rawRates.push(rate(r.count, r.ms));
       subjectRates.push(rate(s.count, s.ms));
@@ -456,7 +493,7 @@ async function main() {
       log(
         `e2e round ${round + 1} (load ${loads[round]}): raw ${rawRates[round]} msg/s (${r.count} in ${(r.ms / 1_000).toFixed(2)} s), ` +
           `subject ${subjectRates[round]} payments/s (${s.count} in ${(s.ms / 1_000).toFixed(1)} s; p50 ${l.p50Ms}, p95 ${l.p95Ms}, p99 ${l.p99Ms} ms), ` +
-          `services ${cpuPerPayment[round]!.toFixed(3)} CPU ms/payment, bench process ${benchCpuPerPayment[round]!.toFixed(3)}; ` +
+          `services ${cpuPerPayment[round]!.toFixed(3)} CPU ms/payment (${services.map((service, i) => `${service.name} ${perService[i]!.toFixed(2)}`).join(", ")}), bench process ${benchCpuPerPayment[round]!.toFixed(3)}; ` +
           `RSA ${sig.rsaSignsPerSecond} signs/s, ${sig.rsaVerifiesPerSecond} verifies/s, HMAC ${sig.hmacsPerSecond}/s`,
       );
     }
@@ -513,6 +550,13 @@ async function main() {
     log(describeSpread("e2e subject: OrderPlaced → accepted → routed → paid → captured → posted", paymentsPerSecond, "payments/s"));
     log(describeSpread("e2e ratio", ratio, "×"));
     log(describeSpread("e2e services' CPU per payment (order + payment-routing + settlement)", cpu, "ms"));
+    log(
+      `e2e database per payment (pg_stat_database, the services' polls included, the bench's own queries taken out): ` +
+        Object.entries(databasePerPayment)
+          .map(([name, d]) => `${name} ${spreadOf(d.xact, 1).median} transactions, ${spreadOf(d.written, 1).median} rows written`)
+          .join("; "),
+    );
+    for (const [name, values] of Object.entries(cpuByService)) log(describeSpread(`e2e ${name} CPU per payment`, spreadOf(values, 3), "ms"));
     log(describeSpread("e2e sustained p99 per round", spreadOf(roundP99, 1), "ms"));
     log(describeSpread("e2e half-rate p99 per round", spreadOf(halfP99, 1), "ms"));
     log(
@@ -550,7 +594,11 @@ async function main() {
           },
           cpuMsPerPayment: cpu.median,
           roundCpuMsPerPayment: cpu.rounds,
+          cpuMsPerPaymentByService: Object.fromEntries(Object.entries(cpuByService).map(([name, values]) => [name, spreadOf(values, 3).median])),
           idleCpuMsPerSecond,
+          databasePerPayment: Object.fromEntries(
+            Object.entries(databasePerPayment).map(([name, d]) => [name, { transactions: spreadOf(d.xact, 1).median, rowsWritten: spreadOf(d.written, 1).median }]),
+          ),
           benchProcessCpuMsPerPayment: spreadOf(benchCpuPerPayment, 3).median,
           capturedByProvider: captured,
         },
