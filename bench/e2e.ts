@@ -445,6 +445,8 @@ async function main() {
     const idleCpuMsPerSecond = Number((((cpuMs(services) - idleBefore) * 1_000) / (performance.now() - idleStarted)).toFixed(1));
     log(`e2e: the three services idle: ${idleCpuMsPerSecond} CPU ms per second`);
 
+    // For bench/_e2e-profile.ts: the rounds' window on CLOCK_MONOTONIC, the clock of V8's profiles.
+    const roundsFromUs = process.hrtime.bigint() / 1_000n;
     const loads: number[] = [];
     const rawRates: number[] = [];
     const subjectRates: number[] = [];
@@ -517,6 +519,8 @@ async function main() {
           `p50 ${l.p50Ms}, p95 ${l.p95Ms}, p99 ${l.p99Ms}, max ${l.maxMs} ms; services ${halfCpu[round]!.toFixed(3)} CPU ms/payment`,
       );
     }
+
+    log(`e2e: rounds ran from ${roundsFromUs} to ${process.hrtime.bigint() / 1_000n} µs of CLOCK_MONOTONIC (for bench/_e2e-profile.ts)`);
 
     // Every order published has one order, one captured payment and one posted capture entry.
     const published = driver.published();
