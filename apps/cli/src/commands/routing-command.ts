@@ -1,6 +1,6 @@
 import Table from "cli-table3";
 import { Command, Option } from "commander";
-import { isProviderId, providerIdFromProto, providerIdToProto, PROVIDER_IDS } from "@tributary/contracts";
+import { CHANNEL_IDS, channelIdFromProto, channelIdToProto, isChannelId, isProviderId, providerIdFromProto, providerIdToProto, PROVIDER_IDS } from "@tributary/contracts";
 import { Channel } from "@tributary/contracts/common/v1/provider";
 import { BreakerState, PaymentRoutingService } from "@tributary/contracts/payment/v1/payment_routing_service";
 import { closeClient, createClient, type RpcClient } from "@tributary/grpc";
@@ -13,8 +13,6 @@ interface EndpointOptions {
   token?: string;
 }
 
-const channels: Readonly<Record<string, Channel>> = { app: Channel.APP, web: Channel.WEB, mini_program: Channel.MINI_PROGRAM };
-const channelNames: Readonly<Record<number, string>> = { [Channel.APP]: "app", [Channel.WEB]: "web", [Channel.MINI_PROGRAM]: "mini_program" };
 const breakerNames: Readonly<Record<number, string>> = {
   [BreakerState.CLOSED]: "closed",
   [BreakerState.OPEN]: "OPEN",
@@ -66,7 +64,7 @@ export function routingCommand(): Command {
       const healthTable = new Table({ head: ["rail", "channel", "breaker", "success", "attempts"] });
       for (const entry of health) {
         if (entry.health === undefined) continue;
-        healthTable.push([providerIdFromProto(entry.provider) ?? "?", channelNames[entry.channel] ?? "?", breakerNames[entry.health.breaker] ?? "?", percentText(entry.health.successRate), String(entry.health.attempts)]);
+        healthTable.push([providerIdFromProto(entry.provider) ?? "?", channelIdFromProto(entry.channel) ?? "?", breakerNames[entry.health.breaker] ?? "?", percentText(entry.health.successRate), String(entry.health.attempts)]);
       }
       console.log(healthTable.toString());
     });
@@ -79,7 +77,7 @@ export function routingCommand(): Command {
       .requiredOption("--merchant <id>", "the merchant")
       .requiredOption("--amount <yuan>", "the order total in CNY, e.g. 129.90")
       .option("--buyer <id>", "the buyer", "buyer-1")
-      .addOption(new Option("--channel <channel>", "where the buyer checks out").choices(Object.keys(channels)).default("app"))
+      .addOption(new Option("--channel <channel>", "where the buyer checks out").choices(CHANNEL_IDS).default("app"))
       .option("--category <name...>", "line categories", ["apparel"])
       .option("--country <code>", "the buyer's country", "CN")
       .addOption(new Option("--prefer <rail>", "the buyer's preferred rail").choices([...PROVIDER_IDS]))
@@ -96,7 +94,7 @@ export function routingCommand(): Command {
             buyerId: options.buyer,
             amount: { currency: "CNY", amountMinor: amount.value.amountMinor },
             lineCategories: options.category,
-            channel: channels[options.channel] ?? Channel.APP,
+            channel: isChannelId(options.channel) ? channelIdToProto(options.channel) : Channel.APP,
             country: options.country,
             ...(preferred !== undefined && isProviderId(preferred) ? { preferredProvider: providerIdToProto(preferred) } : {}),
           },

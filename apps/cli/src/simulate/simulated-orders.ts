@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import { PROVIDER_IDS, providerIdToProto, type ProviderId } from "@tributary/contracts";
-import { Channel, Provider } from "@tributary/contracts/common/v1/provider";
+import { channelIdToProto, PROVIDER_IDS, providerIdToProto, type ChannelId, type ProviderId } from "@tributary/contracts";
+import { Provider } from "@tributary/contracts/common/v1/provider";
 import { OrderPlacedSchema, type OrderPlaced } from "@tributary/contracts/order/v1/order_events";
 
 /** How the simulated upstream order system shops: every choice is drawn from `seed`, so a run repeats. */
@@ -24,9 +24,8 @@ export interface OrderSimulation {
   readonly foreignBuyerShare: number;
 }
 
-export type ChannelName = "app" | "web" | "mini_program";
-
-const protoChannel: Readonly<Record<ChannelName, Channel>> = { app: Channel.APP, web: Channel.WEB, mini_program: Channel.MINI_PROGRAM };
+/** A checkout channel, as the contracts spell it. */
+export type ChannelName = ChannelId;
 
 /** A business day's shoppers as the seed's story has them: two merchants, five rails, six categories. */
 export function defaultSimulation(runId: string, orders = 2_000, seed = 20261201): OrderSimulation {
@@ -74,7 +73,7 @@ export function simulatedOrders(simulation: OrderSimulation): OrderPlaced[] {
         buyer: { buyerId: `buyer-${buyerNumber}`, country: random() < simulation.foreignBuyerShare ? "HK" : "CN" },
         lines,
         total: { currency: "CNY", amountMinor: total },
-        channel: protoChannel[channels()],
+        channel: channelIdToProto(channels()),
         preferredProvider: preferred === "none" ? Provider.UNSPECIFIED : providerIdToProto(preferred),
       }),
     );
