@@ -27,7 +27,9 @@
  * after `17b2bbc`: ratio 0.480, 0.528, 0.452, 0.496, 0.448 — median 0.480 (0.448–0.528), still
  * below the 0.5 goal; the bench process's CPU per message: raw 7.0–8.3 µs, subject 12.4–14.0 µs
  * (was ~19 before the envelope was read from the header Buffers and BEGIN went with the inbox
- * INSERT). Before: 0.433 (0.271–0.511) at load 7–14. Details and the profile: README.md, "Benchmarks".
+ * INSERT). A second set right after (15:26–15:44, load 2.7–8.5): 0.465, 0.363, 0.476, 0.422,
+ * 0.498 — median 0.465. Before: 0.433 (0.271–0.511) at load 7–14. Details and the profile:
+ * README.md, "Benchmarks".
  */
 import { createIdempotentProducer, ensureTopics, startIdempotentConsumer } from "@tributary/events";
 import { createLogger } from "@tributary/telemetry";
