@@ -10,6 +10,7 @@ import { RECONCILIATION_PRODUCER } from "./adapters/kafka/recon-outbox.js";
 import type { LedgerRecordsSource } from "./app/ports.js";
 import type { MatchConfig } from "./domain/match.js";
 import { pgReconDeps } from "./recon-deps.js";
+import { createReconciliationMetrics } from "./reconciliation-metrics.js";
 import { createBillSource, type BillSourceConfig } from "./providers/bill-sources.js";
 
 /** Everything one provider's worker needs; `main.ts` builds it from env vars. */
@@ -82,6 +83,7 @@ export async function startReconciliationWorker(config: ReconciliationWorkerConf
         logger: runtime.logger,
         ...(config.groupId === undefined ? {} : { groupId: config.groupId }),
         ...(config.localBillRoot === undefined ? {} : { localBillRoot: config.localBillRoot }),
+        metrics: createReconciliationMetrics(),
       }),
     );
     const grpc = config.grpc;

@@ -1,9 +1,12 @@
 import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiscrepancyClass, type DiscrepancyFound, type ReconciliationCompleted } from "@tributary/contracts/reconciliation/v1/reconciliation_events";
 import { kafkaHeadersToRecord } from "@tributary/events";
+import { startTelemetry, type Telemetry } from "@tributary/telemetry";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inTransaction } from "../src/adapters/db/in-transaction.js";
@@ -20,6 +23,7 @@ const D = "2026-11-23";
 const D1 = "2026-11-24";
 let env: ReconTestEnv;
 let worker: RunningReconciliationWorker;
+let telemetry: Telemetry;
 const billDir = mkdtempSync(join(tmpdir(), "recon-bills-"));
 const queue = createPgExceptionQueue();
 const ptx = (outTradeNo: string): string => env.sandbox.transactions("wechat").find((p) => p.outTradeNo === outTradeNo)?.providerTradeNo ?? "?";
@@ -48,6 +52,8 @@ beforeAll(async () => {
   await eventually(async () => (env.sandbox.transactions("wechat").every((p) => p.refunds.every((r) => r.successAtMs !== undefined)) ? true : undefined), "the refund to succeed");
   await insertLedgerRecords(env.pool, "wechat_pay", env.ledgerFromSandbox());
   env.clock.set(at(D1, "10:00:00"));
+  // Telemetry first, as the service's main does: the worker's metrics are made from its meter.
+  telemetry = await startTelemetry({ serviceName: "reconciliation", env: {} });
   worker = await startReconciliationWorker({
     databaseUrl: env.databaseUrl,
     kafka: { brokers: env.brokers },
@@ -61,7 +67,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   await env?.stop();
+  await telemetry?.shutdown();
 });
+
+/** The value of one series of the worker's Prometheus exposition (0 when absent). */
+async function metric(name: string, labels: Readonly<Record<string, string>>): Promise<number> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const server = createServer((req, res) => telemetry.serveMetrics(req, res));
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      fetch(`http://127.0.0.1:${port}/metrics`)
+        .then((response) => response.text())
+        .then(resolve, reject)
+        .finally(() => server.close());
+    });
+  });
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && wanted.every((w) => l.includes(w)));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
 
 const completed = (billDate: string, except: readonly string[] = []) =>
   env.records.find((r) => r.type.endsWith("ReconciliationCompleted") && r.key === `wechat_pay/${billDate}` && !except.includes((r.message as ReconciliationCompleted).reconciliationId))?.message as ReconciliationCompleted | undefined;
@@ -87,6 +111,11 @@ describe("a WeChat day reconciled by the worker", () => {
       ["status_mismatch", `payment:txn:${ptx("WXP006")}`],
     ]);
     expect(rows.every((r) => r.status === "open")).toBe(true);
+    // The run's classes on the worker's Prometheus endpoint, as the run's rows have them.
+    expect(await metric("reconciliation_runs_total", { provider: "wechat_pay", outcome: "completed" })).toBe(1);
+    for (const [matchClass, count] of [["matched", 3], ["fee_mismatch", 1], ["missing_in_bill", 1], ["missing_in_ledger", 1], ["over_amount", 1], ["status_mismatch", 1], ["timing", 1]] as const) {
+      expect(await metric("reconciliation_items_total", { provider: "wechat_pay", class: matchClass }), matchClass).toBe(count);
+    }
 
     const found = await eventually(async () => (discrepancies(firstRunId).length === 5 ? discrepancies(firstRunId) : undefined), "five DiscrepancyFound");
     expect(found.map((d) => d.discrepancyClass).sort()).toEqual(
@@ -139,6 +168,7 @@ describe("a WeChat day reconciled by the worker", () => {
     const runs = await env.pool.query<{ status: string; rejection: string | null }>(`SELECT status, rejection FROM recon_runs WHERE provider = 'wechat_pay' AND bill_date = $1 ORDER BY started_at`, [D]);
     expect(runs.rows.map((r) => r.status)).toEqual(["completed", "rejected"]);
     expect(runs.rows[1]?.rejection).toMatch(/^truncated\.csv:\d+:0: truncated: /);
+    expect(await metric("reconciliation_runs_total", { provider: "wechat_pay", outcome: "rejected" })).toBe(1);
     expect((await env.pool.query(`SELECT 1 FROM outbox WHERE message_key = $1`, [`wechat_pay/${D}`])).rows).toHaveLength(6);
   });
 

@@ -9,6 +9,7 @@ import type { Kafka } from "kafkajs";
 import type { Pool } from "pg";
 import type { ReconDeps } from "../../app/ports.js";
 import { reconcileBill } from "../../app/reconcile-bill.js";
+import type { ReconciliationMetrics } from "../../reconciliation-metrics.js";
 import { describeRejection } from "../../domain/bill.js";
 import type { BillSource, FetchedBill } from "../../providers/bill-source.js";
 
@@ -54,6 +55,7 @@ export function startStatementsConsumer(options: {
   readonly groupId?: string;
   /** The folder local bill locations must lie in; none (the default) refuses local locations. */
   readonly localBillRoot?: string;
+  readonly metrics?: ReconciliationMetrics;
 }): Promise<IdempotentConsumer> {
   return startIdempotentConsumer({
     kafka: options.kafka,
@@ -83,6 +85,7 @@ export function startStatementsConsumer(options: {
         bill = fetched.value;
       }
       const outcome = await reconcileBill(options.deps, tx, { provider, billDate: message.billDate, bill });
+      options.metrics?.recordRun(provider, outcome);
       if (outcome.kind === "rejected") {
         options.logger?.warn({ provider, billDate: message.billDate, runId: outcome.runId }, `reconciliation: bill rejected: ${describeRejection(outcome.rejection)}`);
       }
