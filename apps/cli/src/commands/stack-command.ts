@@ -46,7 +46,7 @@ export function stackCommand(): Command {
         console.log(table.toString());
         console.log(keyMetricsTable(report));
         for (const problem of report.metrics.problems) console.log(`! ${problem}`);
-        console.log(`not exported as metrics yet: ${report.metrics.notExported.map((line) => line.split(":")[0]).join("; ")}`);
+        if (report.metrics.notExported.length > 0) console.log(`not exported as metrics yet: ${report.metrics.notExported.map((line) => line.split(":")[0]).join("; ")}`);
       }
       if (!report.stackAlive || report.services.some((service) => !service.ready) || !report.ledgerCheck.ok) process.exitCode = 1;
     });
@@ -159,6 +159,7 @@ function keyMetricsTable(report: StatusReport): string {
       : Object.entries(ledger.sumMinorByCurrency).map(([currency, sum]) => [`${currency}, sum of every posting (settlement${age})`, sum === "0" && ledger.ok ? "0 ✓" : `${sum} ✗ (must be 0, read within ${LEDGER_READ_AGE_MAX_S} s)`]),
     "no currency reported",
   );
+  rows("reconciliation classes", metrics.reconciliationItems.map((i) => [`${i.provider} ${i.matchClass}`, String(i.count)]), "no run since the workers started");
   const recon = report.reconciliation;
   rows(
     "open recon exceptions",

@@ -109,9 +109,21 @@ describe("summariseMetrics", () => {
     expect(report.consumerLag).toEqual([]);
   });
 
-  it("names what the services do not export", () => {
-    const report = summariseMetrics([]);
-    expect(report.notExported.map((line) => line.split(":")[0])).toEqual(["reconciliation classes"]);
+  it("reads the reconciliation classes each worker counted", () => {
+    const report = summariseMetrics([
+      {
+        service: "reconciliation",
+        text:
+          "# TYPE reconciliation_items_total counter\n" +
+          'reconciliation_items_total{provider="wechat_pay",class="matched"} 19\n' +
+          'reconciliation_items_total{provider="wechat_pay",class="fee_mismatch"} 1\n',
+      },
+    ]);
+    expect(report.reconciliationItems).toEqual([
+      { provider: "wechat_pay", matchClass: "matched", count: 19 },
+      { provider: "wechat_pay", matchClass: "fee_mismatch", count: 1 },
+    ]);
+    expect(report.notExported).toEqual([]);
   });
 });
 
