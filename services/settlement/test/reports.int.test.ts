@@ -19,6 +19,7 @@ import { setPayoutAccount } from "../src/adapters/db/pg-payouts.js";
 import { exportBatchSummaryCsv } from "../src/adapters/reports/batch-summary.js";
 import { exportDetailCsv, exportDetailJson } from "../src/adapters/reports/export-report.js";
 import { exportDetailXlsx } from "../src/adapters/reports/export-xlsx.js";
+import { reportDetailRows } from "../src/adapters/reports/report-rows.js";
 import ExcelJS from "exceljs";
 import { renderHtmlReport } from "../src/adapters/reports/html-report.js";
 import type { SettlementBatch } from "../src/domain/settlement-batch.js";
@@ -122,6 +123,17 @@ describe("detail report", () => {
     const lines = rows.reduce((s, r) => s + minor(r["net"]!), 0n);
     expect(lines).toBe(-BigInt(ledger[0]!.moved!));
     expect(lines).toBe(linesNet(paidOut));
+  });
+
+  it("pages: a batch read in pages smaller than itself gives every line once, in order, the payout last", async () => {
+    const all = async (pageSize?: number) => {
+      const lines: string[] = [];
+      for await (const row of reportDetailRows(pool, { businessDate: DAY, provider: "alipay" }, pageSize === undefined ? {} : { pageSize })) lines.push(`${row.batchId}/${row.recordType}/${row.providerTransactionId}/${row.netMinor}`);
+      return lines;
+    };
+    const whole = await all();
+    expect(whole.length).toBeGreaterThanOrEqual(7); // three merchants' payments and refunds, and the payout
+    for (const pageSize of [1, 2, 3]) expect(await all(pageSize), `pages of ${pageSize}`).toEqual(whole);
   });
 
   it("JSON: the same lines and totals", async () => {
