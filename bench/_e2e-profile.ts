@@ -5,7 +5,8 @@
  * `npx tsx bench/_e2e-profile.ts DIR [FROM_US TO_US]`, the window the bench prints ("rounds ran from
  * … to … µs of CLOCK_MONOTONIC", V8's profile clock on Linux) to leave out start-up and shutdown. A sample is charged to the frame nearest its leaf that
  * belongs somewhere: a package under node_modules (`pg`, `kafkajs`, `@prisma/client`, …), one of
- * ours (`ours:services/order`, `ours:packages/events`, …), Node's crypto (`crypto`), or GC, idle
+ * ours (`ours:services/order`, `ours:packages/events`, …), Node's crypto (`crypto`), Node's fetch
+ * (`undici`), or GC, idle
  * and V8's "(program)"; frames of Node itself (`node:…`) and native code are walked through to
  * their caller, but are counted apart as `node internals` when nothing above them belongs.
  */
@@ -34,6 +35,8 @@ function bucketOf(frame: ProfileNode["callFrame"]): string | undefined {
   if (functionName === "(program)") return "(program)";
   if (functionName === "(root)") return "node internals";
   if (url.startsWith("node:crypto") || url.startsWith("node:internal/crypto")) return "crypto";
+  // Node's own fetch is undici, bundled under node:internal/deps.
+  if (url.startsWith("node:internal/deps/undici")) return "undici";
   const modules = url.lastIndexOf("/node_modules/");
   if (modules >= 0) {
     const rest = url.slice(modules + "/node_modules/".length).split("/");
