@@ -29,7 +29,8 @@
  * - baseline: raw kafkajs, the same number of messages as a subject round, each the same bytes and
  *   headers as an OrderPlaced, sent in batches of 500 (acks -1) to a 12-partition topic of its own
  *   and consumed by a plain `eachMessage` consumer; rate = messages ÷ (last consumed − first send).
- * - rounds: a warm-up round of each, then BENCH_ROUNDS (5) baseline and sustained rounds
+ * - rounds: a warm-up round of each (the subject's of BENCH_E2E_WARMUP_ORDERS, one round's worth
+ *   unless told), then BENCH_ROUNDS (5) baseline and sustained rounds
  *   alternating, then BENCH_ROUNDS half-rate rounds; every round printed; `ratio` = median of the
  *   per-round sustained/raw ratios.
  * - CPU: `cpuMsPerPayment` = the three service processes' user + system CPU (/proc/<pid>/stat,
@@ -74,6 +75,8 @@ const ordersPerRound = envInt("BENCH_E2E_ORDERS", 400);
 const inFlight = envInt("BENCH_E2E_IN_FLIGHT", 64);
 /** Orders per half-rate round. */
 const halfRateOrders = envInt("BENCH_E2E_HALF_RATE_ORDERS", Math.max(1, Math.round(ordersPerRound / 2)));
+/** Orders of the warm-up (one sustained round unless told); the runs of 2026-12-01 15:45–15:58 had 400. */
+const warmupOrders = envInt("BENCH_E2E_WARMUP_ORDERS", ordersPerRound);
 /** How often the databases are asked which orders are posted. */
 const pollMs = envInt("BENCH_E2E_POLL_MS", 20);
 /** A round that posts nothing for this long has stalled: the bench stops and says so. */
@@ -435,7 +438,7 @@ async function main() {
 
     // Warm-up (JIT everywhere, connections, caches, the policy cache).
     const warmRaw = await raw.round(ordersPerRound);
-    const warm = await driver.sustained(ordersPerRound, inFlight);
+    const warm = await driver.sustained(warmupOrders, inFlight);
     log(`e2e warm-up: raw ${rate(warmRaw.count, warmRaw.ms)} msg/s, subject ${rate(warm.count, warm.ms)} payments/s (${warm.count} in ${(warm.ms / 1_000).toFixed(1)} s)`);
     driver.resetCounts();
 
