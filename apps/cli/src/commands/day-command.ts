@@ -80,7 +80,7 @@ function printSummary(summary: DaySummary): void {
     const took = trial.steps.map((s) => `step ${s.step}: WeChat took ${s.treatment} of ${s.routed} orders routed (${s.routed === 0 ? 0 : Math.round((100 * s.treatment) / s.routed)} %)`);
     console.log(`  trial ${trial.rolloutId}:\n    ${took.join("\n    ")}`);
     const g = trial.guardrail;
-    console.log(`    guardrail over the day: ${g.verdict === "pause" ? "PAUSE" : "continue"} — ${g.reason.text} (z ${Math.round(g.z * 100) / 100}, p ${Math.round(g.pValue * 1000) / 1000})`);
+    console.log(`    guardrail over the day: ${g.verdict === "pause" ? "PAUSE" : "continue"} — ${g.reason.text}`);
   }
   const providers = new Table({ head: ["provider", "routed", "captured", "gross", "bill rows", "our records", "matched", "discrepancies", "classes (class/disposition)"] });
   for (const p of summary.providers) {

@@ -13,9 +13,9 @@ import {
 
 /*
  * The roll-out story a business day tells: at the start of the day an operator switches WeChat
- * Pay on in trial — for a slice of buyers (a stable hash), the pilot merchant and a few
- * categories — and its ramp runs through the day: 10 % → 50 % → 100 % of the pilot's buyers,
- * then every merchant. The service's guardrail watches each step (WeChat's success rate against
+ * Pay on in trial — for a slice of buyers (a stable hash) of the pilot merchant, gift cards
+ * excluded — and its ramp runs through the day: 10 % → 50 % → 100 % of the pilot's buyers, then
+ * every merchant. The service's guardrail watches each step (WeChat's success rate against
  * the control arm's) and pauses the ramp on a significant regression; the day's summary shows the
  * share each step admitted and the guardrail's verdict over the day.
  */
@@ -51,10 +51,12 @@ export interface WechatTrial {
 }
 
 /**
- * The trial roll-out: WeChat Pay for buyers of the pilot merchant (`m-taobao-1`) in apparel,
- * shoes and books (gift cards excluded), ramped every `stepMs` from `startsAt`, guarded at a
- * 5-point regression with 30 counted attempts per arm (a day run has hundreds of payments, not
- * the production thousands).
+ * The trial roll-out: WeChat Pay for buyers of the pilot merchant `m-small-2` (gift cards
+ * excluded), ramped every `stepMs` from `startsAt`, guarded at a 5-point regression with 30
+ * counted attempts per arm (a day run has hundreds of payments, not the production thousands).
+ * The pilot is the small merchant because its other rail, Alipay, has only the QR product here:
+ * its app and mini-program buyers outside the slice have no rail until WeChat reaches them, while
+ * `m-taobao-1` keeps four other rails until the last step.
  */
 export function wechatTrialRollout(billDate: string, startsAt: Date, stepMs: number): Rollout {
   return {
@@ -63,8 +65,8 @@ export function wechatTrialRollout(billDate: string, startsAt: Date, stepMs: num
     salt: trialRolloutId(billDate),
     ramp: STEPS.map((step, index) => ({ startsAt: new Date(startsAt.getTime() + index * stepMs), percent: step.percent, merchants: step.merchants })),
     buyerAllowlist: [],
-    merchantAllowlist: ["m-taobao-1"],
-    includedCategories: ["apparel", "shoes", "books"],
+    merchantAllowlist: ["m-small-2"],
+    includedCategories: [],
     excludedCategories: ["gift_card"],
     trial: true,
     guardrail: { thresholdPp: 5, minSamplesPerArm: 30, alpha: 0.05 },
@@ -91,7 +93,7 @@ export async function switchOnWechatTrial(address: string, token: string, billDa
     const updated = await client.updateRoutingPolicy({
       expectedVersion: current.version,
       policyJson: policyToJsonText(next),
-      reason: `day run ${billDate}: WeChat Pay trial for the pilot merchant's buyers in apparel, shoes and books, ramped 10 → 50 → 100 %, then every merchant`,
+      reason: `day run ${billDate}: WeChat Pay trial for the pilot merchant's buyers (gift cards excluded), ramped 10 → 50 → 100 %, then every merchant`,
     });
     return {
       rolloutId: rollout.rolloutId,
