@@ -6,8 +6,8 @@
  * - set-up: the testkit's broker (a fresh one unless KAFKA_BROKERS), three scratch databases
  *   `tributary_{order,payment_routing,settlement}_bench_test_<pid>` migrated like the services'
  *   own and dropped at the end; payment-routing started by @tributary/cli's
- *   `startPaymentRoutingProcess`, order and settlement as the stack starts them
- *   (bench/_e2e-services.ts); the sandbox in this process, its buyers paying at once
+ *   `startPaymentRoutingProcess`, order and settlement by its `startOrderProcess` and
+ *   `startSettlementProcess`, as the stack starts them; the sandbox in this process, its buyers paying at once
  *   (simulated, payProbability 1, no late payments, 0 ms, no faults).
  * - subject: OrderPlaced published on orders.inbound.v1 as an upstream order system does
  *   (apps/cli's publishOrders: key `merchant/ref`, the envelope headers, the idempotent producer,
@@ -50,7 +50,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { startPaymentRoutingProcess, type StackContext, type StackService } from "@tributary/cli";
+import { startOrderProcess, startPaymentRoutingProcess, startSettlementProcess, type StackContext, type StackService } from "@tributary/cli";
 import { allTopics, ordersInboundTopic, PROVIDER_IDS, providerIdToProto, type ProviderId } from "@tributary/contracts";
 import { Channel as ProtoChannel } from "@tributary/contracts/common/v1/provider";
 import { OrderPlacedSchema } from "@tributary/contracts/order/v1/order_events";
@@ -61,7 +61,6 @@ import { kafka as testKafka, postgres as testPostgres } from "@tributary/testkit
 import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
 import pg from "pg";
 import { measureSignatureRates, signatureBound, type SignatureRates } from "./_e2e-rsa.js";
-import { startOrderService, startSettlementService } from "./_e2e-services.js";
 import { describeSpread, log, median, pairedRatios, roundCount, spreadOf, type Spread } from "./_rounds.js";
 
 process.env["KAFKAJS_NO_PARTITIONER_WARNING"] = "1";
@@ -420,9 +419,10 @@ async function main() {
     const extraNodeArgs = (process.env["BENCH_E2E_SERVICE_NODE_ARGS"] ?? "").split(" ").filter((arg) => arg !== "");
     const operatorToken = randomBytes(24).toString("base64url");
     const started = await Promise.allSettled([
-      startOrderService(context, operatorToken, extraNodeArgs),
+      startOrderProcess(context, operatorToken, { extraNodeArgs }),
       startPaymentRoutingProcess(context, operatorToken, join(DEFAULT_KEYS_DIR, "keys.json"), { extraNodeArgs }),
-      startSettlementService(context, operatorToken, extraNodeArgs),
+      // The stack's second token is the reconciliation workers'; none run here.
+      startSettlementProcess(context, operatorToken, { providers: PROVIDER_IDS, token: randomBytes(24).toString("base64url") }, undefined, { extraNodeArgs }),
     ]);
     for (const result of started) if (result.status === "fulfilled") stops.push(async () => void (await result.value.process.stop()));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");

@@ -4,5 +4,5 @@ export type { StackUpOptions } from "./stack/stack-up.js";
 export { readStackState, stackStatePath } from "./stack/stack-state.js";
 export type { StackServiceState, StackState } from "./stack/stack-state.js";
 // The routing end-to-end bench starts payment-routing exactly as the stack does.
-export { startPaymentRoutingProcess } from "./stack/stack-services.js";
-export type { PaymentRoutingProcessOptions, StackContext, StackService } from "./stack/stack-services.js";
+export { startOrderProcess, startPaymentRoutingProcess, startSettlementProcess } from "./stack/stack-services.js";
+export type { PaymentRoutingProcessOptions, ReconciliationToken, ServiceProcessOptions, StackContext, StackService } from "./stack/stack-services.js";

@@ -33,12 +33,27 @@ export interface StackService {
 /** A service of the stack that serves a gRPC API. */
 export type GrpcStackService = StackService & { readonly grpcAddress: string };
 
+/** How a bench may vary a service process; the stack passes nothing. */
+export interface ServiceProcessOptions {
+  /**
+   * Node flags after the usual ones (TypeScript from source, telemetry first — the package's
+   * `npm start`), e.g. `--cpu-prof`, which Node does not take from NODE_OPTIONS.
+   */
+  readonly extraNodeArgs?: readonly string[];
+}
+
+/** The `nodeArgs` of a service process with the caller's extra flags; none (the default) without. */
+function nodeArgsOf(options: ServiceProcessOptions): { nodeArgs?: readonly string[] } {
+  if (options.extraNodeArgs === undefined || options.extraNodeArgs.length === 0) return {};
+  return { nodeArgs: ["--import", "tsx", "--import", "@tributary/telemetry/register", "--conditions=source", ...options.extraNodeArgs] };
+}
+
 /**
  * Starts the order service as its own process (`services/order/src/main.ts` on Node with the
  * TypeScript loader and telemetry first, as `npm start -w @tributary/order` runs it) on free
  * ports, with the stack's broker and database, and waits until it is ready.
  */
-export async function startOrderProcess(context: StackContext, operatorToken: string): Promise<GrpcStackService> {
+export async function startOrderProcess(context: StackContext, operatorToken: string, options: ServiceProcessOptions = {}): Promise<GrpcStackService> {
   const grpcAddress = `127.0.0.1:${await freeLocalPort()}`;
   const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
   const scopes = ["orders:write", "orders:read"];
@@ -57,6 +72,7 @@ export async function startOrderProcess(context: StackContext, operatorToken: st
     },
     healthAddress,
     logFile: join(context.logDir, "order.log"),
+    ...nodeArgsOf(options),
   });
   return { name: "order", process: process_, grpcAddress, healthAddress, operatorToken, operatorScopes: scopes };
 }
@@ -64,13 +80,8 @@ export async function startOrderProcess(context: StackContext, operatorToken: st
 /** The scopes of the stack operator's payment-routing token (every method, every merchant). */
 const paymentRoutingScopes = ["routing:preview", "payments:read", "routing:read", "routing:admin"];
 
-/** How the routing bench may vary the payment-routing process; the stack passes nothing. */
-export interface PaymentRoutingProcessOptions {
-  /**
-   * Node flags after the usual ones (TypeScript from source, telemetry first — the package's
-   * `npm start`), e.g. `--cpu-prof`, which Node does not take from NODE_OPTIONS.
-   */
-  readonly extraNodeArgs?: readonly string[];
+/** How the routing bench or the day run may vary the payment-routing process; the stack passes nothing. */
+export interface PaymentRoutingProcessOptions extends ServiceProcessOptions {
   /** Settings that replace the defaults, e.g. the day run's short payment timeouts. */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -109,9 +120,7 @@ export async function startPaymentRoutingProcess(
     },
     healthAddress,
     logFile: join(context.logDir, "payment-routing.log"),
-    ...(options.extraNodeArgs === undefined || options.extraNodeArgs.length === 0
-      ? {}
-      : { nodeArgs: ["--import", "tsx", "--import", "@tributary/telemetry/register", "--conditions=source", ...options.extraNodeArgs] }),
+    ...nodeArgsOf(options),
   });
   return { name: "payment-routing", process: service, grpcAddress, healthAddress, operatorToken, operatorScopes: paymentRoutingScopes };
 }
@@ -137,6 +146,7 @@ export async function startSettlementProcess(
   operatorToken: string,
   reconciliation: ReconciliationToken,
   grpcAddress?: string,
+  options: ServiceProcessOptions = {},
 ): Promise<GrpcStackService> {
   const address = grpcAddress ?? `127.0.0.1:${await freeLocalPort()}`;
   const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
@@ -159,6 +169,7 @@ export async function startSettlementProcess(
     },
     healthAddress,
     logFile: join(context.logDir, "settlement.log"),
+    ...nodeArgsOf(options),
   });
   return { name: "settlement", process: service, grpcAddress: address, healthAddress, operatorToken, operatorScopes: settlementOperatorScopes };
 }
