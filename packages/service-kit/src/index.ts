@@ -22,6 +22,8 @@ export {
   assertPostgresReachable,
   DependencyUnavailableError,
 } from "./dependency-error.js";
+export { startBackgroundPoll } from "./background-poll.js";
+export type { BackgroundPoll } from "./background-poll.js";
 export { startHealthServer } from "./health-server.js";
 export type { HealthServer, ReadinessCheck } from "./health-server.js";
 export { createKafkaClient, kafkaConfigSpecs, kafkaSettingsFrom } from "./kafka-client.js";

@@ -2,6 +2,7 @@ import { metrics, type Attributes, type Meter } from "@opentelemetry/api";
 import type { Logger } from "@tributary/telemetry";
 import type { Admin, Consumer, ConsumerConfig, ConsumerSubscribeTopic, ConsumerSubscribeTopics, Kafka } from "kafkajs";
 import type pg from "pg";
+import { startBackgroundPoll } from "./background-poll.js";
 
 /** What the standard metrics read; see {@link startServiceMetrics}. */
 export interface ServiceMetricsOptions {
@@ -162,7 +163,7 @@ export function startServiceMetrics(options: ServiceMetricsOptions): ServiceMetr
       return value;
     } catch (error) {
       // A read cut short by stop() (the pool or the admin client closed under it) is not news.
-      if (stopped) return undefined;
+      if (background.stopped()) return undefined;
       if (!failing.has(part)) {
         failing.add(part);
         options.logger.warn({ err: error, part }, `${options.name}: cannot read ${part} for metrics; not reported until it reads again`);
@@ -213,39 +214,22 @@ export function startServiceMetrics(options: ServiceMetricsOptions): ServiceMetr
     }
   };
 
-  let inFlight: Promise<void> | undefined;
-  let stopped = false;
-  const poll = (): Promise<void> => {
-    inFlight ??= (async () => {
-      const [outbox, parked] = await Promise.all([
-        attempt("the outbox", "outbox", { part: "outbox" }, async () => {
-          const { rows } = await options.pool.query<{ pending: string; quarantined: string; oldest_age_s: number }>(outboxQuery);
-          const row = rows[0];
-          return { pending: Number(row?.pending ?? 0), quarantined: Number(row?.quarantined ?? 0), oldestPendingAgeS: row?.oldest_age_s ?? 0 };
-        }),
-        attempt("the parked keys", "parked_keys", { part: "parked_keys" }, async () => {
-          const { rows } = await options.pool.query<{ consumer_group: string; topic: string; keys: string }>(parkedQuery);
-          return rows.map((row) => ({ group: row.consumer_group, topic: row.topic, keys: Number(row.keys) }));
-        }),
-        readLag(),
-      ]);
-      if (outbox !== undefined) snapshot.outbox = outbox;
-      if (parked !== undefined) snapshot.parked = parked;
-    })().finally(() => {
-      inFlight = undefined;
-    });
-    return inFlight;
-  };
-
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = (): void => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      void poll().finally(schedule);
-    }, pollIntervalMs);
-    timer.unref();
-  };
-  void poll().finally(schedule);
+  const background = startBackgroundPoll(async () => {
+    const [outbox, parked] = await Promise.all([
+      attempt("the outbox", "outbox", { part: "outbox" }, async () => {
+        const { rows } = await options.pool.query<{ pending: string; quarantined: string; oldest_age_s: number }>(outboxQuery);
+        const row = rows[0];
+        return { pending: Number(row?.pending ?? 0), quarantined: Number(row?.quarantined ?? 0), oldestPendingAgeS: row?.oldest_age_s ?? 0 };
+      }),
+      attempt("the parked keys", "parked_keys", { part: "parked_keys" }, async () => {
+        const { rows } = await options.pool.query<{ consumer_group: string; topic: string; keys: string }>(parkedQuery);
+        return rows.map((row) => ({ group: row.consumer_group, topic: row.topic, keys: Number(row.keys) }));
+      }),
+      readLag(),
+    ]);
+    if (outbox !== undefined) snapshot.outbox = outbox;
+    if (parked !== undefined) snapshot.parked = parked;
+  }, { intervalMs: pollIntervalMs, stopWaitMs });
 
   return {
     watchConsumerGroup(groupId, topics) {
@@ -259,19 +243,11 @@ export function startServiceMetrics(options: ServiceMetricsOptions): ServiceMetr
       // Its read age goes on growing: the SDK keeps exporting the group's last lag, and the age says it is stale.
       if (watched?.size === 0) groups.delete(groupId);
     },
-    pollNow: async () => {
-      // A poll already running may have started before the caller's change: wait for it, then read.
-      await inFlight;
-      await poll();
-    },
+    pollNow: () => background.pollNow(),
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
       // A read stuck on an unreachable broker (kafkajs retries for a while) must not hold up
       // shutdown: give it a moment, then disconnect under it.
-      let waited: NodeJS.Timeout | undefined;
-      await Promise.race([inFlight, new Promise<void>((resolve) => (waited = setTimeout(resolve, stopWaitMs)))]);
-      clearTimeout(waited);
+      await background.stop();
       unpublished.removeCallback(observeOutbox);
       oldestAge.removeCallback(observeAge);
       parkedKeys.removeCallback(observeParked);

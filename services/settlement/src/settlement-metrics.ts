@@ -1,5 +1,6 @@
 import { metrics, type Meter, type ObservableResult } from "@opentelemetry/api";
 import { assertNever } from "@tributary/result";
+import { startBackgroundPoll } from "@tributary/service-kit";
 import type { Logger } from "@tributary/telemetry";
 import type { Pool } from "pg";
 import type { LedgerMetrics } from "./app/ports.js";
@@ -113,7 +114,6 @@ export function startSettlementMetrics(options: SettlementMetricsOptions): Settl
   let readAt: number | undefined;
   let sums: readonly { readonly currency: string; readonly imbalanceMinor: bigint }[] = [];
   let failing = false;
-  let stopped = false;
 
   const observeImbalance = (result: ObservableResult): void => {
     // Minor units as a double: exact up to 2^53, and any value other than 0 is the alarm.
@@ -125,37 +125,21 @@ export function startSettlementMetrics(options: SettlementMetricsOptions): Settl
   imbalance.addCallback(observeImbalance);
   readAge.addCallback(observeAge);
 
-  let inFlight: Promise<void> | undefined;
-  const refresh = (): Promise<void> => {
-    inFlight ??= (async () => {
-      try {
-        const { rows } = await options.pool.query<{ currency: string; imbalance_minor: string }>(imbalanceQuery);
-        sums = rows.map((row) => ({ currency: row.currency.trim(), imbalanceMinor: BigInt(row.imbalance_minor) }));
-        readAt = performance.now();
-        if (failing) options.logger.info("settlement: ledger imbalance read again");
-        failing = false;
-        const broken = sums.filter((s) => s.imbalanceMinor !== 0n);
-        if (broken.length > 0) options.logger.error({ imbalance: broken.map((s) => `${s.imbalanceMinor} ${s.currency}`) }, "settlement: the ledger's postings do not sum to 0");
-      } catch (error) {
-        if (stopped) return;
-        if (!failing) options.logger.warn({ err: error }, "settlement: cannot read the ledger imbalance for metrics; its read age grows until it reads again");
-        failing = true;
-      }
-    })().finally(() => {
-      inFlight = undefined;
-    });
-    return inFlight;
-  };
-
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = (): void => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      void refresh().finally(schedule);
-    }, refreshIntervalMs);
-    timer.unref();
-  };
-  void refresh().finally(schedule);
+  const background = startBackgroundPoll(async () => {
+    try {
+      const { rows } = await options.pool.query<{ currency: string; imbalance_minor: string }>(imbalanceQuery);
+      sums = rows.map((row) => ({ currency: row.currency.trim(), imbalanceMinor: BigInt(row.imbalance_minor) }));
+      readAt = performance.now();
+      if (failing) options.logger.info("settlement: ledger imbalance read again");
+      failing = false;
+      const broken = sums.filter((s) => s.imbalanceMinor !== 0n);
+      if (broken.length > 0) options.logger.error({ imbalance: broken.map((s) => `${s.imbalanceMinor} ${s.currency}`) }, "settlement: the ledger's postings do not sum to 0");
+    } catch (error) {
+      if (background.stopped()) return;
+      if (!failing) options.logger.warn({ err: error }, "settlement: cannot read the ledger imbalance for metrics; its read age grows until it reads again");
+      failing = true;
+    }
+  }, { intervalMs: refreshIntervalMs, stopWaitMs });
 
   return {
     ledger: {
@@ -163,17 +147,9 @@ export function startSettlementMetrics(options: SettlementMetricsOptions): Settl
         for (const entry of entries) postings.add(1, { kind: kindOf(entry.entryType) });
       },
     },
-    refreshNow: async () => {
-      // A read already running may have started before the caller's change: wait for it, then read.
-      await inFlight;
-      await refresh();
-    },
+    refreshNow: () => background.pollNow(),
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      let waited: NodeJS.Timeout | undefined;
-      await Promise.race([inFlight, new Promise<void>((resolve) => (waited = setTimeout(resolve, stopWaitMs)))]);
-      clearTimeout(waited);
+      await background.stop();
       imbalance.removeCallback(observeImbalance);
       readAge.removeCallback(observeAge);
     },
