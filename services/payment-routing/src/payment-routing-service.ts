@@ -18,7 +18,7 @@ import { startPaymentWorker, type InTransaction, type SweepReport } from "./app/
 import { startGuardrailMonitor } from "./app/policy/guardrail-monitor.js";
 import type { PolicySource } from "./app/policy-source.js";
 import { openPolicyStore } from "./adapters/prisma/open-policy-store.js";
-import { DEFAULT_LIFECYCLE_TIMINGS, type LifecycleDeps, type LifecycleTimings, type Tx } from "./app/ports.js";
+import { DEFAULT_LIFECYCLE_TIMINGS, type LifecycleDeps, type LifecycleTimings, type PaymentRecord, type Tx } from "./app/ports.js";
 import { startPaymentRoutingMetrics } from "./payment-routing-metrics.js";
 import type { RoutingPolicy } from "./domain/routing/routing-policy.js";
 
@@ -92,7 +92,7 @@ export interface PaymentLifecycle {
    * (`adapters/http/notification-effects.ts`): pass it as `effects` to `startWebhookServer`.
    */
   readonly notificationEffects: {
-    applyPayment(tx: Tx, report: PaymentStatusReport, context: unknown): Promise<LifecycleOutcome>;
+    applyPayment(tx: Tx, report: PaymentStatusReport, context: { readonly payment?: { readonly record: PaymentRecord | undefined } }): Promise<LifecycleOutcome>;
     applyRefund(tx: Tx, report: RefundStatusReport & { readonly paymentId: string }, context: unknown): Promise<LifecycleOutcome>;
   };
   /** Works every due payment and refund now (tests, operators); the worker does it on its own too. */
@@ -210,7 +210,8 @@ export async function startPaymentRoutingService(config: PaymentRoutingServiceCo
       applyPaymentReport: async (tx, paymentId, report) => nudgeAfter(await applyPaymentReport(deps, tx, paymentId, report)),
       applyRefundReport: async (tx, paymentId, report) => nudgeAfter(await applyRefundReport(deps, tx, paymentId, report)),
       notificationEffects: {
-        applyPayment: async (tx, report) => nudgeAfter(await applyPaymentReport(deps, tx, report.paymentId, report)),
+        // The webhook's id-storing statement locked and read the payment row already (context.payment).
+        applyPayment: async (tx, report, context) => nudgeAfter(await applyPaymentReport(deps, tx, report.paymentId, report, context.payment)),
         applyRefund: async (tx, report) => nudgeAfter(await applyRefundReport(deps, tx, report.paymentId, report)),
       },
       sweepOnce: () => worker.sweepOnce(),

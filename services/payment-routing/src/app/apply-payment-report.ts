@@ -42,10 +42,22 @@ const ignored = (reason: string): LifecycleOutcome => ({ code: "ignored", reason
  *
  * Idempotent and monotonic: a second capture report of a captured payment, a failure after a
  * capture, or a pending report of a pending payment change nothing (`ignored`).
+ *
+ * `locked`, when given, is the payment's row as the caller already locked it FOR UPDATE in `tx`
+ * (the webhook's id-storing statement does), so it is not read a second time.
  */
-export async function applyPaymentReport(deps: LifecycleDeps, tx: Tx, paymentId: string, report: PaymentStatusReport): Promise<LifecycleOutcome> {
+export async function applyPaymentReport(
+  deps: LifecycleDeps,
+  tx: Tx,
+  paymentId: string,
+  report: PaymentStatusReport,
+  locked?: { readonly record: PaymentRecord | undefined },
+): Promise<LifecycleOutcome> {
   if (report.paymentId !== paymentId) return ignored(`the report names payment ${report.paymentId}, not ${paymentId}`);
-  const payment = await deps.store.loadPayment(tx, paymentId, { forUpdate: true });
+  if (locked !== undefined && locked.record !== undefined && locked.record.paymentId !== paymentId) {
+    throw new Error(`applyPaymentReport: the locked row is payment ${locked.record.paymentId}, not ${paymentId}`);
+  }
+  const payment = locked === undefined ? await deps.store.loadPayment(tx, paymentId, { forUpdate: true }) : locked.record;
   if (payment === undefined) return ignored(`payment ${paymentId} is not ours`);
   const now = deps.clock();
   switch (report.status) {

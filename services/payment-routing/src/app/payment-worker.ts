@@ -243,27 +243,10 @@ function providerCalls(deps: LifecycleDeps, inTransaction: InTransaction) {
       }),
     );
     if (result.ok) {
-      await inTransaction(async (tx) => {
-        const current = await deps.store.loadPayment(tx, payment.paymentId, { forUpdate: true });
-        if (current === undefined) return;
-        const now = deps.clock();
-        if (current.status === "creating") {
-          await deps.store.updatePayment(
-            tx,
-            payment.paymentId,
-            {
-              status: "pending",
-              buyerAction: result.value.buyerAction,
-              providerStatus: "created",
-              nextCheckAt: earliest(after(now, deps.timings.firstQueryAfterMs), current.expiresAt),
-            },
-            now,
-          );
-        } else {
-          // A notification was faster than the answer (the buyer paid already): keep its state.
-          await deps.store.updatePayment(tx, payment.paymentId, { buyerAction: result.value.buyerAction }, now);
-        }
-      });
+      // One statement, no transaction: `creating` → `pending`, or — when a notification was faster
+      // than the answer (the buyer paid already) — its state kept and only the buyer action added.
+      const now = deps.clock();
+      await deps.store.recordCreated(deps.pool, [{ paymentId: payment.paymentId, buyerAction: result.value.buyerAction, firstQueryAt: after(now, deps.timings.firstQueryAfterMs) }], now);
       return;
     }
     const error = result.error;

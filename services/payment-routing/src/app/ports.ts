@@ -108,6 +108,14 @@ export interface RefundUpdate {
   readonly nextCheckAt?: Date | null;
 }
 
+/** One create the provider answered: what {@link PaymentStore.recordCreated} writes. */
+export interface CreatedAtProvider {
+  readonly paymentId: string;
+  readonly buyerAction: BuyerAction;
+  /** When to query it first if no notification comes (capped at the payment's expiry by the store). */
+  readonly firstQueryAt: Date;
+}
+
 /** A payment the sweeper claimed, with what it was before the claim. */
 export interface ClaimedPayment {
   readonly payment: PaymentRecord;
@@ -121,6 +129,11 @@ export interface ClaimedPayment {
  */
 export interface PaymentStore {
   insertPayment(tx: Tx, payment: PaymentRecord): Promise<void>;
+  /**
+   * Inserts an order's first attempt unless the order already has one, in one statement (the
+   * OrderAccepted path: no SELECT first). False when the order had an attempt: nothing written.
+   */
+  insertFirstPayment(tx: Tx, payment: PaymentRecord): Promise<boolean>;
   loadPayment(db: Reader, paymentId: string, options: { readonly forUpdate: boolean }): Promise<PaymentRecord | undefined>;
   /** Every attempt for an order, oldest first; `forUpdate` locks them all. */
   paymentsOfOrder(db: Reader, orderId: string, options: { readonly forUpdate: boolean }): Promise<PaymentRecord[]>;
@@ -135,6 +148,14 @@ export interface PaymentStore {
    * `creating` row is marked as being sent in the same statement.
    */
   claimDuePayments(db: Reader, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedPayment[]>;
+  /**
+   * Records what the provider answered to our creates, one statement for all of them and no
+   * transaction of its own (each row's change stands alone): a row still `creating` becomes
+   * `pending` (`provider_status` "created", first query at the earlier of `firstQueryAt` and its
+   * expiry); a row a notification moved on already (the buyer paid before the answer came) keeps
+   * its state and only gains the buyer action. A row that does not exist is left alone.
+   */
+  recordCreated(db: Reader, created: readonly CreatedAtProvider[], now: Date): Promise<void>;
   /** Claims one queued `creating` payment for sending; undefined when another instance has it or it is not queued. */
   claimQueuedPayment(db: Reader, paymentId: string, leaseUntil: Date): Promise<PaymentRecord | undefined>;
   /** Claims up to `limit` refunds whose `next_check_at` is due, as {@link claimDuePayments}. */

@@ -22,20 +22,22 @@ export type RouteOutcome =
  * The provider is called after the commit by the payment worker (a row committed before the call
  * is what lets a crash, a timeout or a restart be resolved by querying, never by creating
  * again elsewhere). An order that already has a payment is left alone (a redelivery under a new
- * event id). With no eligible rail, PaymentFailed `no_eligible_provider` names every dropped
+ * event id), which the attempt's INSERT checks itself (one statement, no SELECT first). With no eligible rail, PaymentFailed `no_eligible_provider` names every dropped
  * rail's reasons; its payment id names the decision, no row is stored. The decision is counted
  * (`deps.metrics.routingDecision`) inside the transaction: one that rolls back and is redelivered
  * counts twice.
  */
 export async function routeAcceptedOrder(deps: LifecycleDeps, tx: Tx, order: AcceptedOrder): Promise<RouteOutcome> {
-  const existing = await deps.store.paymentsOfOrder(tx, order.orderId, { forUpdate: false });
-  if (existing.length > 0) return { code: "ignored", reason: `order ${order.orderId} already has ${existing.length} payment attempt(s)` };
+  const ignoredAsKnown: RouteOutcome = { code: "ignored", reason: `order ${order.orderId} already has a payment attempt` };
   const policy = await deps.policySource.current();
   const now = deps.clock();
   const decision = route({ order, policy, health: deps.health.book(), now, random: deps.random() });
   const stored = storedDecisionOf(decision, (provider) => deps.adapters.has(provider));
   const first = decision.candidates.find((c) => deps.adapters.has(c.provider));
   if (first === undefined) {
+    // Rare: only here is the order's history read first (nothing to insert it could race with).
+    const existing = await deps.store.paymentsOfOrder(tx, order.orderId, { forUpdate: false });
+    if (existing.length > 0) return ignoredAsKnown;
     deps.metrics.routingDecision({ provider: undefined, tier: undefined, rolloutId: undefined, rolloutArm: undefined });
     const paymentId = deps.newPaymentId();
     const detail = stored.dropped.map((d) => `${d.provider}: ${d.reasons.join(", ")}`).join("; ");
@@ -54,7 +56,6 @@ export async function routeAcceptedOrder(deps: LifecycleDeps, tx: Tx, order: Acc
   }
   const candidate = storedCandidate(first);
   const arm = rolloutArmOf(policy, stored, candidate);
-  deps.metrics.routingDecision({ provider: first.provider, tier: first.tier, rolloutId: arm?.rolloutId, rolloutArm: arm?.arm });
   const payment: PaymentRecord = {
     paymentId: deps.newPaymentId(),
     orderId: order.orderId,
@@ -81,7 +82,9 @@ export async function routeAcceptedOrder(deps: LifecycleDeps, tx: Tx, order: Acc
     capturedAt: undefined,
     traceParent: activeTraceParent(),
   };
-  await deps.store.insertPayment(tx, payment);
+  // Inserted only if the order has no attempt yet, checked in the same statement.
+  if (!(await deps.store.insertFirstPayment(tx, payment))) return ignoredAsKnown;
+  deps.metrics.routingDecision({ provider: first.provider, tier: first.tier, rolloutId: arm?.rolloutId, rolloutArm: arm?.arm });
   await deps.outbox.append(tx, [{ type: "payment_routed", payment }]);
   return { code: "routed", payment };
 }

@@ -4,6 +4,7 @@ import type { QueryResultRow } from "pg";
 import type { BuyerAction, PaymentChannel } from "../providers/provider-adapter.js";
 import type {
   ClaimedPayment,
+  CreatedAtProvider,
   PaymentRecord,
   PaymentStatus,
   PaymentStore,
@@ -16,7 +17,8 @@ import type {
   Tx,
 } from "../../app/ports.js";
 
-interface PaymentRow extends QueryResultRow {
+/** A `payments` row as {@link PAYMENT_COLUMNS} selects it. */
+export interface PaymentRow extends QueryResultRow {
   payment_id: string;
   order_id: string;
   merchant_id: string;
@@ -73,7 +75,8 @@ function providerOf(text: string): ProviderId {
   return text;
 }
 
-function toPayment(row: PaymentRow): PaymentRecord {
+/** A `payments` row as the lifecycle's record (for statements outside the store that read one, e.g. the webhook's). */
+export function toPayment(row: PaymentRow): PaymentRecord {
   return {
     paymentId: row.payment_id,
     orderId: row.order_id,
@@ -120,10 +123,30 @@ function toRefund(row: RefundRow): RefundRecord {
   };
 }
 
-const PAYMENT_COLUMNS = `payment_id, order_id, merchant_id, buyer_id, provider, channel, attempt, status,
+/** The select list {@link toPayment} reads (amounts as text). */
+export const PAYMENT_COLUMNS = `payment_id, order_id, merchant_id, buyer_id, provider, channel, attempt, status,
   amount_minor::text AS amount_minor, currency, routing_rule, routing_decision, rollout_id, rollout_arm,
   buyer_action, provider_transaction_id, provider_status, failure_reason, refunded_minor::text AS refunded_minor,
   created_at, updated_at, expires_at, next_check_at, captured_at, trace_parent`;
+
+const INSERT_COLUMNS = `payment_id, order_id, merchant_id, buyer_id, provider, channel, attempt, status, amount_minor,
+  currency, routing_rule, routing_decision, rollout_id, rollout_arm, buyer_action, provider_transaction_id,
+  provider_status, failure_reason, refunded_minor, created_at, updated_at, expires_at, next_check_at, captured_at, trace_parent`;
+
+// Typed, so the same list serves INSERT … VALUES and INSERT … SELECT (which infers no types from the target).
+const INSERT_PLACEHOLDERS = `$1::text, $2::text, $3::text, $4::text, $5::payment_provider, $6::payment_channel, $7::int, $8::payment_status,
+  $9::bigint, $10::char(3), $11::text, $12::jsonb, $13::text, $14::text, $15::jsonb, $16::text, $17::text, $18::text, $19::bigint,
+  $20::timestamptz, $21::timestamptz, $22::timestamptz, $23::timestamptz, $24::timestamptz, $25::text`;
+
+function insertValues(p: PaymentRecord): unknown[] {
+  return [
+    p.paymentId, p.orderId, p.merchantId, p.buyerId, p.provider, p.channel, p.attempt, p.status,
+    p.amount.amountMinor.toString(), p.amount.currency, p.routingRule, JSON.stringify(p.decision), p.rolloutId ?? null,
+    p.rolloutArm ?? null, p.buyerAction === undefined ? null : JSON.stringify(p.buyerAction), p.providerTransactionId ?? null,
+    p.providerStatus ?? null, p.failureReason ?? null, p.refundedMinor.toString(), p.createdAt, p.updatedAt, p.expiresAt,
+    p.nextCheckAt ?? null, p.capturedAt ?? null, p.traceParent ?? null,
+  ];
+}
 
 const REFUND_COLUMNS = `refund_ref, payment_id, order_id, amount_minor::text AS amount_minor, currency, reason, status,
   unowned_capture, provider_refund_id, provider_status, failure_reason, created_at, updated_at, next_check_at`;
@@ -147,18 +170,34 @@ function setClauses(columns: Readonly<Record<string, unknown>>, firstIndex: numb
 export function createPgPaymentStore(): PaymentStore {
   return {
     async insertPayment(tx: Tx, p: PaymentRecord): Promise<void> {
-      await tx.query(
-        `INSERT INTO payments (payment_id, order_id, merchant_id, buyer_id, provider, channel, attempt, status, amount_minor,
-           currency, routing_rule, routing_decision, rollout_id, rollout_arm, buyer_action, provider_transaction_id,
-           provider_status, failure_reason, refunded_minor, created_at, updated_at, expires_at, next_check_at, captured_at, trace_parent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::bigint, $20, $21, $22, $23, $24, $25)`,
-        [
-          p.paymentId, p.orderId, p.merchantId, p.buyerId, p.provider, p.channel, p.attempt, p.status,
-          p.amount.amountMinor.toString(), p.amount.currency, p.routingRule, JSON.stringify(p.decision), p.rolloutId ?? null,
-          p.rolloutArm ?? null, p.buyerAction === undefined ? null : JSON.stringify(p.buyerAction), p.providerTransactionId ?? null,
-          p.providerStatus ?? null, p.failureReason ?? null, p.refundedMinor.toString(), p.createdAt, p.updatedAt, p.expiresAt,
-          p.nextCheckAt ?? null, p.capturedAt ?? null, p.traceParent ?? null,
-        ],
+      await tx.query(`INSERT INTO payments (${INSERT_COLUMNS}) VALUES (${INSERT_PLACEHOLDERS})`, insertValues(p));
+    },
+
+    async insertFirstPayment(tx: Tx, p: PaymentRecord): Promise<boolean> {
+      // One round trip instead of a SELECT and an INSERT. Two first attempts of one order racing
+      // (a redelivery under a new event id) still meet payments_one_active_per_order.
+      const result = await tx.query(
+        `INSERT INTO payments (${INSERT_COLUMNS})
+         SELECT ${INSERT_PLACEHOLDERS}
+         WHERE NOT EXISTS (SELECT 1 FROM payments WHERE order_id = $2)`,
+        insertValues(p),
+      );
+      return result.rowCount === 1;
+    },
+
+    async recordCreated(db: Reader, created: readonly CreatedAtProvider[], now: Date): Promise<void> {
+      if (created.length === 0) return;
+      // Sorted, so two batches touching the same rows lock them in the same order. Every SET
+      // expression reads the row as it was (under READ COMMITTED, the latest committed version).
+      const rows = [...created].sort((a, b) => (a.paymentId < b.paymentId ? -1 : a.paymentId > b.paymentId ? 1 : 0));
+      await db.query(
+        `UPDATE payments p SET updated_at = $1, buyer_action = v.buyer_action,
+           status = CASE WHEN p.status = 'creating' THEN 'pending'::payment_status ELSE p.status END,
+           provider_status = CASE WHEN p.status = 'creating' THEN 'created' ELSE p.provider_status END,
+           next_check_at = CASE WHEN p.status = 'creating' THEN LEAST(v.first_query_at, p.expires_at) ELSE p.next_check_at END
+         FROM unnest($2::text[], $3::jsonb[], $4::timestamptz[]) AS v(payment_id, buyer_action, first_query_at)
+         WHERE p.payment_id = v.payment_id`,
+        [now, rows.map((r) => r.paymentId), rows.map((r) => JSON.stringify(r.buyerAction)), rows.map((r) => r.firstQueryAt)],
       );
     },
 

@@ -1,6 +1,7 @@
 import type { ProviderId } from "@tributary/contracts";
 import type { PoolClient } from "pg";
 import type { PaymentStatusReport, RefundStatusReport } from "../providers/provider-adapter.js";
+import type { LockedPayment } from "./notification-store.js";
 
 /**
  * What the webhook layer asks of the payment lifecycle once a notification verified, passed the
@@ -20,6 +21,11 @@ export interface NotificationContext {
   readonly provider: ProviderId;
   readonly notificationId: string;
   readonly receivedAt: Date;
+  /**
+   * For a payment notification: the payment's row, already locked FOR UPDATE in `tx` by the
+   * statement that stored the id (so the apply need not read it again). Absent for refunds.
+   */
+  readonly payment?: LockedPayment;
 }
 
 /**

@@ -4,7 +4,7 @@ import { contextOfTraceParent, type Logger } from "@tributary/telemetry";
 import type { Pool, PoolClient } from "pg";
 import type { NotificationAcknowledgement, ProviderAdapter, RawNotification, VerifiedNotification } from "../providers/provider-adapter.js";
 import type { EffectOutcome, NotificationContext, NotificationEffects } from "./notification-effects.js";
-import { recordNotificationId } from "./notification-store.js";
+import { beginAndRecordNotificationId } from "./notification-store.js";
 import { decideNotification, PROVIDERS_WITHOUT_SENT_AT, type NotificationOutcome } from "./webhook-decision.js";
 import type { CountedNotification, WebhookMetrics } from "./webhook-metrics.js";
 
@@ -105,14 +105,16 @@ async function storeAndApply(deps: NotificationHandlerDeps, notification: Verifi
   const client: PoolClient = await deps.pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query("BEGIN");
-    const recorded = await recordNotificationId(client, context.provider, notification.notificationId, notification.report.paymentId, context.receivedAt);
+    const recorded = await beginAndRecordNotificationId(client, context.provider, notification.notificationId, notification.report.paymentId, context.receivedAt, {
+      lockPayment: notification.kind === "payment",
+    });
     if (!recorded.fresh) {
       await client.query("ROLLBACK");
       return { code: "duplicate" };
     }
+    const applying: NotificationContext = recorded.payment === undefined ? context : { ...context, payment: recorded.payment };
     const outcome = await inPaymentTrace(deps.tracer, recorded.traceParent, `payment-routing apply ${notification.kind} notification`, () =>
-      notification.kind === "payment" ? deps.effects.applyPayment(client, notification.report, context) : deps.effects.applyRefund(client, notification.report, context),
+      notification.kind === "payment" ? deps.effects.applyPayment(client, notification.report, applying) : deps.effects.applyRefund(client, notification.report, applying),
     );
     await client.query(outcome.code === "retry_later" ? "ROLLBACK" : "COMMIT");
     return outcome;
