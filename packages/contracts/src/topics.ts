@@ -22,6 +22,7 @@ import {
 } from "./gen/tributary/payment/v1/routing_events_pb.js";
 import {
   DiscrepancyFoundSchema,
+  ExceptionResolvedSchema,
   ReconciliationCompletedSchema,
 } from "./gen/tributary/reconciliation/v1/reconciliation_events_pb.js";
 import {
@@ -90,10 +91,11 @@ export const settlementTopic = defineTopic("settlement.v1", [
 /** A provider's daily bill can be fetched. Key: `provider/bill_date`. */
 export const statementsTopic = defineTopic("statements.v1", [StatementAvailableSchema], lowVolume);
 
-/** Reconciliation results. Key: `provider/bill_date`. */
+/** Reconciliation results and the exceptions people closed (with approved adjustments). Key: `provider/bill_date`. */
 export const reconciliationTopic = defineTopic("reconciliation.v1", [
   ReconciliationCompletedSchema,
   DiscrepancyFoundSchema,
+  ExceptionResolvedSchema,
 ], lowVolume);
 
 /** Every topic of DESIGN.md's table, for tools that create topics or list dead letters. */

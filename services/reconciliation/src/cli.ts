@@ -10,11 +10,12 @@ import { basename } from "node:path";
 import cliProgress from "cli-progress";
 import Table from "cli-table3";
 import { Command, InvalidArgumentError } from "commander";
-import { formatDecimal, money, parseCurrencyCode } from "@tributary/money";
+import { formatDecimal, money, parseCurrencyCode, parseDecimal } from "@tributary/money";
 import pg from "pg";
 import { inTransaction } from "./adapters/db/in-transaction.js";
 import { createPgExceptionQueue } from "./adapters/db/pg-exception-queue.js";
-import { listExceptions, resolveException, type ExceptionStatus, type ReconException } from "./app/exceptions.js";
+import { createReconOutbox } from "./adapters/kafka/recon-outbox.js";
+import { listExceptions, resolveException, type AdjustmentToApprove, type ExceptionStatus, type ReconException } from "./app/exceptions.js";
 import { reconcileBill, type ReconcileOutcome } from "./app/reconcile-bill.js";
 import { describeRejection } from "./domain/bill.js";
 import { DEFAULT_MATCH_CONFIG, MATCH_CLASSES } from "./domain/match.js";
@@ -28,6 +29,7 @@ import { readSourceConfig } from "./source-config-file.js";
 const databaseUrl = process.env["RECONCILIATION_DATABASE_URL"] ?? "postgresql://postgres@127.0.0.1:5432/tributary_reconciliation";
 const sourceConfigPath = process.env["RECONCILIATION_SOURCE_CONFIG"];
 const queue = createPgExceptionQueue();
+const outbox = createReconOutbox();
 
 const provider = (text: string) => {
   const id = parseProviderName(text);
@@ -166,12 +168,27 @@ exceptions
   .command("resolve <exceptionId>")
   .requiredOption("--note <text>", "why it is closed")
   .requiredOption("--by <who>", "who closes it")
-  .option("--adjusted", "a correcting entry was made (status adjusted instead of resolved)")
+  .option("--adjust <amount>", "close it as adjusted, posting this signed amount to --merchant through suspense (e.g. 0.30 credits the merchant 0.30 yuan, -1.00 debits it)")
+  .option("--merchant <id>", "the merchant an --adjust amount is posted to")
+  .option("--currency <code>", "the --adjust amount's currency (the exception's)", "CNY")
   .option("--json", "print JSON")
-  .action(async (exceptionId: string, o: { note: string; by: string; adjusted?: boolean; json?: boolean }) => {
+  .action(async (exceptionId: string, o: { note: string; by: string; adjust?: string; merchant?: string; currency: string; json?: boolean }) => {
+    let adjustment: AdjustmentToApprove | undefined;
+    if (o.adjust !== undefined || o.merchant !== undefined) {
+      const currency = parseCurrencyCode(o.currency);
+      const amount = currency.ok ? parseDecimal(o.adjust ?? "", currency.value) : undefined;
+      if (!currency.ok || amount === undefined || !amount.ok || o.merchant === undefined) {
+        console.error("recon exceptions resolve: --adjust needs a decimal amount in --currency's major unit (e.g. -1.25) and --merchant");
+        process.exitCode = 4;
+        return;
+      }
+      adjustment = { merchantId: o.merchant, amountMinor: amount.value.amountMinor, currency: currency.value };
+    }
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
     try {
-      const result = await inTransaction(pool, (tx) => resolveException(queue, tx, { exceptionId, status: o.adjusted === true ? "adjusted" : "resolved", note: o.note, by: o.by, at: new Date() }));
+      const result = await inTransaction(pool, (tx) =>
+        resolveException(queue, outbox, tx, { exceptionId, status: adjustment === undefined ? "resolved" : "adjusted", note: o.note, by: o.by, at: new Date(), ...(adjustment === undefined ? {} : { adjustment }) }),
+      );
       if (!result.ok) {
         console.error(`recon exceptions resolve: ${result.error.code}: ${result.error.message}`);
         process.exitCode = 4;

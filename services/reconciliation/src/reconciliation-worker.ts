@@ -94,7 +94,7 @@ export async function startReconciliationWorker(config: ReconciliationWorkerConf
             address: grpc.address,
             tokens: grpc.tokens,
             register: (server) =>
-              server.addService(ReconciliationService, reconciliationServiceHandlers({ pool: runtime.pool, queue: createPgExceptionQueue(), clock: config.clock ?? (() => new Date()) }), {
+              server.addService(ReconciliationService, reconciliationServiceHandlers({ pool: runtime.pool, queue: createPgExceptionQueue(), outbox: deps.outbox, clock: config.clock ?? (() => new Date()) }), {
                 access: reconciliationServiceAccess,
                 errors: reconciliationServiceErrors,
               }),

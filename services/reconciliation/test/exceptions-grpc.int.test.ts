@@ -99,11 +99,21 @@ describe("ReconciliationService over gRPC", () => {
     await expect(finance.resolveException({ exceptionId: id, note: "why", status: ExceptionStatus.OPEN })).rejects.toMatchObject({ code: Code.InvalidArgument });
     await expect(finance.resolveException({ exceptionId: "00000000-0000-4000-8000-000000000000", note: "no such", status: ExceptionStatus.RESOLVED })).rejects.toMatchObject({ code: Code.NotFound });
 
-    const { exception } = await finance.resolveException({ exceptionId: id, note: "WeChat corrects it next cycle", status: ExceptionStatus.ADJUSTED });
-    expect(exception).toMatchObject({ exceptionId: id, status: ExceptionStatus.ADJUSTED, note: "WeChat corrects it next cycle", resolvedBy: "finance-li" });
+    // ADJUSTED needs the approved adjustment; a bad one is INVALID_ARGUMENT naming the field.
+    const noAdjustment = await finance.resolveException({ exceptionId: id, note: "why", status: ExceptionStatus.ADJUSTED }).catch((error: unknown) => error);
+    expect(noAdjustment).toMatchObject({ code: Code.InvalidArgument, fieldViolations: [{ field: "adjustment" }] });
+    const wrongCurrency = await finance
+      .resolveException({ exceptionId: id, note: "why", status: ExceptionStatus.ADJUSTED, adjustment: { merchantId: "m-1", amount: { currency: "USD", amountMinor: 5n } } })
+      .catch((error: unknown) => error);
+    expect(wrongCurrency).toMatchObject({ code: Code.InvalidArgument, fieldViolations: [{ field: "adjustment.amount.currency" }] });
+
+    const adjustment = { merchantId: "m-wx-2", amount: { currency: "CNY", amountMinor: -120n } };
+    const { exception } = await finance.resolveException({ exceptionId: id, note: "WeChat corrects it next cycle", status: ExceptionStatus.ADJUSTED, adjustment });
+    expect(exception).toMatchObject({ exceptionId: id, status: ExceptionStatus.ADJUSTED, note: "WeChat corrects it next cycle", resolvedBy: "finance-li", adjustment });
     expect(Number(exception?.resolvedAt?.seconds) * 1000).toBe(at(D1, "10:00:00"));
-    const row = await env.pool.query<{ status: string; resolved_by: string; note: string }>(`SELECT status, resolved_by, note FROM recon_exceptions WHERE exception_id = $1`, [id]);
-    expect(row.rows[0]).toEqual({ status: "adjusted", resolved_by: "finance-li", note: "WeChat corrects it next cycle" });
+    const row = await env.pool.query<{ status: string; resolved_by: string; note: string }>(
+      `SELECT status, resolved_by, note, adjustment_merchant_id, adjustment_amount_minor::text FROM recon_exceptions WHERE exception_id = $1`, [id]);
+    expect(row.rows[0]).toEqual({ status: "adjusted", resolved_by: "finance-li", note: "WeChat corrects it next cycle", adjustment_merchant_id: "m-wx-2", adjustment_amount_minor: "-120" });
 
     await expect(finance.resolveException({ exceptionId: id, note: "again", status: ExceptionStatus.RESOLVED })).rejects.toMatchObject({ code: Code.FailedPrecondition });
     const open = await finance.listExceptions({ provider: Provider.WECHAT_PAY, billDate: D, status: ExceptionStatus.OPEN });

@@ -4,13 +4,15 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DiscrepancyClass, type DiscrepancyFound, type ReconciliationCompleted } from "@tributary/contracts/reconciliation/v1/reconciliation_events";
+import { DiscrepancyClass, type DiscrepancyFound, type ExceptionResolved, type ReconciliationCompleted } from "@tributary/contracts/reconciliation/v1/reconciliation_events";
+import { Provider } from "@tributary/contracts/common/v1/provider";
 import { kafkaHeadersToRecord } from "@tributary/events";
 import { startTelemetry, type Telemetry } from "@tributary/telemetry";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inTransaction } from "../src/adapters/db/in-transaction.js";
 import { createPgExceptionQueue } from "../src/adapters/db/pg-exception-queue.js";
+import { createReconOutbox } from "../src/adapters/kafka/recon-outbox.js";
 import { insertLedgerRecords } from "../src/adapters/db/pg-ledger-records.js";
 import { listExceptions, resolveException } from "../src/app/exceptions.js";
 import { startReconciliationWorker, type RunningReconciliationWorker } from "../src/reconciliation-worker.js";
@@ -205,15 +207,40 @@ describe("a WeChat day reconciled by the worker", () => {
     expect(discrepancies(done.reconciliationId)).toEqual([]);
   });
 
-  it("resolves an exception with who and when, once", async () => {
+  it("resolves an exception with who and when, once, and publishes the approved adjustment on reconciliation.v1", async () => {
+    const outbox = createReconOutbox();
     const open = await inTransaction(env.pool, (tx) => listExceptions(queue, tx, { provider: "wechat_pay", billDate: D, status: "open" }));
     expect(open.map((e) => e.matchClass).sort()).toEqual(["fee_mismatch", "missing_in_bill", "over_amount", "status_mismatch"]);
-    const target = open.find((e) => e.matchClass === "fee_mismatch");
+    const target = open.find((e) => e.matchClass === "fee_mismatch")!;
     const at = new Date("2026-11-25T03:00:00Z");
-    const first = await inTransaction(env.pool, (tx) => resolveException(queue, tx, { exceptionId: target?.exceptionId ?? "", status: "adjusted", note: "fee corrected by WeChat next cycle", by: "finance:li", at }));
-    expect(first.ok && first.value).toMatchObject({ status: "adjusted", resolvedBy: "finance:li", resolvedAt: at });
-    const again = await inTransaction(env.pool, (tx) => resolveException(queue, tx, { exceptionId: target?.exceptionId ?? "", status: "resolved", note: "again", by: "finance:li", at }));
+    const resolve = (input: Omit<Parameters<typeof resolveException>[3], "exceptionId">) =>
+      inTransaction(env.pool, (tx) => resolveException(queue, outbox, tx, { exceptionId: target.exceptionId, ...input }));
+    // Adjusted needs the adjustment, in the exception's currency, not zero; resolved refuses one.
+    const refused = [
+      await resolve({ status: "adjusted", note: "fee", by: "finance:li", at }),
+      await resolve({ status: "adjusted", note: "fee", by: "finance:li", at, adjustment: { merchantId: "m-1", amountMinor: 0n, currency: "CNY" } }),
+      await resolve({ status: "adjusted", note: "fee", by: "finance:li", at, adjustment: { merchantId: " ", amountMinor: 1n, currency: "CNY" } }),
+      await resolve({ status: "adjusted", note: "fee", by: "finance:li", at, adjustment: { merchantId: "m-1", amountMinor: 1n, currency: "USD" } }),
+      await resolve({ status: "resolved", note: "fee", by: "finance:li", at, adjustment: { merchantId: "m-1", amountMinor: 1n, currency: "CNY" } }),
+    ];
+    expect(refused.map((r) => !r.ok && `${r.error.code}:${"field" in r.error ? r.error.field : ""}`)).toEqual([
+      "adjustment_invalid:adjustment", "adjustment_invalid:adjustment.amount", "adjustment_invalid:adjustment.merchant_id",
+      "adjustment_invalid:adjustment.amount.currency", "adjustment_invalid:adjustment",
+    ]);
+    const first = await resolve({ status: "adjusted", note: "fee overcharged, WeChat refunds it next cycle", by: "finance:li", at, adjustment: { merchantId: "m-wx-1", amountMinor: 7n, currency: "CNY" } });
+    expect(first.ok && first.value).toMatchObject({ status: "adjusted", resolvedBy: "finance:li", resolvedAt: at, adjustment: { merchantId: "m-wx-1", amountMinor: 7n } });
+    const again = await resolve({ status: "resolved", note: "again", by: "finance:li", at });
     expect(!again.ok && again.error.code).toBe("exception_not_open");
+    const resolvedEvents = () => env.records.filter((r) => r.type.endsWith("ExceptionResolved") && (r.message as ExceptionResolved).exceptionId === target.exceptionId);
+    const [published] = await eventually(async () => (resolvedEvents().length > 0 ? resolvedEvents() : undefined), "ExceptionResolved on reconciliation.v1");
+    expect(published?.key).toBe(`wechat_pay/${D}`);
+    expect(published?.message).toMatchObject({
+      exceptionId: target.exceptionId, reconciliationId: target.runId, provider: Provider.WECHAT_PAY, billDate: D, matchClass: "fee_mismatch",
+      note: "fee overcharged, WeChat refunds it next cycle", resolvedBy: "finance:li",
+      adjustment: { merchantId: "m-wx-1", amount: { amountMinor: 7n, currency: "CNY" } },
+    });
+    // The refused attempts published nothing, the repeat nothing more.
+    expect(resolvedEvents()).toHaveLength(1);
   });
 
   it("dead-letters a StatementAvailable naming a local file outside its bill folder, reading nothing", async () => {

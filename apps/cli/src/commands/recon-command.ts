@@ -9,6 +9,7 @@ import pg from "pg";
 import { providerIdFromProto, providerIdToProto, statementsTopic, type ProviderId } from "@tributary/contracts";
 import { ExceptionStatus, ReconciliationService, type ReconciliationException } from "@tributary/contracts/reconciliation/v1/reconciliation_service";
 import { createIdempotentProducer } from "@tributary/events";
+import { parseCurrencyCode, parseDecimal } from "@tributary/money";
 import { brokersFrom, CliError, dateArgument, providerArgument, repoRoot, stackDatabaseUrl, toJson } from "../cli-context.js";
 import { amountText } from "../money-text.js";
 import { awaitReconciliation, type StatementOutcome } from "../recon/await-reconciliation.js";
@@ -96,20 +97,29 @@ export function reconCommand(): Command {
     recon
       .command("resolve")
       .summary("close one open exception with a note")
-      .description("close one open exception, saying why; who is your token's principal, when the server's clock. Exit 3 for no such exception, 1 when it is not open")
+      .description("close one open exception, saying why; who is your token's principal, when the server's clock. With --adjust and --merchant it is closed as adjusted and settlement posts that amount through suspense, you as approver. Exit 3 for no such exception, 1 when it is not open")
       .argument("<exception-id>", "the exception (its id as recon exceptions lists it)")
-      .requiredOption("--note <text>", "why it is closed (kept with it)")
-      .option("--adjusted", "a correcting entry was made: status adjusted instead of resolved")
+      .requiredOption("--note <text>", "why it is closed (kept with it; an adjustment's reason)")
+      .option("--adjust <amount>", "close it as adjusted: post this signed amount (major units, e.g. 0.30 or -1.25) to --merchant through suspense; you are the approver")
+      .option("--merchant <id>", "the merchant an --adjust amount is posted to")
+      .option("--currency <code>", "the --adjust amount's currency (the exception's)", "CNY")
       .option("--json", "the closed exception as JSON"),
-  ).action(async (exceptionId: string, options: EndpointOptions & { note: string; adjusted?: boolean; json?: boolean }) => {
+  ).action(async (exceptionId: string, options: EndpointOptions & { note: string; adjust?: string; merchant?: string; currency: string; json?: boolean }) => {
     if (options.note.trim() === "") throw new CliError("--note must say why the exception is closed", 2);
+    const adjustment = adjustmentArgument(options);
     const answer = await withServiceClient("reconciliation", ReconciliationService, options, (client) =>
-      client.resolveException({ exceptionId, note: options.note, status: options.adjusted === true ? ExceptionStatus.ADJUSTED : ExceptionStatus.RESOLVED }),
+      client.resolveException({
+        exceptionId,
+        note: options.note,
+        status: adjustment === undefined ? ExceptionStatus.RESOLVED : ExceptionStatus.ADJUSTED,
+        ...(adjustment === undefined ? {} : { adjustment }),
+      }),
     );
     const closed = answer.exception;
     if (closed === undefined) throw new CliError("reconciliation answered without the exception", 1);
     const view = exceptionView(closed);
-    console.log(options.json === true ? toJson(view) : `${view.exceptionId} ${view.status} by ${view.resolvedBy} at ${view.resolvedAt ?? "?"}: ${view.note}`);
+    const posted = view.adjustment === null ? "" : ` — adjustment ${view.adjustment.amount ?? "?"} to ${view.adjustment.merchantId} goes to settlement (reconciliation.v1)`;
+    console.log(options.json === true ? toJson(view) : `${view.exceptionId} ${view.status} by ${view.resolvedBy} at ${view.resolvedAt ?? "?"}: ${view.note}${posted}`);
   });
 
   return recon;
@@ -166,6 +176,20 @@ async function listExceptions(
 }
 
 /** An exception as the CLI prints it: names for enums, exact decimal text for amounts, ISO times. */
+/** `--adjust` and `--merchant` as the approved adjustment (both or neither); undefined for a plain resolve. */
+function adjustmentArgument(options: { adjust?: string; merchant?: string; currency: string }) {
+  if (options.adjust === undefined && options.merchant === undefined) return undefined;
+  if (options.adjust === undefined || options.merchant === undefined || options.merchant.trim() === "") {
+    throw new CliError("--adjust and --merchant go together: the signed amount and the merchant it is posted to", 2);
+  }
+  const currency = parseCurrencyCode(options.currency);
+  if (!currency.ok) throw new CliError(`--currency ${JSON.stringify(options.currency)} is not a currency code`, 2);
+  const amount = parseDecimal(options.adjust, currency.value);
+  if (!amount.ok) throw new CliError(`--adjust ${JSON.stringify(options.adjust)} is not an amount in ${currency.value} (e.g. -1.25)`, 2);
+  if (amount.value.amountMinor === 0n) throw new CliError("--adjust 0 changes nothing; resolve without --adjust instead", 2);
+  return { merchantId: options.merchant.trim(), amount: { currency: currency.value, amountMinor: amount.value.amountMinor } };
+}
+
 function exceptionView(e: ReconciliationException) {
   return {
     exceptionId: e.exceptionId,
@@ -184,6 +208,8 @@ function exceptionView(e: ReconciliationException) {
     resolvedBy: e.resolvedBy,
     resolvedAt: e.resolvedAt === undefined ? null : timestampDate(e.resolvedAt).toISOString(),
     createdAt: e.createdAt === undefined ? null : timestampDate(e.createdAt).toISOString(),
+    adjustment:
+      e.adjustment === undefined ? null : { merchantId: e.adjustment.merchantId, amount: e.adjustment.amount === undefined ? null : amountText(e.adjustment.amount) },
   };
 }
 

@@ -2,6 +2,7 @@ import type { ProviderId } from "@tributary/contracts";
 import type { PoolClient } from "pg";
 import type { LedgerRecord } from "../domain/ledger-record.js";
 import type { CarriedItem, MatchClass, MatchConfig, MatchItem } from "../domain/match.js";
+import type { ResolutionOutbox } from "./exceptions.js";
 
 /** A database transaction: the use cases write everything of one run in one. */
 export type Tx = PoolClient;
@@ -118,8 +119,8 @@ export interface RunNotice {
   readonly completedAtMs: number;
 }
 
-/** Where a run's events go: the outbox, in the run's transaction. */
-export interface ReconOutbox {
+/** Where a run's events (and resolutions) go: the outbox, in the run's (or the resolution's) transaction. */
+export interface ReconOutbox extends ResolutionOutbox {
   appendRunEvents(tx: Tx, provider: ProviderId, billDate: string, run: RunNotice, discrepancies: readonly DiscrepancyNotice[]): Promise<void>;
 }
 

@@ -18,10 +18,12 @@ interface ExceptionRow {
   resolved_by: string | null;
   resolved_at: Date | null;
   created_at: Date;
+  adjustment_merchant_id: string | null;
+  adjustment_amount_minor: string | null;
 }
 
 const COLUMNS = `exception_id, provider, bill_date, run_id, match_class, item_key, bill_locations, bill_amount_minor::text, ledger_amount_minor::text,
-  currency, description, status, note, resolved_by, resolved_at, created_at`;
+  currency, description, status, note, resolved_by, resolved_at, created_at, adjustment_merchant_id, adjustment_amount_minor::text`;
 
 function exceptionOf(row: ExceptionRow): ReconException {
   return {
@@ -41,6 +43,10 @@ function exceptionOf(row: ExceptionRow): ReconException {
     resolvedBy: row.resolved_by ?? undefined,
     resolvedAt: row.resolved_at ?? undefined,
     createdAt: row.created_at,
+    adjustment:
+      row.adjustment_merchant_id === null || row.adjustment_amount_minor === null
+        ? undefined
+        : { merchantId: row.adjustment_merchant_id, amountMinor: BigInt(row.adjustment_amount_minor) },
   };
 }
 
@@ -58,15 +64,19 @@ export function createPgExceptionQueue(): ExceptionQueue {
     },
     async closeIfOpen(tx, close) {
       const { rows } = await tx.query<ExceptionRow>(
-        `UPDATE recon_exceptions SET status = $2, note = $3, resolved_by = $4, resolved_at = $5
+        `UPDATE recon_exceptions SET status = $2, note = $3, resolved_by = $4, resolved_at = $5, adjustment_merchant_id = $6, adjustment_amount_minor = $7
           WHERE exception_id = $1::uuid AND status = 'open' RETURNING ${COLUMNS}`,
-        [close.exceptionId, close.status, close.note, close.by, close.at],
+        [close.exceptionId, close.status, close.note, close.by, close.at, close.adjustment?.merchantId ?? null, close.adjustment?.amountMinor.toString() ?? null],
       );
       return rows[0] === undefined ? undefined : exceptionOf(rows[0]);
     },
     async statusOf(tx, exceptionId) {
       const { rows } = await tx.query<{ status: ExceptionStatus }>(`SELECT status FROM recon_exceptions WHERE exception_id = $1::uuid`, [exceptionId]);
       return rows[0]?.status;
+    },
+    async currencyOf(tx, exceptionId) {
+      const { rows } = await tx.query<{ currency: string }>(`SELECT currency FROM recon_exceptions WHERE exception_id = $1::uuid`, [exceptionId]);
+      return rows[0]?.currency.trim();
     },
     async providerOf(tx, exceptionId) {
       const { rows } = await tx.query<{ provider: ProviderId }>(`SELECT provider FROM recon_exceptions WHERE exception_id = $1::uuid FOR UPDATE`, [exceptionId]);

@@ -9,7 +9,16 @@ import {
 import { Code, grantCovers, grantOf, type DomainErrorMapping, type MethodAccess, type ServiceImplementation } from "@tributary/grpc";
 import { err, ok } from "@tributary/result";
 import type pg from "pg";
-import { listExceptions, resolveException, type ExceptionQueue, type ExceptionStatus, type ReconException, type ResolveExceptionError } from "../../app/exceptions.js";
+import {
+  listExceptions,
+  resolveException,
+  type AdjustmentToApprove,
+  type ExceptionQueue,
+  type ExceptionStatus,
+  type ReconException,
+  type ResolutionOutbox,
+  type ResolveExceptionError,
+} from "../../app/exceptions.js";
 
 /** Reads the exceptions queue. */
 export const RECON_READ = "recon:read";
@@ -32,6 +41,7 @@ export const reconciliationServiceErrors: DomainErrorMapping<ReconciliationServi
   exception_not_found: Code.NotFound,
   exception_not_open: Code.FailedPrecondition,
   note_required: Code.InvalidArgument,
+  adjustment_invalid: Code.InvalidArgument,
   invalid_request: Code.InvalidArgument,
 };
 
@@ -88,6 +98,15 @@ export function exceptionToProto(e: ReconException): Omit<ReconciliationExceptio
     resolvedBy: e.resolvedBy ?? "",
     ...(e.resolvedAt === undefined ? {} : { resolvedAt: timestampFromDate(e.resolvedAt) }),
     createdAt: timestampFromDate(e.createdAt),
+    ...(e.adjustment === undefined
+      ? {}
+      : {
+          adjustment: {
+            $typeName: "tributary.reconciliation.v1.ApprovedAdjustment",
+            merchantId: e.adjustment.merchantId,
+            amount: { $typeName: "tributary.common.v1.Money", currency: e.currency, amountMinor: e.adjustment.amountMinor },
+          },
+        }),
   };
 }
 
@@ -97,7 +116,12 @@ export function exceptionToProto(e: ReconException): Omit<ReconciliationExceptio
  * NOT_FOUND (not PERMISSION_DENIED — its existence is not the caller's business). Who resolved an
  * exception is the caller's principal id, when is `clock()`.
  */
-export function reconciliationServiceHandlers(deps: { readonly pool: pg.Pool; readonly queue: ExceptionQueue; readonly clock: () => Date }): ServiceImplementation<typeof ReconciliationService, ReconciliationServiceError> {
+export function reconciliationServiceHandlers(deps: {
+  readonly pool: pg.Pool;
+  readonly queue: ExceptionQueue;
+  readonly outbox: ResolutionOutbox;
+  readonly clock: () => Date;
+}): ServiceImplementation<typeof ReconciliationService, ReconciliationServiceError> {
   const withTx = async <T>(body: (tx: pg.PoolClient) => Promise<T>): Promise<T> => {
     const tx = await deps.pool.connect();
     try {
@@ -137,17 +161,26 @@ export function reconciliationServiceHandlers(deps: { readonly pool: pg.Pool; re
       const principal = context.principal;
       if (principal === undefined) return err({ code: "exception_not_found", message: `no exception ${request.exceptionId}` });
       const grant = grantOf(principal, "providers");
+      let adjustment: AdjustmentToApprove | undefined;
+      if (request.adjustment !== undefined) {
+        const amount = request.adjustment.amount;
+        if (amount === undefined) return err(invalid("adjustment.amount", "the signed amount to post is required"));
+        adjustment = { merchantId: request.adjustment.merchantId, amountMinor: amount.amountMinor, currency: amount.currency };
+      }
       const closed = await withTx((tx) =>
-        resolveException(deps.queue, tx, {
+        resolveException(deps.queue, deps.outbox, tx, {
           exceptionId: request.exceptionId,
           status,
           note: request.note,
           by: principal.id,
           at: deps.clock(),
+          ...(adjustment === undefined ? {} : { adjustment }),
           mayActFor: (provider) => grantCovers(grant, provider),
         }),
       );
-      return closed.ok ? ok({ exception: exceptionToProto(closed.value) }) : err(closed.error);
+      if (closed.ok) return ok({ exception: exceptionToProto(closed.value) });
+      if (closed.error.code === "adjustment_invalid") return err(invalid(closed.error.field, closed.error.message));
+      return err(closed.error);
     },
   };
 }

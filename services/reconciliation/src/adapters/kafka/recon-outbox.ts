@@ -1,9 +1,15 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { providerIdToProto, reconciliationTopic, type ProviderId } from "@tributary/contracts";
-import { DiscrepancyClass, DiscrepancyFoundSchema, ReconciliationCompletedSchema } from "@tributary/contracts/reconciliation/v1/reconciliation_events";
+import {
+  DiscrepancyClass,
+  DiscrepancyFoundSchema,
+  ExceptionResolvedSchema,
+  ReconciliationCompletedSchema,
+} from "@tributary/contracts/reconciliation/v1/reconciliation_events";
 import { appendToOutbox } from "@tributary/events";
 import { assertNever } from "@tributary/result";
+import type { ReconException } from "../../app/exceptions.js";
 import type { DiscrepancyNotice, ReconOutbox, RunNotice, Tx } from "../../app/ports.js";
 import type { MatchClass } from "../../domain/match.js";
 
@@ -86,7 +92,39 @@ async function appendRunEvents(tx: Tx, provider: ProviderId, billDate: string, r
   ]);
 }
 
+/**
+ * Appends `ExceptionResolved` for an exception just closed, keyed `provider/bill_date` like the
+ * run's events (so it follows the `DiscrepancyFound` that raised it), with the approved
+ * adjustment when it was closed as adjusted.
+ */
+async function appendExceptionResolved(tx: Tx, exception: ReconException): Promise<void> {
+  if (exception.status === "open" || exception.resolvedBy === undefined || exception.resolvedAt === undefined) {
+    throw new Error(`exception ${exception.exceptionId} is not closed; there is no resolution to publish`);
+  }
+  const adjustment = exception.adjustment;
+  await appendToOutbox(tx, RECONCILIATION_PRODUCER, reconciliationTopic, [
+    {
+      key: `${exception.provider}/${exception.billDate}`,
+      schema: ExceptionResolvedSchema,
+      message: create(ExceptionResolvedSchema, {
+        exceptionId: exception.exceptionId,
+        reconciliationId: exception.runId,
+        provider: providerIdToProto(exception.provider),
+        billDate: exception.billDate,
+        matchClass: exception.matchClass,
+        itemKey: exception.itemKey,
+        note: exception.note ?? "",
+        resolvedBy: exception.resolvedBy,
+        resolvedAt: timestampFromDate(exception.resolvedAt),
+        ...(adjustment === undefined
+          ? {}
+          : { adjustment: { merchantId: adjustment.merchantId, amount: { amountMinor: adjustment.amountMinor, currency: exception.currency } } }),
+      }),
+    },
+  ]);
+}
+
 /** The {@link ReconOutbox} on `@tributary/events`' outbox, topic `reconciliation.v1`. */
 export function createReconOutbox(): ReconOutbox {
-  return { appendRunEvents };
+  return { appendRunEvents, appendExceptionResolved };
 }

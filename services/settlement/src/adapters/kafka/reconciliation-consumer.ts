@@ -6,7 +6,9 @@ import { assertNever } from "@tributary/result";
 import type { Logger } from "@tributary/telemetry";
 import type { Kafka } from "kafkajs";
 import type { Pool, PoolClient } from "pg";
+import { parseCurrencyCode } from "@tributary/money";
 import { applyReconciliation, recordDiscrepancy } from "../../app/apply-reconciliation.js";
+import { postAdjustment } from "../../app/post-adjustment.js";
 import type { SettlementDeps } from "../../app/ports.js";
 import { isBusinessDate } from "../../domain/business-date.js";
 import { providerOf, required } from "./payment-messages.js";
@@ -44,7 +46,11 @@ function className(value: DiscrepancyClass): string {
 
 /**
  * Reconciliation feedback: each `DiscrepancyFound` is kept (attached to its merchant's batch);
- * `ReconciliationCompleted` marks the provider's batches of that bill day reconciled or held.
+ * `ReconciliationCompleted` marks the provider's batches of that bill day reconciled or held; an
+ * `ExceptionResolved` with an approved adjustment posts it through suspense (reason: the note,
+ * approver: who resolved it), once per exception id — the merchant's next batch with the provider
+ * takes it in. An adjustment that cannot be posted (no merchant, zero, an unknown currency, the
+ * same exception id with other terms) is dead-lettered with the reason, never half applied.
  */
 export async function applyReconciliationEvent(deps: SettlementDeps, event: ConsumedEvent<typeof reconciliationTopic>, tx: PoolClient, logger?: Logger): Promise<void> {
   const message = event.message;
@@ -79,6 +85,31 @@ export async function applyReconciliationEvent(deps: SettlementDeps, event: Cons
           { reconciliationId: message.reconciliationId, billDate: message.billDate, completedAt: message.completedAt === undefined ? undefined : timestampDate(message.completedAt) },
           "settlement: a reconciliation completed for a day with no closed batch; close the day, then replay the event",
         );
+      }
+      return;
+    }
+    case "tributary.reconciliation.v1.ExceptionResolved": {
+      required(message, ["exceptionId", "provider", "billDate", "resolvedBy"]);
+      const adjustment = message.adjustment;
+      // Resolved with nothing to post: settlement has nothing to do.
+      if (adjustment === undefined) return;
+      if (adjustment.merchantId.trim() === "") throw new NonRetryableError("adjustment.merchant_id is missing");
+      if (adjustment.amount === undefined) throw new NonRetryableError("adjustment.amount is missing");
+      const currency = parseCurrencyCode(adjustment.amount.currency);
+      if (!currency.ok) throw new NonRetryableError(`adjustment.amount.currency ${JSON.stringify(adjustment.amount.currency)} is not a currency`);
+      const posted = await postAdjustment(deps, tx, {
+        reference: `recon-exception:${message.exceptionId}`,
+        merchantId: adjustment.merchantId,
+        provider: providerOf(message.provider),
+        currency: currency.value,
+        amountMinor: adjustment.amount.amountMinor,
+        reason: message.note,
+        approvedBy: message.resolvedBy,
+        at: deps.clock(),
+      });
+      if (!posted.ok) throw new NonRetryableError(`adjustment of exception ${message.exceptionId}: ${posted.error.message}`);
+      if (posted.value.posted) {
+        logger?.info({ exceptionId: message.exceptionId, entryId: posted.value.entryId, merchantId: adjustment.merchantId }, "settlement: approved adjustment posted through suspense");
       }
       return;
     }
