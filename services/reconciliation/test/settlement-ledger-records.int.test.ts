@@ -44,8 +44,6 @@ async function serve(chunks: readonly (readonly RecordInit[])[], asked: { provid
     listBatches: async () => unserved(),
     getBalances: async () => unserved(),
     closeBusinessDay: async () => unserved(),
-    instructPayout: async () => unserved(),
-    postAdjustment: async () => unserved(),
     async *streamRecords() {
       unserved();
     },
@@ -64,7 +62,7 @@ async function serve(chunks: readonly (readonly RecordInit[])[], asked: { provid
   server = createServer({ tokens: { [TOKEN]: { id: "recon", scopes, grants: { providers: ["wechat_pay"] } } } });
   server.addService(SettlementService, implementation, {
     access: {
-      getBatch: scopes, listBatches: scopes, getBalances: scopes, closeBusinessDay: scopes, instructPayout: scopes, postAdjustment: scopes,
+      getBatch: scopes, listBatches: scopes, getBalances: scopes, closeBusinessDay: scopes,
       streamRecords: scopes, exportReport: scopes, streamBatchEntries: scopes, streamPaymentsForReconciliation: scopes,
     },
     errors: { unused: Code.Internal },

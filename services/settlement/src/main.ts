@@ -18,6 +18,7 @@ await runServiceMain({
     SETTLEMENT_CHECKPOINT_INTERVAL_MS: positiveInt({ default: 60_000 }),
     SETTLEMENT_CLOSE_GRACE_MS: positiveInt({ default: 600_000, desc: "how long after 00:00 Asia/Shanghai a business day is closed" }),
     SETTLEMENT_CLOSE_INTERVAL_MS: positiveInt({ default: 60_000 }),
+    SETTLEMENT_PAYOUT_INTERVAL_MS: positiveInt({ default: 60_000, desc: "how often reconciled batches whose settlement date has come are paid out" }),
     SETTLEMENT_HEALTH_ADDRESS: str({ default: "127.0.0.1:8083", desc: "host:port of HTTP /livez and /readyz; empty for none" }),
     SETTLEMENT_POOL_SIZE: positiveInt({ default: 10 }),
   },
@@ -34,6 +35,7 @@ await runServiceMain({
       ...(terms === undefined ? {} : { terms }),
       checkpointIntervalMs: config.SETTLEMENT_CHECKPOINT_INTERVAL_MS,
       dayCloser: { intervalMs: config.SETTLEMENT_CLOSE_INTERVAL_MS, graceMs: config.SETTLEMENT_CLOSE_GRACE_MS },
+      payouts: { intervalMs: config.SETTLEMENT_PAYOUT_INTERVAL_MS },
       poolSize: config.SETTLEMENT_POOL_SIZE,
       ...(config.SETTLEMENT_HEALTH_ADDRESS === "" ? {} : { healthAddress: config.SETTLEMENT_HEALTH_ADDRESS }),
     });

@@ -6,6 +6,7 @@ import { createLogger, type Logger } from "@tributary/telemetry";
 import { v7 as uuidv7 } from "uuid";
 import { startCheckpointer } from "./adapters/db/checkpointer.js";
 import { startDayCloser } from "./adapters/db/day-closer.js";
+import { startPayoutScheduler } from "./adapters/db/payout-scheduler.js";
 import { ensurePlatformAccounts } from "./adapters/db/pg-ledger.js";
 import { settlementErrorCodes } from "./adapters/grpc/settlement-error-codes.js";
 import { settlementServiceAccess } from "./adapters/grpc/settlement-service-access.js";
@@ -36,6 +37,8 @@ export interface SettlementServiceConfig {
   readonly checkpointIntervalMs?: number;
   /** Close each provider's days on a schedule: `graceMs` after the cut-off, looked for every `intervalMs`. None unless told. */
   readonly dayCloser?: { readonly intervalMs: number; readonly graceMs: number };
+  /** Pay reconciled batches out once their settlement date has come, looked for every `intervalMs`. None unless told. */
+  readonly payouts?: { readonly intervalMs: number };
   readonly healthAddress?: string;
   readonly poolSize?: number;
   readonly clock?: () => Date;
@@ -62,8 +65,8 @@ export interface RunningSettlementService {
  * Starts the settlement service on the service kit: the outbox relay to `settlement.v1`, the
  * `payments.v1` consumer (captures and refunds → ledger entries), the `orders.v1` consumer (refund
  * requests → pending reservations), the `reconciliation.v1` consumer (batches reconciled or held),
- * the balance checkpointer and the read-only gRPC
- * SettlementService — stopped in reverse order.
+ * the balance checkpointer, the gRPC SettlementService (which writes no ledger entry of its own),
+ * and when configured the business day closer and the payout scheduler — stopped in reverse order.
  */
 export async function startSettlementService(config: SettlementServiceConfig): Promise<RunningSettlementService> {
   const runtime = await startServiceRuntime({
@@ -121,6 +124,10 @@ export async function startSettlementService(config: SettlementServiceConfig): P
     const dayCloser = config.dayCloser;
     if (dayCloser !== undefined) {
       await runtime.start("business day closer", () => Promise.resolve(startDayCloser({ pool, deps, ...dayCloser, logger })));
+    }
+    const payouts = config.payouts;
+    if (payouts !== undefined) {
+      await runtime.start("payout scheduler", () => Promise.resolve(startPayoutScheduler({ pool, deps, ...payouts, logger })));
     }
     runtime.markReady();
     return { deps, address: grpc.address, healthAddress: runtime.healthAddress, metrics, stop: () => runtime.stop() };

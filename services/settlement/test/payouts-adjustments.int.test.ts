@@ -1,39 +1,43 @@
 /**
- * The operators' writes and the batch detail over real gRPC, Postgres and Kafka: a reconciled
- * batch is paid out once (two concurrent InstructPayout calls, then a third: one payout, one
- * `PayoutInstructed` on settlement.v1, the ledger moving the payable net from merchant payable to
- * payout clearing in a balanced entry); a held, a closed and an unconfigured batch are refused;
- * StreamBatchEntries streams a batch's entries with their legs in chunks, merchant-bound like
- * GetBatch; PostAdjustment posts an approved adjustment through suspense with its reason and the
- * caller as approver, once per adjustment id, and the next batch takes it in.
+ * Payouts and approved adjustments — the two ledger writes that are not payments or refunds —
+ * and the batch detail, over real Postgres, Kafka and gRPC, on a database of this file's own (the
+ * payout scheduler pays every due batch of its database):
+ * - the payout scheduler pays a reconciled batch once its settlement date has come, once (two
+ *   concurrent passes, then a third: one payout, one `PayoutInstructed` on settlement.v1, the
+ *   ledger moving the payable net from merchant payable to payout clearing in a balanced entry),
+ *   and leaves a held, a closed and an unconfigured batch unpaid;
+ * - an approved adjustment arrives as `ExceptionResolved` on reconciliation.v1 and posts through
+ *   suspense with its reason and approver, once per exception id; one that cannot be posted is
+ *   dead-lettered with the reason; the merchant's next batch takes it in;
+ * - the gRPC API has no method that writes ledger entries; StreamBatchEntries streams a batch's
+ *   entries with their legs in chunks, merchant-bound like GetBatch.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { Provider } from "@tributary/contracts/common/v1/provider";
+import { ExceptionResolvedSchema } from "@tributary/contracts/reconciliation/v1/reconciliation_events";
 import { BatchStatus } from "@tributary/contracts/settlement/v1/settlement";
 import { PayoutInstructedSchema } from "@tributary/contracts/settlement/v1/settlement_events";
 import { SettlementService, type BatchEntry } from "@tributary/contracts/settlement/v1/settlement_service";
 import { kafkaHeadersToRecord, newEventId } from "@tributary/events";
 import { closeClient, Code, createClient, RpcError, type RpcClient } from "@tributary/grpc";
-import { testKafkaBrokers } from "@tributary/testkit/vitest";
+import { freshTestDatabase, testKafkaBrokers } from "@tributary/testkit/vitest";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyReconciliation, recordDiscrepancy } from "../src/app/apply-reconciliation.js";
 import { closeBusinessDay } from "../src/app/close-business-day.js";
 import { recordCapture } from "../src/app/record-capture.js";
+import { PAYOUT_SCHEDULER, payDueBatches } from "../src/adapters/db/payout-scheduler.js";
 import { setPayoutAccount } from "../src/adapters/db/pg-payouts.js";
 import { balancesNow, writeEntries } from "../src/adapters/db/pg-ledger.js";
 import { captureEntry } from "../src/domain/capture-entry.js";
 import { DEFAULT_FEE_TERMS } from "../src/domain/fee-terms.js";
 import type { SettlementBatch } from "../src/domain/settlement-batch.js";
 import { captureOf, inTransaction, uniqueMerchant } from "./ledger-test-env.js";
-import { eventually, financeToken, startSettlementTestEnv, type SettlementTestEnv } from "./settlement-test-env.js";
+import { eventually, financeToken, reconToken, startSettlementTestEnv, type SettlementTestEnv } from "./settlement-test-env.js";
 
 const DAY1 = "2024-06-10";
 const DAY2 = "2024-06-11";
 const DAY3 = "2024-06-12";
-const payerToken = "payer-token-0001";
-const payerForCToken = "payer-c-token-0002";
-const adjusterToken = "adjuster-token-0003";
 const readerBToken = "reader-b-token-0004";
 /** The service's clock: after DAY1 and DAY2 are over, during DAY3 (adjustments book on DAY3). */
 let now = new Date(`${DAY3}T12:00:00.000+08:00`);
@@ -44,10 +48,8 @@ const c = uniqueMerchant("pay-c"); // reconciled, no payout account
 const e = uniqueMerchant("pay-e"); // 450 entries, for chunking
 const accountOfA = "CN-ICBC-6222-0200-0001-中文";
 
+let database: Awaited<ReturnType<typeof freshTestDatabase>>;
 let env: SettlementTestEnv;
-let payer: RpcClient<typeof SettlementService>;
-let payerForC: RpcClient<typeof SettlementService>;
-let adjuster: RpcClient<typeof SettlementService>;
 let readerB: RpcClient<typeof SettlementService>;
 let finance: RpcClient<typeof SettlementService>;
 const day1 = new Map<string, SettlementBatch>();
@@ -89,19 +91,13 @@ function sumLegs(entry: BatchEntry): bigint {
 }
 
 beforeAll(async () => {
+  database = await freshTestDatabase("tributary_settlement");
   env = await startSettlementTestEnv({
+    databaseUrl: database.url,
     clock: () => now,
-    tokens: {
-      [payerToken]: { id: "payout-operator", scopes: ["settlement:payout"], grants: { merchants: "all" } },
-      [payerForCToken]: { id: "payout-c", scopes: ["settlement:payout"], grants: { merchants: [c] } },
-      [adjusterToken]: { id: "finance-approver-li", scopes: ["settlement:adjust"], grants: { merchants: [a, b] } },
-      [readerBToken]: { id: "portal-b", scopes: ["settlement:read"], grants: { merchants: [b] } },
-    },
+    tokens: { [readerBToken]: { id: "portal-b", scopes: ["settlement:read"], grants: { merchants: [b] } } },
   });
   const client = (token: string) => createClient(SettlementService, env.service.address, { bearerToken: token, defaultDeadlineMs: 30_000 });
-  payer = client(payerToken);
-  payerForC = client(payerForCToken);
-  adjuster = client(adjusterToken);
   readerB = client(readerBToken);
   finance = client(financeToken);
   const deps = env.service.deps;
@@ -140,25 +136,35 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const client of [payer, payerForC, adjuster, readerB, finance]) closeClient(client);
+  for (const client of [readerB, finance]) closeClient(client);
   await env.stop();
+  await database.drop();
 });
 
-describe("InstructPayout", () => {
-  it("pays a reconciled batch once: two concurrent calls and a repeat make one payout, one event, one balanced entry", async () => {
+describe("the payout scheduler", () => {
+  it("pays nothing before the batch's settlement date", async () => {
+    const batch = day1.get(a)!;
+    now = new Date(`${batch.settlementDate}T00:00:00.000+08:00`);
+    now = new Date(now.getTime() - 1);
+    try {
+      expect(await payDueBatches(env.pool, env.service.deps)).toEqual({ paid: [], refused: [] });
+    } finally {
+      now = new Date(`${DAY3}T12:00:00.000+08:00`);
+    }
+  });
+
+  it("pays a reconciled batch once when due: two concurrent passes and a repeat make one payout, one event, one balanced entry", async () => {
     const batch = day1.get(a)!;
     expect(batch.payableMinor).toBeGreaterThan(0n);
     const payableBefore = await payableOf(a);
     const clearingBefore = await payoutClearing();
-    const [first, second] = await Promise.all([payer.instructPayout({ batchId: batch.batchId }), payer.instructPayout({ batchId: batch.batchId })]);
-    expect([first.alreadyInstructed, second.alreadyInstructed].sort()).toEqual([false, true]);
-    expect(second.payout).toEqual(first.payout);
-    expect(first.payout).toMatchObject({
-      batchId: batch.batchId, merchantId: a, amount: { currency: "CNY", amountMinor: batch.payableMinor },
-      accountReference: accountOfA, instructedBy: "payout-operator",
-    });
-    const again = await payer.instructPayout({ batchId: batch.batchId });
-    expect(again).toMatchObject({ alreadyInstructed: true, payout: { payoutId: first.payout!.payoutId } });
+    const passes = await Promise.all([payDueBatches(env.pool, env.service.deps), payDueBatches(env.pool, env.service.deps)]);
+    const paid = passes.flatMap((pass) => pass.paid);
+    expect(passes.flatMap((pass) => pass.refused)).toEqual([]);
+    // Only a's batch is due: b is held, c has no payout account, e none either, DAY2's is only closed.
+    expect(paid).toHaveLength(1);
+    expect(paid[0]).toMatchObject({ batchId: batch.batchId, merchantId: a, amountMinor: batch.payableMinor, currency: "CNY", accountReference: accountOfA, instructedBy: PAYOUT_SCHEDULER });
+    expect(await payDueBatches(env.pool, env.service.deps)).toEqual({ paid: [], refused: [] });
 
     expect((await finance.getBatch({ batchId: batch.batchId })).batch?.status).toBe(BatchStatus.PAID_OUT);
     expect(await outboxTypes(batch.batchId)).toEqual(["SettlementBatchClosed", "SettlementBatchReconciled", "PayoutInstructed"]);
@@ -171,8 +177,8 @@ describe("InstructPayout", () => {
       [`payout:${batch.batchId}`],
     );
     expect(rows).toEqual([
-      { account_id: `merchant_payable:${a}:CNY`, amount_minor: batch.payableMinor.toString(), entry_type: "payout", approved_by: "payout-operator" },
-      { account_id: "payout_clearing:CNY", amount_minor: (-batch.payableMinor).toString(), entry_type: "payout", approved_by: "payout-operator" },
+      { account_id: `merchant_payable:${a}:CNY`, amount_minor: batch.payableMinor.toString(), entry_type: "payout", approved_by: PAYOUT_SCHEDULER },
+      { account_id: "payout_clearing:CNY", amount_minor: (-batch.payableMinor).toString(), entry_type: "payout", approved_by: PAYOUT_SCHEDULER },
     ]);
   });
 
@@ -196,7 +202,7 @@ describe("InstructPayout", () => {
       );
       expect(fromBinary(PayoutInstructedSchema, record.value)).toMatchObject({
         batchId: batch.batchId, merchantId: a, provider: Provider.UNIONPAY, businessDate: DAY1, settlementDate: batch.settlementDate,
-        amount: { currency: "CNY", amountMinor: batch.payableMinor }, accountReference: accountOfA, instructedBy: "payout-operator",
+        amount: { currency: "CNY", amountMinor: batch.payableMinor }, accountReference: accountOfA, instructedBy: PAYOUT_SCHEDULER,
       });
       expect(seen.filter((r) => r.key === batch.batchId && r.type.endsWith("PayoutInstructed"))).toHaveLength(1);
     } finally {
@@ -204,27 +210,21 @@ describe("InstructPayout", () => {
     }
   });
 
-  it("refuses a held batch, a closed one and one without a payout account, changing nothing", async () => {
-    const held = day1.get(b)!;
-    const heldError = await rpcError(payer.instructPayout({ batchId: held.batchId }));
-    expect(heldError.code).toBe(Code.FailedPrecondition);
-    expect(heldError.message).toMatch(/held/);
-    expect((await finance.getBatch({ batchId: held.batchId })).batch?.status).toBe(BatchStatus.HELD);
-    expect((await rpcError(payer.instructPayout({ batchId: day2OfA.batchId }))).message).toMatch(/not reconciled/);
-    const noAccount = await rpcError(payer.instructPayout({ batchId: day1.get(c)!.batchId }));
-    expect(noAccount.code).toBe(Code.FailedPrecondition);
-    expect(noAccount.message).toMatch(/payout account/);
-    for (const batch of [held, day2OfA, day1.get(c)!]) expect(await outboxTypes(batch.batchId)).not.toContain("PayoutInstructed");
-    const { rowCount } = await env.pool.query("SELECT 1 FROM settlement_payout WHERE batch_id = ANY($1)", [[held.batchId, day2OfA.batchId, day1.get(c)!.batchId]]);
+  it("leaves a held batch, a closed one and one without a payout account unpaid", async () => {
+    const unpaid = [day1.get(b)!, day2OfA, day1.get(c)!];
+    expect(await payDueBatches(env.pool, env.service.deps)).toEqual({ paid: [], refused: [] });
+    expect((await finance.getBatch({ batchId: day1.get(b)!.batchId })).batch?.status).toBe(BatchStatus.HELD);
+    expect((await finance.getBatch({ batchId: day2OfA.batchId })).batch?.status).toBe(BatchStatus.CLOSED);
+    expect((await finance.getBatch({ batchId: day1.get(c)!.batchId })).batch?.status).toBe(BatchStatus.RECONCILED);
+    for (const batch of unpaid) expect(await outboxTypes(batch.batchId)).not.toContain("PayoutInstructed");
+    const { rowCount } = await env.pool.query("SELECT 1 FROM settlement_payout WHERE batch_id = ANY($1)", [unpaid.map((x) => x.batchId)]);
     expect(rowCount).toBe(0);
   });
 
-  it("binds the payer to its merchants and needs the payout scope", async () => {
-    expect((await rpcError(payerForC.instructPayout({ batchId: day1.get(e)!.batchId }))).code).toBe(Code.NotFound);
-    expect((await rpcError(finance.instructPayout({ batchId: day1.get(e)!.batchId }))).code).toBe(Code.PermissionDenied);
-    expect((await rpcError(payer.instructPayout({ batchId: newEventId() }))).code).toBe(Code.NotFound);
-    expect((await rpcError(payer.instructPayout({ batchId: "" }))).code).toBe(Code.InvalidArgument);
-    expect((await finance.getBatch({ batchId: day1.get(e)!.batchId })).batch?.status).toBe(BatchStatus.RECONCILED);
+  it("is the only way to pay out: the gRPC API has no method that writes ledger entries", () => {
+    expect(Object.keys(SettlementService.method).sort()).toEqual(
+      ["closeBusinessDay", "exportReport", "getBalances", "getBatch", "listBatches", "streamBatchEntries", "streamPaymentsForReconciliation", "streamRecords"].sort(),
+    );
   });
 });
 
@@ -247,7 +247,7 @@ describe("StreamBatchEntries", () => {
   it("includes the payout entry of a paid-out batch", async () => {
     const entries = (await drain(finance.streamBatchEntries({ batchId: day1.get(a)!.batchId }))).flatMap((chunk) => chunk.entries);
     expect(entries.map((x) => x.entryType)).toEqual(["payment_captured", "payment_captured", "payout"]);
-    expect(entries[2]).toMatchObject({ approvedBy: "payout-operator", amount: { amountMinor: day1.get(a)!.payableMinor } });
+    expect(entries[2]).toMatchObject({ approvedBy: PAYOUT_SCHEDULER, amount: { amountMinor: day1.get(a)!.payableMinor } });
     expect(entries.every((x) => sumLegs(x) === 0n)).toBe(true);
   });
 
@@ -256,49 +256,80 @@ describe("StreamBatchEntries", () => {
     const own = (await drain(readerB.streamBatchEntries({ batchId: day1.get(b)!.batchId }))).flatMap((chunk) => chunk.entries);
     expect(own).toHaveLength(1);
     expect((await rpcError(drain(finance.streamBatchEntries({ batchId: "not-a-batch" })))).code).toBe(Code.NotFound);
-    expect((await rpcError(drain(payer.streamBatchEntries({ batchId: day1.get(b)!.batchId })))).code).toBe(Code.PermissionDenied);
+    // A reconciliation worker's token (settlement:records) reads records, not batches.
+    const worker = createClient(SettlementService, env.service.address, { bearerToken: reconToken, defaultDeadlineMs: 30_000 });
+    try {
+      expect((await rpcError(drain(worker.streamBatchEntries({ batchId: day1.get(b)!.batchId })))).code).toBe(Code.PermissionDenied);
+    } finally {
+      closeClient(worker);
+    }
   });
 });
 
-describe("PostAdjustment", () => {
-  const adjustmentId = `TICKET-${newEventId()}`;
-  const request = { adjustmentId, merchantId: a, provider: Provider.UNIONPAY, amount: { currency: "CNY", amountMinor: 123n }, reason: "fee overcharged on 2024-06-10, ticket 42" };
+describe("approved adjustments from reconciliation.v1", () => {
+  const exceptionId = newEventId();
+  const keyOf = (day: string) => `unionpay/${day}`;
+  const resolved = (overrides: Partial<{ exceptionId: string; merchantId: string; amountMinor: bigint; note: string; noAdjustment: boolean }> = {}) => ({
+    exceptionId: overrides.exceptionId ?? exceptionId,
+    reconciliationId: newEventId(),
+    provider: Provider.UNIONPAY,
+    billDate: DAY1,
+    matchClass: "fee_mismatch",
+    itemKey: "payment:txn:UP-1",
+    note: overrides.note ?? "fee overcharged on 2024-06-10, ticket 42",
+    resolvedBy: "finance-approver-li",
+    ...(overrides.noAdjustment === true ? {} : { adjustment: { merchantId: overrides.merchantId ?? a, amount: { currency: "CNY", amountMinor: overrides.amountMinor ?? 123n } } }),
+  });
+  const entriesOf = async (id: string) =>
+    (
+      await env.pool.query<{ account_id: string; amount_minor: string; memo: string; approved_by: string; entry_type: string }>(
+        `SELECT p.account_id, p.amount_minor, e.memo, e.approved_by, e.entry_type FROM ledger_posting p JOIN journal_entry e USING (entry_id)
+          WHERE e.source_key = $1 ORDER BY e.entry_id, p.line_no`,
+        [`adjustment:recon-exception:${id}`],
+      )
+    ).rows;
+  const parkedReason = async (eventId: string) =>
+    (await env.pool.query<{ reason: string }>("SELECT reason FROM parked_key WHERE consumer_group = $1 AND dead_letter_event_id = $2", [env.reconciliationGroupId, eventId])).rows[0]?.reason;
 
-  it("posts through suspense with its reason and the caller as approver, once per adjustment id", async () => {
-    const posted = await adjuster.postAdjustment(request);
-    expect(posted).toMatchObject({ approvedBy: "finance-approver-li", alreadyPosted: false });
-    const again = await adjuster.postAdjustment(request);
-    expect(again).toEqual({ ...posted, alreadyPosted: true });
-    const { rows } = await env.pool.query<{ account_id: string; amount_minor: string; memo: string; approved_by: string; entry_type: string }>(
-      `SELECT p.account_id, p.amount_minor, e.memo, e.approved_by, e.entry_type FROM ledger_posting p JOIN journal_entry e USING (entry_id)
-        WHERE e.entry_id = $1 ORDER BY p.line_no`,
-      [posted.entryId],
-    );
-    const audit = { memo: request.reason, approved_by: "finance-approver-li", entry_type: "adjustment" };
-    expect(rows).toEqual([
+  it("posts through suspense with its reason and approver, once per exception id", async () => {
+    const first = await env.publish("reconciliation.v1", keyOf(DAY1), ExceptionResolvedSchema, resolved());
+    await env.applied(env.reconciliationGroupId, first);
+    // The same resolution delivered again under another event id (a replay) posts nothing more.
+    const replay = await env.publish("reconciliation.v1", keyOf(DAY1), ExceptionResolvedSchema, resolved());
+    await env.applied(env.reconciliationGroupId, replay);
+    const audit = { memo: "fee overcharged on 2024-06-10, ticket 42", approved_by: "finance-approver-li", entry_type: "adjustment" };
+    expect(await entriesOf(exceptionId)).toEqual([
       { account_id: "suspense:CNY", amount_minor: "123", ...audit },
       { account_id: `merchant_payable:${a}:CNY`, amount_minor: "-123", ...audit },
     ]);
   });
 
-  it("refuses the same id with other terms, bad input, another merchant and a credential without the scope", async () => {
-    const conflict = await rpcError(adjuster.postAdjustment({ ...request, amount: { currency: "CNY", amountMinor: 124n } }));
-    expect(conflict.code).toBe(Code.AlreadyExists);
-    const noReason = await rpcError(adjuster.postAdjustment({ ...request, adjustmentId: `T-${newEventId()}`, reason: " " }));
-    expect(noReason.code).toBe(Code.InvalidArgument);
-    expect(noReason.fieldViolations[0]?.field).toBe("reason");
-    expect((await rpcError(adjuster.postAdjustment({ ...request, adjustmentId: `T-${newEventId()}`, amount: { currency: "CNY", amountMinor: 0n } }))).code).toBe(Code.InvalidArgument);
-    expect((await rpcError(adjuster.postAdjustment({ ...request, adjustmentId: `T-${newEventId()}`, amount: { currency: "XXX", amountMinor: 5n } }))).code).toBe(Code.InvalidArgument);
-    expect((await rpcError(adjuster.postAdjustment({ ...request, adjustmentId: `T-${newEventId()}`, merchantId: c }))).code).toBe(Code.PermissionDenied);
-    expect((await rpcError(finance.postAdjustment({ ...request, adjustmentId: `T-${newEventId()}` }))).code).toBe(Code.PermissionDenied);
-    const { rows } = await env.pool.query<{ n: string }>("SELECT count(*) AS n FROM journal_entry WHERE entry_type = 'adjustment' AND merchant_id = ANY($1)", [[a, c]]);
-    expect(rows[0]?.n).toBe("1");
+  it("posts nothing for an exception resolved without an adjustment", async () => {
+    const id = newEventId();
+    await env.applied(env.reconciliationGroupId, await env.publish("reconciliation.v1", keyOf(DAY1), ExceptionResolvedSchema, resolved({ exceptionId: id, noAdjustment: true })));
+    expect(await entriesOf(id)).toEqual([]);
+  });
+
+  it("dead-letters one that cannot be posted, with the reason, and posts nothing of it", async () => {
+    // Each on a key of its own: a dead letter parks its key's later events.
+    const conflict = await env.publish("reconciliation.v1", keyOf("2024-06-01"), ExceptionResolvedSchema, resolved({ amountMinor: 124n }));
+    const zero = await env.publish("reconciliation.v1", keyOf("2024-06-02"), ExceptionResolvedSchema, resolved({ exceptionId: newEventId(), amountMinor: 0n }));
+    const noReason = await env.publish("reconciliation.v1", keyOf("2024-06-03"), ExceptionResolvedSchema, resolved({ exceptionId: newEventId(), note: " " }));
+    for (const eventId of [conflict, zero, noReason]) await env.applied(env.reconciliationGroupId, eventId);
+    expect(await parkedReason(conflict)).toMatch(/posted before with other terms/);
+    expect(await parkedReason(zero)).toMatch(/zero/);
+    expect(await parkedReason(noReason)).toMatch(/reason/);
+    expect((await entriesOf(exceptionId)).map((r) => r.amount_minor)).toEqual(["123", "-123"]);
   });
 
   it("is taken in by the merchant's next batch", async () => {
     now = new Date(`${DAY3}T23:59:59.000+08:00`);
-    const debit = await adjuster.postAdjustment({ ...request, adjustmentId: `T-${newEventId()}`, merchantId: b, amount: { currency: "CNY", amountMinor: -50n }, reason: "chargeback fee" });
-    expect(debit.alreadyPosted).toBe(false);
+    const debit = newEventId();
+    await env.applied(
+      env.reconciliationGroupId,
+      await env.publish("reconciliation.v1", keyOf(DAY1), ExceptionResolvedSchema, resolved({ exceptionId: debit, merchantId: b, amountMinor: -50n, note: "chargeback fee" })),
+    );
+    expect((await entriesOf(debit)).map((r) => r.amount_minor)).toEqual(["-50", "50"]);
     now = new Date(`${DAY3}T16:10:00.000Z`); // 00:10 the next day in Shanghai
     const closed = await inTransaction(env.pool, (tx) => closeBusinessDay(env.service.deps, tx, { provider: "unionpay", businessDate: DAY3 }));
     if (!closed.ok) throw new Error(closed.error.message);

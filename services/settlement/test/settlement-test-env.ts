@@ -44,10 +44,10 @@ export interface SettlementTestEnv {
 
 /** Starts the service with its own consumer groups (so each test file reads the topics afresh). */
 export async function startSettlementTestEnv(
-  options: { readonly terms?: FeeTerms; readonly tokens?: TokenTable; readonly clock?: () => Date } = {},
+  options: { readonly terms?: FeeTerms; readonly tokens?: TokenTable; readonly clock?: () => Date; readonly databaseUrl?: string } = {},
 ): Promise<SettlementTestEnv> {
   const brokers = testKafkaBrokers();
-  const databaseUrl = testDatabaseUrl("tributary_settlement");
+  const databaseUrl = options.databaseUrl ?? testDatabaseUrl("tributary_settlement");
   const suffix = newEventId().slice(-8);
   const paymentsGroupId = `settlement-payments-test-${suffix}`;
   const ordersGroupId = `settlement-orders-test-${suffix}`;

@@ -6,12 +6,7 @@ export type SettlementQueryError =
   | { readonly code: "batch_not_found"; readonly message: string }
   | { readonly code: "provider_access_denied"; readonly message: string }
   | { readonly code: "merchant_access_denied"; readonly message: string }
-  | { readonly code: "day_not_over"; readonly message: string }
-  | { readonly code: "batch_held"; readonly message: string }
-  | { readonly code: "batch_not_reconciled"; readonly message: string }
-  | { readonly code: "nothing_to_pay"; readonly message: string }
-  | { readonly code: "payout_account_missing"; readonly message: string }
-  | { readonly code: "adjustment_conflict"; readonly message: string };
+  | { readonly code: "day_not_over"; readonly message: string };
 
 /** The one place a settlement error code becomes a gRPC status. */
 export const settlementErrorCodes: DomainErrorMapping<SettlementQueryError> = {
@@ -20,9 +15,4 @@ export const settlementErrorCodes: DomainErrorMapping<SettlementQueryError> = {
   provider_access_denied: Code.PermissionDenied,
   merchant_access_denied: Code.PermissionDenied,
   day_not_over: Code.FailedPrecondition,
-  batch_held: Code.FailedPrecondition,
-  batch_not_reconciled: Code.FailedPrecondition,
-  nothing_to_pay: Code.FailedPrecondition,
-  payout_account_missing: Code.FailedPrecondition,
-  adjustment_conflict: Code.AlreadyExists,
 };

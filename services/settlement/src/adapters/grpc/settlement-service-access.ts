@@ -9,16 +9,11 @@ export const SETTLEMENT_RECORDS = "settlement:records";
 /** Scope of the operator (or scheduler) that closes business days. */
 export const SETTLEMENT_CLOSE = "settlement:close";
 
-/** Scope of the operator (or payout scheduler) that pays reconciled batches out. */
-export const SETTLEMENT_PAYOUT = "settlement:payout";
-
-/** Scope of the finance approver who posts adjustments (the credential's id is recorded as the approver). */
-export const SETTLEMENT_ADJUST = "settlement:adjust";
-
 /**
- * Which scope each method requires. Nothing in this API writes payments or refunds to the ledger;
- * closing a day writes only the batch's own reserve entries, a payout only merchant payable →
- * payout clearing, an adjustment only suspense ↔ merchant payable.
+ * Which scope each method requires. Nothing in this API writes ledger entries of its own: payments
+ * and refunds come from payments.v1 and orders.v1, approved adjustments from reconciliation.v1
+ * (`ExceptionResolved`), payouts from the service's payout scheduler; closing a day early writes
+ * the same reserve entries the service's day closer would.
  */
 export const settlementServiceAccess: { readonly [K in keyof (typeof SettlementService)["method"]]: MethodAccess } = {
   getBatch: [SETTLEMENT_READ],
@@ -27,8 +22,6 @@ export const settlementServiceAccess: { readonly [K in keyof (typeof SettlementS
   getBalances: [SETTLEMENT_READ],
   closeBusinessDay: [SETTLEMENT_CLOSE],
   exportReport: [SETTLEMENT_READ],
-  instructPayout: [SETTLEMENT_PAYOUT],
   streamBatchEntries: [SETTLEMENT_READ],
-  postAdjustment: [SETTLEMENT_ADJUST],
   streamPaymentsForReconciliation: [SETTLEMENT_RECORDS],
 };

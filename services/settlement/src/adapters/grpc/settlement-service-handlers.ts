@@ -3,7 +3,7 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { providerIdFromProto, providerIdToProto, type ProviderId } from "@tributary/contracts";
 import { Provider } from "@tributary/contracts/common/v1/provider";
 import { RecordKind, SettlementRecordSchema, type SettlementRecord } from "@tributary/contracts/settlement/v1/settlement";
-import { BatchEntrySchema, PayoutSchema, ReportFormat, ReportKind, type BatchEntry, type Payout } from "@tributary/contracts/settlement/v1/settlement_service";
+import { BatchEntrySchema, ReportFormat, ReportKind, type BatchEntry } from "@tributary/contracts/settlement/v1/settlement_service";
 import type { SettlementService } from "@tributary/contracts/settlement/v1/settlement_service";
 import { DomainFailure, grantCovers, grantOf, type Principal, type ServiceImplementation } from "@tributary/grpc";
 import { err, ok, type Result } from "@tributary/result";
@@ -11,12 +11,7 @@ import type { Pool } from "pg";
 import { isBusinessDate } from "../../domain/business-date.js";
 import type { SettlementDeps } from "../../app/ports.js";
 import { closeBusinessDay } from "../../app/close-business-day.js";
-import { instructPayout } from "../../app/instruct-payout.js";
-import { postAdjustment } from "../../app/post-adjustment.js";
-import { parseCurrencyCode } from "@tributary/money";
-import type { PoolClient } from "pg";
 import { streamBatchEntries, type BatchEntryRow } from "../db/pg-batch-entries.js";
-import type { StoredPayout } from "../db/pg-payouts.js";
 import type { BatchReads } from "../prisma/prisma-batch-reads.js";
 import { balancesAt, balancesNow, listAccountIds } from "../db/pg-ledger.js";
 import { exportBatchSummaryCsv } from "../reports/batch-summary.js";
@@ -91,35 +86,6 @@ function batchEntryToProto(row: BatchEntryRow): BatchEntry {
   });
 }
 
-function payoutToProto(payout: StoredPayout): Payout {
-  return create(PayoutSchema, {
-    payoutId: payout.payoutId,
-    batchId: payout.batchId,
-    merchantId: payout.merchantId,
-    amount: { currency: payout.currency, amountMinor: payout.amountMinor },
-    accountReference: payout.accountReference,
-    instructedBy: payout.instructedBy,
-    instructedAt: timestampFromDate(payout.instructedAt),
-    entryId: payout.entryId,
-  });
-}
-
-/** Runs `work` in one transaction: committed when it returns ok, rolled back when it returns an error or throws. */
-async function inTransaction<T, E extends { readonly code: string }>(pool: Pool, work: (tx: PoolClient) => Promise<Result<T, E>>): Promise<Result<T, E>> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
-    const result = await work(client);
-    await client.query(result.ok ? "COMMIT" : "ROLLBACK");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
 /** Batch ids are UUIDs; anything else names no batch (and must not reach a uuid cast). */
 const BATCH_ID = /^[0-9a-f-]{36}$/i;
 
@@ -172,9 +138,9 @@ async function* recordChunks(pages: AsyncIterable<readonly SettlementRecordRow[]
  * rest SQL through `pool`). Finance tokens (`settlement:read`) see the
  * batches of the merchants they are bound to — another merchant's batch is NOT_FOUND, and a
  * list leaves it out; reconciliation tokens (`settlement:records`) stream the records of the
- * providers they are bound to. The only writes are the operators': closing a day
- * (`settlement:close`), paying out a reconciled batch (`settlement:payout`) and posting an approved
- * adjustment (`settlement:adjust`, the credential is the approver) — none writes a payment or refund.
+ * providers they are bound to. The only write is an operator's close of a day (`settlement:close`),
+ * which makes the reserve entries the day closer would; no method posts a payment, refund,
+ * adjustment or payout.
  */
 export function createSettlementServiceHandlers(pool: Pool, deps: SettlementDeps, reads: BatchReads): ServiceImplementation<typeof SettlementService, SettlementQueryError> {
   return {
@@ -244,19 +210,6 @@ export function createSettlementServiceHandlers(pool: Pool, deps: SettlementDeps
       }
     },
 
-    async instructPayout(request, context) {
-      if (request.batchId === "") return err(invalid("batch_id", "required"));
-      const principal = context.principal;
-      if (principal === undefined) throw new Error("instructPayout: the access table requires a credential");
-      if (!BATCH_ID.test(request.batchId)) return err({ code: "batch_not_found", message: `no batch ${request.batchId}` });
-      const grant = grantOf(principal, "merchants");
-      const paid = await inTransaction(pool, (tx) =>
-        instructPayout(deps, tx, { batchId: request.batchId, instructedBy: principal.id, mayAct: (merchantId) => grantCovers(grant, merchantId) }),
-      );
-      if (!paid.ok) return paid;
-      return ok({ payout: payoutToProto(paid.value.payout), alreadyInstructed: paid.value.alreadyInstructed });
-    },
-
     async *streamBatchEntries(request, context) {
       if (request.batchId === "") throw new DomainFailure<SettlementQueryError>(invalid("batch_id", "required"));
       const batch = BATCH_ID.test(request.batchId) ? await reads.getBatch(request.batchId) : undefined;
@@ -274,49 +227,6 @@ export function createSettlementServiceHandlers(pool: Pool, deps: SettlementDeps
         }
       }
       if (chunk.length > 0) yield { entries: chunk };
-    },
-
-    async postAdjustment(request, context) {
-      const principal = context.principal;
-      if (principal === undefined) throw new Error("postAdjustment: the access table requires a credential");
-      if (request.adjustmentId.trim() === "") return err(invalid("adjustment_id", "required"));
-      if (request.merchantId === "") return err(invalid("merchant_id", "required"));
-      const provider = optionalProvider(request.provider);
-      if (!provider.ok) return provider;
-      if (provider.value === undefined) return err(invalid("provider", "required"));
-      if (request.amount === undefined) return err(invalid("amount", "required"));
-      const currency = parseCurrencyCode(request.amount.currency);
-      if (!currency.ok) return err(invalid("amount.currency", `unknown currency ${JSON.stringify(request.amount.currency)}`));
-      if (request.amount.amountMinor === 0n) return err(invalid("amount", "an adjustment of zero changes nothing"));
-      if (request.reason.trim() === "") return err(invalid("reason", "required"));
-      if (!grantCovers(grantOf(principal, "merchants"), request.merchantId)) {
-        return err({ code: "merchant_access_denied", message: `this credential does not act for ${request.merchantId}` });
-      }
-      const adjustment = {
-        reference: request.adjustmentId,
-        merchantId: request.merchantId,
-        provider: provider.value,
-        currency: currency.value,
-        amountMinor: request.amount.amountMinor,
-        reason: request.reason,
-        approvedBy: principal.id,
-        at: deps.clock(),
-      };
-      const posted = await inTransaction(pool, (tx) => postAdjustment(deps, tx, adjustment));
-      if (!posted.ok) {
-        switch (posted.error.code) {
-          case "adjustment_conflict":
-            return err(posted.error);
-          case "reason_required":
-            return err(invalid("reason", posted.error.message));
-          case "approver_required":
-            // The credential's id is the approver; the token table never has an empty one.
-            throw new Error(`postAdjustment: credential has no id (${posted.error.message})`);
-          case "zero_adjustment":
-            return err(invalid("amount", posted.error.message));
-        }
-      }
-      return ok({ entryId: posted.value.entryId, approvedBy: posted.value.approvedBy, alreadyPosted: !posted.value.posted });
     },
 
     async getBatch(request, context) {
