@@ -6,8 +6,9 @@ import type { AttemptKind } from "../domain/routing/health.js";
 import { applyPaymentReport, type LifecycleOutcome } from "./apply-payment-report.js";
 import { applyRefundReport } from "./apply-refund-report.js";
 import { failOver } from "./fail-over.js";
+import { groupWrites } from "./group-writes.js";
 import { after, attemptKindOf, describeCallError, earliest, providerRefundNo } from "./lifecycle-rules.js";
-import type { LifecycleDeps, PaymentRecord, RefundRecord, Tx } from "./ports.js";
+import type { CreatedAtProvider, LifecycleDeps, PaymentRecord, RefundRecord, Tx } from "./ports.js";
 
 /** Runs `work` in one transaction: COMMIT when it returns, ROLLBACK when it throws. */
 export type InTransaction = <T>(work: (tx: Tx) => Promise<T>) => Promise<T>;
@@ -183,6 +184,11 @@ function providerCalls(deps: LifecycleDeps, inTransaction: InTransaction) {
     return result;
   };
 
+  // The answers to creates that finish while one batch is being written go in the next: one
+  // statement for many payments under load. A write lost to a crash leaves the row `creating`
+  // with its lease: it is queried when the lease ends, never created again.
+  const recordCreated = groupWrites<CreatedAtProvider>((created) => deps.store.recordCreated(deps.pool, created, deps.clock()));
+
   const reschedule = (payment: PaymentRecord, at: Date, update: { providerStatus?: string } = {}): Promise<void> =>
     inTransaction(async (tx) => {
       const current = await deps.store.loadPayment(tx, payment.paymentId, { forUpdate: true });
@@ -245,8 +251,7 @@ function providerCalls(deps: LifecycleDeps, inTransaction: InTransaction) {
     if (result.ok) {
       // One statement, no transaction: `creating` → `pending`, or — when a notification was faster
       // than the answer (the buyer paid already) — its state kept and only the buyer action added.
-      const now = deps.clock();
-      await deps.store.recordCreated(deps.pool, [{ paymentId: payment.paymentId, buyerAction: result.value.buyerAction, firstQueryAt: after(now, deps.timings.firstQueryAfterMs) }], now);
+      await recordCreated({ paymentId: payment.paymentId, buyerAction: result.value.buyerAction, firstQueryAt: after(deps.clock(), deps.timings.firstQueryAfterMs) });
       return;
     }
     const error = result.error;
