@@ -115,9 +115,16 @@ describe("a WeChat day reconciled by the worker", () => {
     expect(rows.every((r) => r.status === "open")).toBe(true);
     // The run's classes on the worker's Prometheus endpoint, as the run's rows have them.
     expect(await metric("reconciliation_runs_total", { provider: "wechat_pay", outcome: "completed" })).toBe(1);
-    for (const [matchClass, count] of [["matched", 3], ["fee_mismatch", 1], ["missing_in_bill", 1], ["missing_in_ledger", 1], ["over_amount", 1], ["status_mismatch", 1], ["timing", 1]] as const) {
+    const expectedCounts = { matched: 3, fee_mismatch: 1, missing_in_bill: 1, missing_in_ledger: 1, over_amount: 1, status_mismatch: 1, timing: 1 } as const;
+    for (const [matchClass, count] of Object.entries(expectedCounts)) {
       expect(await metric("reconciliation_items_total", { provider: "wechat_pay", class: matchClass }), matchClass).toBe(count);
     }
+    // ReconciliationCompleted carries every class's count and amounts, zero ones included.
+    const perClass = Object.fromEntries(done.classTotals.map((t) => [t.matchClass, t.count]));
+    expect(Object.keys(perClass)).toHaveLength(10);
+    for (const [matchClass, count] of Object.entries(perClass)) expect(count, matchClass).toBe(BigInt(expectedCounts[matchClass as keyof typeof expectedCounts] ?? 0));
+    const overTotal = done.classTotals.find((t) => t.matchClass === "over_amount");
+    expect(overTotal).toMatchObject({ billAmount: { amountMinor: 8_988n, currency: "CNY" }, ledgerAmount: { amountMinor: 8_888n, currency: "CNY" } });
 
     const found = await eventually(async () => (discrepancies(firstRunId).length === 5 ? discrepancies(firstRunId) : undefined), "five DiscrepancyFound");
     expect(found.map((d) => d.discrepancyClass).sort()).toEqual(

@@ -117,6 +117,8 @@ export interface RunNotice {
   readonly billNetMinor: bigint;
   readonly ledgerNetMinor: bigint;
   readonly completedAtMs: number;
+  /** Items, bill amount and our amount per class, every class. */
+  readonly totals: Readonly<Record<MatchClass, ClassTotal>>;
 }
 
 /** Where a run's events (and resolutions) go: the outbox, in the run's (or the resolution's) transaction. */

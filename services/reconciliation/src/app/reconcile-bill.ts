@@ -131,6 +131,7 @@ export async function reconcileBill(
       billNetMinor,
       ledgerNetMinor,
       completedAtMs: completedAt.getTime(),
+      totals,
     },
     newExceptions.map((e) => ({
       runId,

@@ -11,7 +11,7 @@ import { appendToOutbox } from "@tributary/events";
 import { assertNever } from "@tributary/result";
 import type { ReconException } from "../../app/exceptions.js";
 import type { DiscrepancyNotice, ReconOutbox, RunNotice, Tx } from "../../app/ports.js";
-import type { MatchClass } from "../../domain/match.js";
+import { MATCH_CLASSES, type MatchClass } from "../../domain/match.js";
 
 /** The `producer` header of everything reconciliation publishes. */
 export const RECONCILIATION_PRODUCER = "reconciliation";
@@ -87,6 +87,12 @@ async function appendRunEvents(tx: Tx, provider: ProviderId, billDate: string, r
         billNet: { amountMinor: run.billNetMinor, currency: run.currency },
         ledgerNet: { amountMinor: run.ledgerNetMinor, currency: run.currency },
         completedAt: timestampFromMs(run.completedAtMs),
+        classTotals: MATCH_CLASSES.map((matchClass) => ({
+          matchClass,
+          count: BigInt(run.totals[matchClass].count),
+          billAmount: { amountMinor: run.totals[matchClass].billAmountMinor, currency: run.currency },
+          ledgerAmount: { amountMinor: run.totals[matchClass].ledgerAmountMinor, currency: run.currency },
+        })),
       }),
     },
   ]);
