@@ -1,12 +1,19 @@
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import type { IHeaders } from "kafkajs";
+import { err, ok, type Result } from "@tributary/result";
 import {
   createEnvelopeReader,
   envelopeHeaders,
   kafkaHeadersGetter,
   kafkaHeadersToRecord,
+  occurredAtMillisForTest,
   parseEnvelope,
   protobufContentType,
+  type Envelope,
+  type EnvelopeError,
+  type EnvelopeFields,
+  type EnvelopeReader,
 } from "./envelope-headers.js";
 import { newEventId } from "./new-event-id.js";
 
@@ -61,6 +68,18 @@ function asKafkaHeaders(headers: Readonly<Record<string, string>>): IHeaders {
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Buffer.from(value, "utf8")]));
 }
 
+/** The reader's answer in `parseEnvelope`'s shape, the time as a `Date`, to compare the two. */
+function asResult(read: EnvelopeFields | EnvelopeError): Result<Envelope, EnvelopeError> {
+  if ("code" in read) return err(read);
+  const { occurredAtMs, ...fields } = read;
+  return ok({ ...fields, occurredAt: new Date(occurredAtMs) });
+}
+
+/** A reader whose answers are in `parseEnvelope`'s shape. */
+function resultReader(read: EnvelopeReader = createEnvelopeReader()): (headers: IHeaders | undefined) => Result<Envelope, EnvelopeError> {
+  return (headers) => asResult(read(headers));
+}
+
 describe("the consumer's envelope reader", () => {
   const valid = asKafkaHeaders({ ...envelopeHeaders(envelope), traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" });
   const cases: [string, IHeaders | undefined][] = [
@@ -87,12 +106,12 @@ describe("the consumer's envelope reader", () => {
   ];
 
   it.each(cases)("reads %s as parseEnvelope reads the flattened headers", (_name, headers) => {
-    expect(createEnvelopeReader()(headers)).toEqual(parseEnvelope(kafkaHeadersToRecord(headers)));
+    expect(resultReader()(headers)).toEqual(parseEnvelope(kafkaHeadersToRecord(headers)));
   });
 
   it("gives each message its own values when the repeated headers change between messages", () => {
     // One reader for all: a cached value must be handed out only for the same bytes.
-    const read = createEnvelopeReader();
+    const read = resultReader();
     const types = ["tributary.order.v1.OrderAccepted", "tributary.order.v1.OrderPaid", "tributary.order.v1.OrderAccepted"];
     const producers = ["order", "order-x", "orde"];
     for (let i = 0; i < 9; i += 1) {
@@ -105,7 +124,7 @@ describe("the consumer's envelope reader", () => {
   });
 
   it("does not keep a view of the message's bytes: a reused buffer does not change a cached value", () => {
-    const read = createEnvelopeReader();
+    const read = resultReader();
     const headers = asKafkaHeaders(envelopeHeaders(envelope));
     const eventType = headers["event-type"] as Buffer;
     expect(read(headers)).toMatchObject({ ok: true, value: { eventType: envelope.eventType } });
@@ -114,6 +133,47 @@ describe("the consumer's envelope reader", () => {
     const again = read(headers);
     expect(again).toEqual(parseEnvelope(kafkaHeadersToRecord(headers)));
     expect(again).toMatchObject({ ok: true, value: { eventType: "tributary.order.v1.OrderRejected" } });
+  });
+
+  it.each([
+    ["no fraction", "2026-11-24T10:00:00Z"],
+    ["one fraction digit", "2026-11-24T10:00:00.1Z"],
+    ["two fraction digits", "2026-11-24T10:00:00.12Z"],
+    ["six fraction digits (the string path)", "2026-11-24T10:00:00.123456Z"],
+    ["24:00:00 (the string path)", "2026-11-24T24:00:00Z"],
+    ["24:00:01", "2026-11-24T24:00:01Z"],
+    ["February 30 (a day past the month, as V8 reads it)", "2026-02-30T00:00:00Z"],
+    ["month 0", "2026-00-24T10:00:00Z"],
+    ["day 0", "2026-11-00T10:00:00Z"],
+    ["second 60", "2026-11-24T10:00:60Z"],
+    ["a two-digit year (the string path)", "0050-11-24T10:00:00Z"],
+    ["a dot without digits", "2026-11-24T10:00:00.Z"],
+    ["a lower-case z", "2026-11-24T10:00:00.123z"],
+    ["an offset", "2026-11-24T10:00:00.123+00:00"],
+    ["a non-digit year", "2O26-11-24T10:00:00.123Z"],
+  ])("reads an occurred-at with %s as parseEnvelope does", (_name, occurredAt) => {
+    const headers = asKafkaHeaders({ ...envelopeHeaders(envelope), "occurred-at": occurredAt });
+    expect(resultReader()(headers)).toEqual(parseEnvelope(kafkaHeadersToRecord(headers)));
+  });
+
+  it("reads every occurred-at on its bytes as the regex and new Date read its string", () => {
+    const digits = (n: number) => fc.array(fc.constantFrom(..."0123456789"), { minLength: n, maxLength: n }).map((d) => d.join(""));
+    // Mostly the shape producers write, with each field's digits free (so out of range too) and
+    // now and then a byte that does not belong, or a fraction of another length.
+    const part = (n: number) => fc.oneof({ weight: 9, arbitrary: digits(n) }, { weight: 1, arbitrary: fc.string({ minLength: n, maxLength: n }) });
+    const sep = (c: string) => fc.oneof({ weight: 19, arbitrary: fc.constant(c) }, { weight: 1, arbitrary: fc.constantFrom("-", ":", "T", "Z", ".", " ", "t") });
+    const fraction = fc.oneof(fc.constant(""), fc.integer({ min: 0, max: 7 }).chain((n) => digits(n)).map((d) => `.${d}`));
+    const text = fc
+      .tuple(part(4), sep("-"), part(2), sep("-"), part(2), sep("T"), part(2), sep(":"), part(2), sep(":"), part(2), fraction, sep("Z"))
+      .map((pieces) => pieces.join(""));
+    const stringPath = (t: string) => (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(t) ? new Date(t).getTime() : Number.NaN);
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(occurredAtMillisForTest(Buffer.from(t, "utf8"))).toBe(stringPath(t));
+        expect(occurredAtMillisForTest(t)).toBe(stringPath(t));
+      }),
+      { numRuns: 20_000 },
+    );
   });
 
   it("reads trace headers from kafkajs' values as the flattened record has them", () => {

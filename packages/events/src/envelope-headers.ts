@@ -156,44 +156,108 @@ function repeatedText(cache: RepeatedHeader, value: Buffer | string): string {
   return cache.text;
 }
 
-/** Whether a byte is an ASCII hex digit. */
-function isHexByte(byte: number): boolean {
-  return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66) || (byte >= 0x41 && byte <= 0x46);
-}
-
 /**
  * An event id header in lower case if it is a UUID (the pattern `parseEnvelope` checks), else
- * undefined: checked on the bytes, which are then ASCII, so no UTF-8 decoding and no regex per message.
+ * undefined. Bytes are decoded as latin1, one character per byte, so a byte outside ASCII becomes a
+ * character the pattern refuses, as the pattern refuses what UTF-8 decoding would make of it; and
+ * no UTF-8 decoding is spent on the ids, which are ASCII when valid.
  */
 function uuidText(value: Buffer | string): string | undefined {
-  if (typeof value === "string") return uuidPattern.test(value) ? value.toLowerCase() : undefined;
-  if (value.length !== 36) return undefined;
-  let upper = false;
-  for (let i = 0; i < 36; i += 1) {
-    const byte = value[i]!;
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (byte !== 0x2d) return undefined;
-    } else if (!isHexByte(byte)) {
-      return undefined;
-    } else if (byte >= 0x41 && byte <= 0x46) {
-      upper = true;
-    }
+  if (typeof value !== "string") {
+    if (value.length !== 36) return undefined;
+    value = value.toString("latin1", 0, 36);
   }
-  const text = value.toString("latin1", 0, 36);
-  return upper ? text.toLowerCase() : text;
+  // toLowerCase hands back the string itself when it has no upper-case letter (the usual case).
+  return uuidPattern.test(value) ? value.toLowerCase() : undefined;
 }
 
 /**
- * Reads the envelope straight from kafkajs' header values; the result is the one
- * `parseEnvelope(kafkaHeadersToRecord(headers))` gives, errors included, without copying every
- * header to a string first.
+ * A valid envelope as the consumer's reader gives it: {@link Envelope}'s fields, but the time as
+ * epoch milliseconds, so that the consumer builds a `Date` only when a handler reads one (a `Date`
+ * is one of the larger objects per event, and lives as long as the event's transaction).
  */
-export type EnvelopeReader = (headers: IHeaders | undefined) => Result<Envelope, EnvelopeError>;
+export interface EnvelopeFields {
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly schemaVersion: string;
+  readonly producer: string;
+  /** `occurredAt.getTime()` of the envelope `parseEnvelope` reads. */
+  readonly occurredAtMs: number;
+  readonly contentType: string;
+}
+
+/**
+ * Reads the envelope straight from kafkajs' header values: what `parseEnvelope(kafkaHeadersToRecord(headers))`
+ * gives, errors included (an error is told by its `code`), without copying every header to a
+ * string first and without a result wrapper per message.
+ */
+export type EnvelopeReader = (headers: IHeaders | undefined) => EnvelopeFields | EnvelopeError;
+
+/** The value of two ASCII digits at `at`, or -1 if either byte is not a digit. */
+function twoDigits(bytes: Buffer, at: number): number {
+  const tens = bytes[at]! - 0x30;
+  const ones = bytes[at + 1]! - 0x30;
+  return tens >= 0 && tens <= 9 && ones >= 0 && ones <= 9 ? tens * 10 + ones : -1;
+}
+
+/**
+ * The epoch milliseconds of an `occurred-at` value in the form our producers write
+ * (`toISOString()`: `YYYY-MM-DDTHH:MM:SS[.f{1,3}]Z`) with every field in its plain range, read on
+ * the bytes; undefined for anything else, which then takes the string path (the regex and
+ * `new Date`), so that the edge cases V8's parser decides (24:00:00, more than three fraction
+ * digits, two-digit years, which `Date.UTC` would move to the 1900s) are decided by it as before.
+ * In range, `Date.UTC` and V8's ISO parser agree, day overflow included (Feb 30 is Mar 2 in both);
+ * a property test holds them to that.
+ */
+function utcMillisOfBytes(bytes: Buffer): number | undefined {
+  const length = bytes.length;
+  if (length !== 20 && (length < 22 || length > 24)) return undefined;
+  if (bytes[4] !== 0x2d || bytes[7] !== 0x2d || bytes[10] !== 0x54 || bytes[13] !== 0x3a || bytes[16] !== 0x3a || bytes[length - 1] !== 0x5a) {
+    return undefined;
+  }
+  const century = twoDigits(bytes, 0);
+  const yearOfCentury = twoDigits(bytes, 2);
+  const month = twoDigits(bytes, 5);
+  const day = twoDigits(bytes, 8);
+  const hour = twoDigits(bytes, 11);
+  const minute = twoDigits(bytes, 14);
+  const second = twoDigits(bytes, 17);
+  if (century < 1 || yearOfCentury < 0 || month < 1 || month > 12 || day < 1 || day > 31) return undefined;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  let millisecond = 0;
+  if (length > 20) {
+    if (bytes[19] !== 0x2e) return undefined;
+    // One to three fraction digits: .1 is 100 ms, .12 is 120 ms, .123 is 123 ms.
+    for (let i = 20, scale = 100; i < length - 1; i += 1, scale /= 10) {
+      const digit = bytes[i]! - 0x30;
+      if (digit < 0 || digit > 9) return undefined;
+      millisecond += digit * scale;
+    }
+  }
+  return Date.UTC(century * 100 + yearOfCentury, month - 1, day, hour, minute, second, millisecond);
+}
+
+/** The epoch milliseconds of an `occurred-at` value, NaN when `parseEnvelope` would refuse it. */
+function occurredAtMillis(value: Buffer | string): number {
+  if (typeof value !== "string") {
+    const fast = utcMillisOfBytes(value);
+    if (fast !== undefined) return fast;
+  }
+  const text = headerText(value);
+  return rfc3339Utc.test(text) ? new Date(text).getTime() : Number.NaN;
+}
+
+/**
+ * `occurredAtMillis`, for the tests: the byte path and the string path must agree with
+ * `parseEnvelope` on every input. Internal.
+ */
+export const occurredAtMillisForTest = occurredAtMillis;
 
 /**
  * Makes an {@link EnvelopeReader} for one consumer. Internal to the idempotent consumer, which reads
  * an envelope for every message it consumes: the record of all headers is built only when a handler
- * asks for it, and the headers that repeat between messages are decoded once while they do.
+ * asks for it, the headers that repeat between messages are decoded once while they do, and the
+ * time is read on its bytes.
  */
 export function createEnvelopeReader(): EnvelopeReader {
   const eventTypes: RepeatedHeader = { bytes: undefined, text: "" };
@@ -202,38 +266,34 @@ export function createEnvelopeReader(): EnvelopeReader {
   const contentTypes: RepeatedHeader = { bytes: undefined, text: "" };
   const names = envelopeHeaderNames;
   return (headers) => {
-    const eventIdValue = headers === undefined ? undefined : lastValue(headers[names.eventId]);
-    const eventTypeValue = headers === undefined ? undefined : lastValue(headers[names.eventType]);
-    const schemaVersionValue = headers === undefined ? undefined : lastValue(headers[names.schemaVersion]);
-    const producerValue = headers === undefined ? undefined : lastValue(headers[names.producer]);
-    const occurredAtValue = headers === undefined ? undefined : lastValue(headers[names.occurredAt]);
-    const contentTypeValue = headers === undefined ? undefined : lastValue(headers[names.contentType]);
+    if (headers === undefined) return { code: "missing_header", header: names.eventId };
+    const eventIdValue = lastValue(headers[names.eventId]);
+    const eventTypeValue = lastValue(headers[names.eventType]);
+    const schemaVersionValue = lastValue(headers[names.schemaVersion]);
+    const producerValue = lastValue(headers[names.producer]);
+    const occurredAtValue = lastValue(headers[names.occurredAt]);
+    const contentTypeValue = lastValue(headers[names.contentType]);
     // Missing headers are reported in the order of `requiredHeaders`, as `parseEnvelope` does.
-    if (eventIdValue === undefined) return err({ code: "missing_header", header: names.eventId });
-    if (eventTypeValue === undefined) return err({ code: "missing_header", header: names.eventType });
-    if (schemaVersionValue === undefined) return err({ code: "missing_header", header: names.schemaVersion });
-    if (producerValue === undefined) return err({ code: "missing_header", header: names.producer });
-    if (occurredAtValue === undefined) return err({ code: "missing_header", header: names.occurredAt });
-    if (contentTypeValue === undefined) return err({ code: "missing_header", header: names.contentType });
+    if (eventIdValue === undefined) return { code: "missing_header", header: names.eventId };
+    if (eventTypeValue === undefined) return { code: "missing_header", header: names.eventType };
+    if (schemaVersionValue === undefined) return { code: "missing_header", header: names.schemaVersion };
+    if (producerValue === undefined) return { code: "missing_header", header: names.producer };
+    if (occurredAtValue === undefined) return { code: "missing_header", header: names.occurredAt };
+    if (contentTypeValue === undefined) return { code: "missing_header", header: names.contentType };
     const eventId = uuidText(eventIdValue);
-    if (eventId === undefined) return err({ code: "invalid_header", header: names.eventId, value: headerText(eventIdValue) });
-    const occurredAtText = headerText(occurredAtValue);
-    const occurredAt = new Date(occurredAtText);
-    if (!rfc3339Utc.test(occurredAtText) || Number.isNaN(occurredAt.getTime())) {
-      return err({ code: "invalid_header", header: names.occurredAt, value: occurredAtText });
-    }
+    if (eventId === undefined) return { code: "invalid_header", header: names.eventId, value: headerText(eventIdValue) };
+    const occurredAtMs = occurredAtMillis(occurredAtValue);
+    if (Number.isNaN(occurredAtMs)) return { code: "invalid_header", header: names.occurredAt, value: headerText(occurredAtValue) };
     const contentType = repeatedText(contentTypes, contentTypeValue);
-    if (contentType !== protobufContentType) {
-      return err({ code: "invalid_header", header: names.contentType, value: contentType });
-    }
-    return ok({
+    if (contentType !== protobufContentType) return { code: "invalid_header", header: names.contentType, value: contentType };
+    return {
       eventId,
       eventType: repeatedText(eventTypes, eventTypeValue),
       schemaVersion: repeatedText(schemaVersions, schemaVersionValue),
       producer: repeatedText(producers, producerValue),
-      occurredAt,
+      occurredAtMs,
       contentType,
-    });
+    };
   };
 }
 

@@ -272,11 +272,10 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     // No closure made per message here (decode runs for every one): rejections go through `rejection`.
     if (key === undefined) return rejection(raw, partition, key, "missing_key: the message has no key (the aggregate id)");
     const envelope = readEnvelope(raw.headers);
-    if (!envelope.ok) {
-      const e = envelope.error;
-      return rejection(raw, partition, key, `${e.code}: ${e.header}${"value" in e ? ` = ${e.value}` : ""}`);
+    if ("code" in envelope) {
+      return rejection(raw, partition, key, `${envelope.code}: ${envelope.header}${"value" in envelope ? ` = ${envelope.value}` : ""}`);
     }
-    const { eventId, eventType, schemaVersion, producer, occurredAt } = envelope.value;
+    const { eventId, eventType, schemaVersion, producer, occurredAtMs } = envelope;
     const empty = blankHeader(eventType, schemaVersion, producer);
     if (empty !== undefined) return rejection(raw, partition, key, `empty_header: ${empty}`);
     const schema: DescMessage | undefined = schemaByType.get(eventType);
@@ -291,7 +290,7 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     }
     return {
       raw,
-      event: new LiveEvent<T>(eventId, eventType, key, topicName, partition, raw.offset, occurredAt, producer, raw.headers, message),
+      event: new LiveEvent<T>(eventId, eventType, key, topicName, partition, raw.offset, occurredAtMs, producer, raw.headers, message),
     };
   };
 
@@ -334,9 +333,17 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     }
     const links: Link[] = [];
     if (batch.length > 1) {
-      for (const decoded of batch) {
-        const producerSpan = trace.getSpanContext(propagation.extract(context.active(), decoded.raw.headers, kafkaHeadersGetter));
-        if (producerSpan !== undefined) links.push({ context: producerSpan });
+      if (propagation.fields().length > 0) {
+        for (const decoded of batch) {
+          const producerSpan = trace.getSpanContext(propagation.extract(context.active(), decoded.raw.headers, kafkaHeadersGetter));
+          if (producerSpan !== undefined) links.push({ context: producerSpan });
+        }
+      } else {
+        // No propagator that reads any header (none registered: the API's no-op one, whose extract
+        // returns the context it is given): every message would give the active context's span,
+        // so it is looked up once rather than once per message.
+        const activeSpan = trace.getSpanContext(context.active());
+        if (activeSpan !== undefined) for (let i = 0; i < batch.length; i += 1) links.push({ context: activeSpan });
       }
     }
     await tracer.startActiveSpan(`process ${topicName}`, { kind: SpanKind.CONSUMER, attributes, links }, parent, async (span) => {
@@ -932,11 +939,15 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
  * object literal with a getter through the runtime (microseconds per event) where a class instance
  * costs tens of nanoseconds. The record of every header is built when a handler first reads it: the
  * consumer itself reads only the envelope's headers, and the record would live as long as the
- * event. (Being a prototype getter, `headers` is not an own property: a spread copy leaves it out.)
+ * event. Likewise `occurredAt`: the envelope's time is kept as a number (checked when the envelope
+ * was read) and its `Date` made on the first read, the same object on every read after. (Being
+ * prototype getters, `headers` and `occurredAt` are not own properties: a spread copy leaves them out.)
  */
 class LiveEvent<T extends TopicDefinition> implements ConsumedEvent<T> {
   readonly #rawHeaders: IHeaders | undefined;
+  readonly #occurredAtMs: number;
   #headers: Readonly<Record<string, string>> | undefined;
+  #occurredAt: Date | undefined;
 
   constructor(
     readonly eventId: string,
@@ -945,12 +956,18 @@ class LiveEvent<T extends TopicDefinition> implements ConsumedEvent<T> {
     readonly topic: string,
     readonly partition: number,
     readonly offset: string,
-    readonly occurredAt: Date,
+    occurredAtMs: number,
     readonly producer: string,
     rawHeaders: IHeaders | undefined,
     readonly message: TopicMessage<T>,
   ) {
+    this.#occurredAtMs = occurredAtMs;
     this.#rawHeaders = rawHeaders;
+  }
+
+  get occurredAt(): Date {
+    this.#occurredAt ??= new Date(this.#occurredAtMs);
+    return this.#occurredAt;
   }
 
   get headers(): Readonly<Record<string, string>> {
