@@ -44,7 +44,7 @@ import {
   StreamPaymentsForReconciliationRequestSchema,
   StreamPaymentsForReconciliationResponseSchema,
 } from "@tributary/contracts/settlement/v1/settlement_service";
-import { createSettlementLedgerRecords, createStreamMatcher, dayEndMs, daysBetween, wechatTradeBillRows, type BillRow, type LedgerRecord } from "@tributary/reconciliation";
+import { createSettlementLedgerRecords, createStreamMatcher, dayEndMs, daysBetween, wechatTradeBillChunksOffThread, wechatTradeBillRows, type BillRow, type LedgerRecord } from "@tributary/reconciliation";
 import { log, median } from "./_rounds.js";
 
 const DAY = "2026-11-23";
@@ -216,10 +216,22 @@ async function runPhase(phase: string, path: string, self: string): Promise<{ ms
         else other++;
       },
     });
-    const bill = wechatTradeBillRows({ bytes: createReadStream(path), file: "bench.csv", billDate: DAY });
+    const bill = wechatTradeBillChunksOffThread({ path, file: "bench.csv", billDate: DAY });
     const chunks = source.chunksFor("wechat_pay", DAY)[Symbol.asyncIterator]();
-    let billNext = await bill.next();
-    // Our side one message at a time: `chunk[at]` is the next record, undefined when the stream is done.
+    // Each side one chunk at a time: `rows[r]` / `records[at]` is the next, undefined when its stream is done.
+    let rows: readonly BillRow[] = [];
+    let r = 0;
+    let billDone: number | undefined;
+    const nextRows = async (): Promise<void> => {
+      const next = await bill.next();
+      if (next.done === true) {
+        rows = [];
+        billDone = next.value;
+      } else {
+        rows = next.value;
+      }
+      r = 0;
+    };
     let chunk: readonly LedgerRecord[] = [];
     let at = 0;
     const nextChunk = async (): Promise<void> => {
@@ -227,18 +239,19 @@ async function runPhase(phase: string, path: string, self: string): Promise<{ ms
       chunk = next.done === true ? [] : next.value;
       at = 0;
     };
-    await nextChunk();
+    await Promise.all([nextRows(), nextChunk()]);
     let rowCount = 0;
     let recordCount = 0;
     let n = 0;
     // Merge by booking time, so both sides move through the day together and the horizon holds.
-    while (billNext.done !== true || at < chunk.length) {
+    while (r < rows.length || at < chunk.length) {
+      const row = rows[r];
       const record = chunk[at];
-      if (record === undefined || (billNext.done !== true && billNext.value.bookedAtMs <= record.bookedAtMs)) {
-        matcher.addBillRow(billNext.value as BillRow);
+      if (row !== undefined && (record === undefined || row.bookedAtMs <= record.bookedAtMs)) {
+        matcher.addBillRow(row);
         rowCount++;
-        billNext = await bill.next();
-      } else {
+        if (++r === rows.length) await nextRows();
+      } else if (record !== undefined) {
         matcher.addLedgerRecord(record);
         recordCount++;
         if (++at === chunk.length) await nextChunk();
@@ -247,7 +260,7 @@ async function runPhase(phase: string, path: string, self: string): Promise<{ ms
     }
     if (recordCount !== lines) throw new Error(`${recordCount} of ${lines} records streamed`);
     // The generator returned: the summary checked out, so the outcome may be used.
-    if (billNext.value !== rowCount) throw new Error(`summary confirmed ${String(billNext.value)} rows, ${rowCount} read`);
+    if (billDone !== rowCount) throw new Error(`summary confirmed ${String(billDone)} rows, ${rowCount} read`);
     const { carryForward } = matcher.finish();
     if (matched !== lines || other !== 0 || carryForward.length !== 0) throw new Error(`${matched} of ${lines} matched, ${other} other items, ${carryForward.length} carried`);
     return { ms: performance.now() - started, lines: rowCount, pendingMax };
