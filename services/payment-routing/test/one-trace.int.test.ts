@@ -91,9 +91,8 @@ describe("one trace per payment across the worker and webhook hops", () => {
     rmSync(tracesDir, { recursive: true, force: true });
   });
 
-  /** Publishes OrderAccepted from inside an "order service" produce span; returns the order id and that span's ids. */
-  const acceptOrderInSpan = async (): Promise<{ orderId: string; traceId: string; spanId: string }> => {
-    const orderId = newEventId();
+  /** OrderAccepted as made inside an "order service" produce span: the message, the order id and that span's ids. */
+  const orderAcceptedInSpan = (orderId = newEventId()) => {
     const span = telemetry.tracer.startSpan("create orders.v1", { kind: SpanKind.PRODUCER });
     const headers = envelopeHeaders({
       eventId: newEventId(),
@@ -121,8 +120,17 @@ describe("one trace per payment across the worker and webhook hops", () => {
         status: OrderStatus.ACCEPTED,
       },
     });
-    await producer.send({ topic: "orders.v1", messages: [{ key: orderId, value: Buffer.from(toBinary(OrderAcceptedSchema, message)), headers }] });
-    return { orderId, traceId: span.spanContext().traceId, spanId: span.spanContext().spanId };
+    return {
+      record: { key: orderId, value: Buffer.from(toBinary(OrderAcceptedSchema, message)), headers },
+      order: { orderId, traceId: span.spanContext().traceId, spanId: span.spanContext().spanId },
+    };
+  };
+
+  /** Publishes OrderAccepted from inside an "order service" produce span; returns the order id and that span's ids. */
+  const acceptOrderInSpan = async (): Promise<{ orderId: string; traceId: string; spanId: string }> => {
+    const { record, order } = orderAcceptedInSpan();
+    await producer.send({ topic: "orders.v1", messages: [record] });
+    return order;
   };
 
   it("the consumer, the worker's provider call, the webhook's apply and the PaymentCaptured it appends are one trace, each under the right parent", async () => {
@@ -169,5 +177,38 @@ describe("one trace per payment across the worker and webhook hops", () => {
     expect(capturedTraceParent).toBe(`00-${order.traceId}-${capturedSpan?.spanId}-01`);
     // What `tributary trace` prints for the order holds every hop, in one tree.
     for (const name of ["process orders.v1", "payment-routing create payment", "payment-routing apply payment notification"]) expect(loaded.value.text).toContain(name);
+  });
+
+  it("orders consumed in one run each keep a trace of their own: a process span under their producer's, their attempt and PaymentRouted under it", async () => {
+    // 24 orders in one produce request over 12 partitions: some partition holds a run of several.
+    const made = Array.from({ length: 24 }, () => orderAcceptedInSpan());
+    const again = orderAcceptedInSpan(made[0]!.order.orderId); // the first order once more, under a new event id
+    await producer.send({ topic: "orders.v1", messages: [...made.map((m) => m.record), again.record] });
+    const attempts = await eventually("every order's attempt", async () => {
+      const rows = await pool.query<{ order_id: string; trace_parent: string | null }>(
+        "SELECT order_id, trace_parent FROM payments WHERE order_id = ANY($1::text[])",
+        [made.map((m) => m.order.orderId)],
+      );
+      return rows.rowCount === made.length ? rows.rows : undefined;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the duplicate had its chance
+    expect((await pool.query("SELECT 1 FROM payments WHERE order_id = $1", [made[0]!.order.orderId])).rowCount).toBe(1);
+    await telemetry.forceFlush();
+    let inLongerRun = 0;
+    for (const { order } of made.slice(1)) {
+      const loaded = await loadOrderTrace(tracesDir, order.orderId);
+      if (!loaded.ok) throw new Error(loaded.error.message);
+      const spans = loaded.value.spans.filter((s) => s.traceId === order.traceId);
+      // A run that failed (the duplicate of the first order in it) leaves its spans with an error
+      // status; the consumer then applied its events one by one.
+      const consumed = spans.filter((s) => s.name === "process orders.v1" && s.kind === "consumer" && s.status.code !== "error");
+      expect(consumed, `the consumer span of order ${order.orderId}`).toHaveLength(1);
+      expect(consumed[0]!.parentSpanId).toBe(order.spanId);
+      if (consumed[0]!.links.length > 0) inLongerRun += 1;
+      const routed = spans.filter((s) => s.name === "create payments.v1" && s.kind === "producer" && s.parentSpanId === consumed[0]!.spanId);
+      expect(routed, `the PaymentRouted of order ${order.orderId}`).toHaveLength(1);
+      expect(attempts.find((a) => a.order_id === order.orderId)?.trace_parent).toBe(`00-${order.traceId}-${consumed[0]!.spanId}-01`);
+    }
+    expect(inLongerRun, "orders routed in a run of several").toBeGreaterThan(0);
   });
 });

@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 import type { ProviderId } from "@tributary/contracts";
 import type { Money } from "@tributary/money";
 import type { Logger } from "@tributary/telemetry";
@@ -134,6 +135,8 @@ export interface PaymentStore {
    * OrderAccepted path: no SELECT first). False when the order had an attempt: nothing written.
    */
   insertFirstPayment(tx: Tx, payment: PaymentRecord): Promise<boolean>;
+  /** {@link insertFirstPayment} for many orders in one statement; answers the payment ids inserted. */
+  insertFirstPayments(tx: Tx, payments: readonly PaymentRecord[]): Promise<ReadonlySet<string>>;
   loadPayment(db: Reader, paymentId: string, options: { readonly forUpdate: boolean }): Promise<PaymentRecord | undefined>;
   /** Every attempt for an order, oldest first; `forUpdate` locks them all. */
   paymentsOfOrder(db: Reader, orderId: string, options: { readonly forUpdate: boolean }): Promise<PaymentRecord[]>;
@@ -199,9 +202,15 @@ export type PaymentEvent =
       readonly providerMessage: string;
     };
 
+/**
+ * A lifecycle event and, when it is not the active one, the trace it continues (a batch that
+ * commits several orders' work at once gives each event its own order's trace).
+ */
+export type TracedPaymentEvent = PaymentEvent & { readonly traceContext?: Context };
+
 /** Appends lifecycle events to the outbox in the caller's transaction. */
 export interface PaymentOutbox {
-  append(tx: Tx, events: readonly PaymentEvent[]): Promise<void>;
+  append(tx: Tx, events: readonly TracedPaymentEvent[]): Promise<void>;
 }
 
 /** How long the lifecycle waits before it asks; every one configurable (tests use small values). */

@@ -138,6 +138,12 @@ const INSERT_PLACEHOLDERS = `$1::text, $2::text, $3::text, $4::text, $5::payment
   $9::bigint, $10::char(3), $11::text, $12::jsonb, $13::text, $14::text, $15::jsonb, $16::text, $17::text, $18::text, $19::bigint,
   $20::timestamptz, $21::timestamptz, $22::timestamptz, $23::timestamptz, $24::timestamptz, $25::text`;
 
+/** The element types of INSERT_COLUMNS, for a multi-row INSERT from unnest(…). */
+const INSERT_ARRAY_TYPES = [
+  "text", "text", "text", "text", "payment_provider", "payment_channel", "int", "payment_status", "bigint", "char(3)", "text", "jsonb",
+  "text", "text", "jsonb", "text", "text", "text", "bigint", "timestamptz", "timestamptz", "timestamptz", "timestamptz", "timestamptz", "text",
+] as const;
+
 function insertValues(p: PaymentRecord): unknown[] {
   return [
     p.paymentId, p.orderId, p.merchantId, p.buyerId, p.provider, p.channel, p.attempt, p.status,
@@ -183,6 +189,21 @@ export function createPgPaymentStore(): PaymentStore {
         insertValues(p),
       );
       return result.rowCount === 1;
+    },
+
+    async insertFirstPayments(tx: Tx, payments: readonly PaymentRecord[]): Promise<ReadonlySet<string>> {
+      if (payments.length === 0) return new Set();
+      // Column arrays, one element per payment, in the order of INSERT_COLUMNS.
+      const columns = payments.map(insertValues);
+      const arrays = INSERT_ARRAY_TYPES.map((_, i) => columns.map((values) => values[i]));
+      const result = await tx.query<{ payment_id: string }>(
+        `INSERT INTO payments (${INSERT_COLUMNS})
+         SELECT u.* FROM unnest(${INSERT_ARRAY_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(", ")}) AS u(${INSERT_COLUMNS})
+         WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = u.order_id)
+         RETURNING payment_id`,
+        arrays,
+      );
+      return new Set(result.rows.map((row) => row.payment_id));
     },
 
     async recordCreated(db: Reader, created: readonly CreatedAtProvider[], now: Date): Promise<void> {

@@ -1,16 +1,17 @@
 import { channelIdFromProto, ordersTopic, providerIdFromProto, type TopicMessage } from "@tributary/contracts";
 import { Channel as ProtoChannel, Provider as ProtoProvider } from "@tributary/contracts/common/v1/provider";
 import type { Money as ProtoMoney } from "@tributary/contracts/common/v1/money";
-import { NonRetryableError, requireFields, startIdempotentConsumer, type IdempotentConsumer } from "@tributary/events";
+import { NonRetryableError, requireFields, startIdempotentConsumer, type ConsumedEvent, type IdempotentConsumer } from "@tributary/events";
 import { INT64_MAX, money, parseCurrencyCode, type Money } from "@tributary/money";
 import { assertNever } from "@tributary/result";
-import { setOrderIdOnActiveSpan } from "@tributary/telemetry";
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from "@opentelemetry/api";
+import { orderIdAttribute, setOrderIdOnActiveSpan } from "@tributary/telemetry";
 import type { Kafka } from "kafkajs";
 import type { Pool } from "pg";
 import type { LifecycleOutcome } from "../../app/apply-payment-report.js";
 import type { LifecycleDeps } from "../../app/ports.js";
 import { requestRefund, type RefundCommand } from "../../app/request-refund.js";
-import { routeAcceptedOrder, type AcceptedOrder } from "../../app/route-accepted-order.js";
+import { routeAcceptedOrders, type AcceptedOrder, type AcceptedOrderInTrace } from "../../app/route-accepted-order.js";
 import type { Channel } from "../../domain/routing/routing-order.js";
 
 /** Consumer group of payment-routing on `orders.v1`. */
@@ -91,6 +92,14 @@ export function refundCommandOf(message: TopicMessage<typeof ordersTopic>): Refu
  * provider calls follow the commit in the payment worker, which `afterHandled` nudges. Other
  * order events are not payment-routing's business. A message missing a required field is
  * dead-lettered with the reason.
+ *
+ * Events come as the consumer's runs of new events (`handleBatch`, one transaction with their
+ * inbox rows): a run of OrderAccepted is routed together (one INSERT of first attempts, one outbox
+ * append) and refund requests are applied one at a time in between, in offset order. A run that
+ * fails is retried by the consumer one event at a time. One trace per order: a run of one event
+ * works in the consumer's `process` span (a child of the producer's span); in a longer run, whose
+ * `process` span only links to the producers, each event gets a `process orders.v1` span of its
+ * own under its producer's span, linked to the run's span, and its attempt and events continue it.
  */
 export function startOrdersConsumer(options: {
   readonly kafka: Kafka;
@@ -101,27 +110,77 @@ export function startOrdersConsumer(options: {
   readonly afterHandled?: () => void;
 }): Promise<IdempotentConsumer> {
   const { deps } = options;
+  const tracer = trace.getTracer("@tributary/payment-routing");
   return startIdempotentConsumer({
     kafka: options.kafka,
     pool: options.pool,
     groupId: options.groupId ?? PAYMENT_ROUTING_ORDERS_GROUP,
     topic: ordersTopic,
     ...(deps.logger === undefined ? {} : { logger: deps.logger }),
-    handle: async (event, tx) => {
-      const message = event.message;
-      // The key of every orders.v1 event is its order id (CaptureRefundRequested: the one it names).
-      setOrderIdOnActiveSpan(event.key);
+    handleBatch: async (events, tx) => {
+      const run = trace.getActiveSpan()?.spanContext();
+      const spans: Span[] = [];
+      /** The trace an event's work continues: undefined (the active `process` span) for a run of one. */
+      const traceOf = (event: OrdersEvent): Context | undefined => {
+        if (events.length === 1) {
+          // The key of every orders.v1 event is its order id (CaptureRefundRequested: the one it names).
+          setOrderIdOnActiveSpan(event.key);
+          return undefined;
+        }
+        const span = tracer.startSpan(
+          `process ${ordersTopic.name}`,
+          {
+            kind: SpanKind.CONSUMER,
+            links: run === undefined ? [] : [{ context: run }],
+            attributes: {
+              "messaging.system": "kafka",
+              "messaging.destination.name": ordersTopic.name,
+              "messaging.operation.type": "process",
+              "messaging.operation.name": "process",
+              "messaging.message.id": event.eventId,
+              "messaging.kafka.message.key": event.key,
+              [orderIdAttribute]: event.key,
+            },
+          },
+          propagation.extract(ROOT_CONTEXT, event.headers),
+        );
+        spans.push(span);
+        return trace.setSpan(ROOT_CONTEXT, span);
+      };
       let queued = false;
-      if (message.$typeName === "tributary.order.v1.OrderAccepted") {
-        const outcome = await routeAcceptedOrder(deps, tx, acceptedOrderOf(message));
-        queued = outcome.code === "routed";
-      } else {
-        const command = refundCommandOf(message);
-        if (command === undefined) return;
-        const outcome: LifecycleOutcome = await requestRefund(deps, tx, command);
-        queued = outcome.code !== "retry_later" && outcome.followUp === true;
+      let accepted: AcceptedOrderInTrace[] = [];
+      const routeAccepted = async (): Promise<void> => {
+        if (accepted.length === 0) return;
+        const outcomes = await routeAcceptedOrders(deps, tx, accepted);
+        accepted = [];
+        if (outcomes.some((outcome) => outcome.code === "routed")) queued = true;
+      };
+      try {
+        for (const event of events) {
+          const message = event.message;
+          if (message.$typeName === "tributary.order.v1.OrderAccepted") {
+            accepted.push({ order: acceptedOrderOf(message), traceContext: traceOf(event) });
+            continue;
+          }
+          const command = refundCommandOf(message);
+          if (command === undefined) continue;
+          // In offset order: the accepted orders before it are stored first.
+          await routeAccepted();
+          const traceContext = traceOf(event);
+          const outcome: LifecycleOutcome =
+            traceContext === undefined ? await requestRefund(deps, tx, command) : await context.with(traceContext, () => requestRefund(deps, tx, command));
+          if (outcome.code !== "retry_later" && outcome.followUp === true) queued = true;
+        }
+        await routeAccepted();
+      } catch (error) {
+        for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+        throw error;
+      } finally {
+        for (const span of spans) span.end();
       }
       if (queued) options.afterHandled?.();
     },
   });
 }
+
+type OrdersEvent = ConsumedEvent<typeof ordersTopic>;

@@ -13,7 +13,7 @@ import {
 import { appendToOutbox, type OutboxEvent } from "@tributary/events";
 import type { Money } from "@tributary/money";
 import { assertNever } from "@tributary/result";
-import type { PaymentEvent, PaymentOutbox, Tx } from "../../app/ports.js";
+import type { PaymentEvent, PaymentOutbox, TracedPaymentEvent, Tx } from "../../app/ports.js";
 
 /** The `producer` header (and service-kit name) of everything payment-routing publishes. */
 export const PAYMENT_ROUTING_PRODUCER = "payment-routing";
@@ -107,11 +107,17 @@ export function toPaymentsEvent(event: PaymentEvent): PaymentsEvent {
   }
 }
 
+/** The event's message, continuing the event's own trace when it names one. */
+function withTrace(event: TracedPaymentEvent): PaymentsEvent {
+  const message = toPaymentsEvent(event);
+  return event.traceContext === undefined ? message : { ...message, traceContext: event.traceContext };
+}
+
 /** The {@link PaymentOutbox} on `@tributary/events`: appended in the caller's transaction, published by the relay. */
 export function createPaymentOutbox(): PaymentOutbox {
   return {
-    async append(tx: Tx, events: readonly PaymentEvent[]): Promise<void> {
-      if (events.length > 0) await appendToOutbox(tx, PAYMENT_ROUTING_PRODUCER, paymentsTopic, events.map(toPaymentsEvent));
+    async append(tx: Tx, events: readonly TracedPaymentEvent[]): Promise<void> {
+      if (events.length > 0) await appendToOutbox(tx, PAYMENT_ROUTING_PRODUCER, paymentsTopic, events.map(withTrace));
     },
   };
 }
