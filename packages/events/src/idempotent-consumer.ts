@@ -701,7 +701,10 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     heartbeat: () => Promise<void>,
   ): Promise<void> => {
     let run: Decoded<T>[] = [];
-    for (const raw of messages) {
+    // An indexed loop: an iterator's result objects are not optimised away in an async function
+    // with an await in the loop, and this loop runs once per message.
+    for (let i = 0; i < messages.length; i += 1) {
+      const raw = messages[i]!;
       const result = decode(partition, raw);
       if ("event" in result) {
         run.push(result);
