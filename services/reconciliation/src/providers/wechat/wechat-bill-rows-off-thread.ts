@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { BillRejectionReason, BillRow } from "../../domain/bill.js";
 import { BillFormatError } from "../bill-reader.js";
+import { unpackBillRows, type PackedBillRows } from "../bill-row-chunk.js";
 
 /** What {@link wechatTradeBillChunksOffThread} reads: a bill file on disk. */
 export interface WechatBillFileInput {
@@ -24,6 +25,7 @@ export interface OffThreadRequest {
 
 /** Internal: what the worker thread posts — a chunk, the end, a rejection or a crash. */
 export type OffThreadMessage =
+  | { readonly packed: PackedBillRows }
   | { readonly rows: BillRow[] }
   | { readonly done: number }
   | { readonly rejected: { reason: BillRejectionReason; file: string; line: number; column: number; field: string | undefined; message: string } }
@@ -47,7 +49,7 @@ function startThread(request: OffThreadRequest): Worker {
 
 /**
  * {@link wechatTradeBillRows} on a worker thread: the same parse and the same checks, the rows
- * handed over in chunks (structured clone) while the caller's thread does something else — the
+ * handed over in chunks (flat arrays, see `packBillRows`) while the caller's thread does something else — the
  * streaming match, which then costs the wall time of the slower of the two rather than their sum.
  * The same contract: a fault throws `BillFormatError` (rebuilt from the worker's, same reason,
  * file, line, column and field); the summary is checked only at the end, so **a consumer must not
@@ -59,6 +61,8 @@ export async function* wechatTradeBillChunksOffThread(input: WechatBillFileInput
   const request: OffThreadRequest = { path: input.path, file: input.file, billDate: input.billDate, chunkRows: input.chunkRows ?? 1000, creditsMax: CREDITS_MAX };
   const worker = startThread(request);
   const inbox: OffThreadMessage[] = [];
+  /** The receiver's copy of the packed chunks' text table. */
+  const table: string[] = [];
   let wake: (() => void) | undefined;
   let crashed: Error | undefined;
   let exited = false;
@@ -88,7 +92,10 @@ export async function* wechatTradeBillChunksOffThread(input: WechatBillFileInput
         await new Promise<void>((resolve) => (wake = resolve));
         continue;
       }
-      if ("rows" in message) {
+      if ("packed" in message) {
+        yield unpackBillRows(message.packed, table);
+        worker.postMessage(1);
+      } else if ("rows" in message) {
         yield message.rows;
         worker.postMessage(1);
       } else if ("done" in message) {

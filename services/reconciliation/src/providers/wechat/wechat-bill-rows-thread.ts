@@ -6,6 +6,7 @@
 import { createReadStream } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { BillFormatError } from "../bill-reader.js";
+import { packBillRows, PackTable, transferListOf } from "../bill-row-chunk.js";
 import type { BillRow } from "../../domain/bill.js";
 import { wechatTradeBillRows } from "./wechat-bill-parser.js";
 import type { OffThreadMessage, OffThreadRequest } from "./wechat-bill-rows-off-thread.js";
@@ -14,6 +15,13 @@ const port = parentPort;
 if (port === null) throw new Error("wechat-bill-rows-thread runs only as a worker thread");
 const request = workerData as OffThreadRequest;
 const post = (message: OffThreadMessage): void => port.postMessage(message);
+const table = new PackTable();
+/** A chunk packed (its buffers transferred), or as plain rows when an amount does not fit in 64 bits. */
+const postRows = (rows: BillRow[]): void => {
+  const packed = packBillRows(rows, table);
+  if (packed === undefined) post({ rows });
+  else port.postMessage({ packed } satisfies OffThreadMessage, transferListOf(packed));
+};
 
 // Chunks the consumer has room for; the worker waits when it has none, so a parse faster than
 // the consumer holds at most `creditsMax` chunks in flight, not the bill.
@@ -32,7 +40,7 @@ async function run(): Promise<void> {
   for (;;) {
     const next = await rows.next();
     if (next.done === true) {
-      if (chunk.length > 0) post({ rows: chunk });
+      if (chunk.length > 0) postRows(chunk);
       post({ done: next.value });
       return;
     }
@@ -40,7 +48,7 @@ async function run(): Promise<void> {
     if (chunk.length === request.chunkRows) {
       await creditAvailable();
       credits--;
-      post({ rows: chunk });
+      postRows(chunk);
       chunk = [];
     }
   }
