@@ -42,15 +42,40 @@ export interface StreamMatcher {
   pendingCount(): number;
 }
 
+/**
+ * An open pass-0 group. Its first row and first record sit in the group itself, the rest (rare:
+ * split rows, duplicates) in arrays made when they come: the common group is one object, not an
+ * object with two arrays of wrapped sides — what is held for the horizon is what the collector
+ * copies and promotes, and that was most of the matching window's cost.
+ */
 interface Group {
   /** Pass 0's id space (0 payments, 1 refunds, 2 adjustments) and the id within it. */
   readonly space: number;
   readonly id: string;
-  readonly bill: BillSide[];
-  readonly ledger: LedgerSide[];
+  billRow: BillRow | undefined;
+  billOrigin: string;
+  moreBill: BillSide[] | undefined;
+  ledgerRecord: LedgerRecord | undefined;
+  ledgerOrigin: string;
+  moreLedger: LedgerSide[] | undefined;
   latestMs: number;
   queued: boolean;
 }
+
+/** The group's rows as sides, in the order they came. */
+function billSidesOf(group: Group): BillSide[] {
+  if (group.billRow === undefined) return [];
+  const first: BillSide = { row: group.billRow, originDate: group.billOrigin };
+  return group.moreBill === undefined ? [first] : [first, ...group.moreBill];
+}
+/** The group's records as sides, in the order they came. */
+function ledgerSidesOf(group: Group): LedgerSide[] {
+  if (group.ledgerRecord === undefined) return [];
+  const first: LedgerSide = { record: group.ledgerRecord, originDate: group.ledgerOrigin };
+  return group.moreLedger === undefined ? [first] : [first, ...group.moreLedger];
+}
+const billCountOf = (group: Group): number => (group.billRow === undefined ? 0 : 1 + (group.moreBill?.length ?? 0));
+const ledgerCountOf = (group: Group): number => (group.ledgerRecord === undefined ? 0 : 1 + (group.moreLedger?.length ?? 0));
 
 /**
  * Pass 0's key of an item as (id space, id) — what `keyOf(item, 0)` spells as one string, without
@@ -154,7 +179,7 @@ export function createStreamMatcher(input: StreamMatchInput, config: MatchConfig
     if (group === undefined) {
       // An open group's id is not closed, so only a new group asks whether its id was.
       if ((closed[space] as HashSet30).has(keyHash(id))) return undefined;
-      group = { space, id, bill: [], ledger: [], latestMs: atMs, queued: false };
+      group = { space, id, billRow: undefined, billOrigin: "", moreBill: undefined, ledgerRecord: undefined, ledgerOrigin: "", moreLedger: undefined, latestMs: atMs, queued: false };
       open.set(id, group);
     } else if (atMs > group.latestMs) {
       group.latestMs = atMs;
@@ -162,7 +187,7 @@ export function createStreamMatcher(input: StreamMatchInput, config: MatchConfig
     return group;
   };
   const enqueue = (group: Group): void => {
-    if (!group.queued && group.bill.length > 0 && group.ledger.length > 0) {
+    if (!group.queued && group.billRow !== undefined && group.ledgerRecord !== undefined) {
       group.queued = true;
       queue.push(group);
     }
@@ -170,11 +195,12 @@ export function createStreamMatcher(input: StreamMatchInput, config: MatchConfig
   const close = (group: Group): void => {
     (groups[group.space] as Map<string, Group>).delete(group.id);
     (closed[group.space] as HashSet30).add(keyHash(group.id));
+    const bill = billSidesOf(group);
     // One row cannot repeat itself: the common group skips the duplicate scan and its array.
-    let kept: BillSide[] = group.bill;
-    if (group.bill.length > 1) {
+    let kept: BillSide[] = bill;
+    if (bill.length > 1) {
       kept = [];
-      for (const side of group.bill) {
+      for (const side of bill) {
         if (kept.some((k) => sameRow(k.row, side.row))) {
           input.onItem(item("duplicate_in_bill", "exception", firstKey(side.row), [side.row], [], undefined, `the same ${side.row.kind} appears again at ${side.row.location.file}:${side.row.location.line}`));
         } else {
@@ -182,7 +208,7 @@ export function createStreamMatcher(input: StreamMatchInput, config: MatchConfig
         }
       }
     }
-    input.onItem(compareGroup(keyOf((kept[0] as BillSide).row, 0), kept, group.ledger, input.billDate, config));
+    input.onItem(compareGroup(keyOf((kept[0] as BillSide).row, 0), kept, ledgerSidesOf(group), input.billDate, config));
   };
   const advance = (): void => {
     const watermarkMs = Math.min(billWatermarkMs, ledgerWatermarkMs);
@@ -203,7 +229,12 @@ export function createStreamMatcher(input: StreamMatchInput, config: MatchConfig
       leftBill.push(side);
       return;
     }
-    group.bill.push(side);
+    if (group.billRow === undefined) {
+      group.billRow = side.row;
+      group.billOrigin = side.originDate;
+    } else {
+      (group.moreBill ??= []).push(side);
+    }
     enqueue(group);
   };
   const addLedger = (side: LedgerSide): void => {
@@ -212,7 +243,12 @@ export function createStreamMatcher(input: StreamMatchInput, config: MatchConfig
       leftLedger.push(side);
       return;
     }
-    group.ledger.push(side);
+    if (group.ledgerRecord === undefined) {
+      group.ledgerRecord = side.record;
+      group.ledgerOrigin = side.originDate;
+    } else {
+      (group.moreLedger ??= []).push(side);
+    }
     enqueue(group);
   };
   for (const c of input.carried) {
@@ -239,11 +275,11 @@ export function createStreamMatcher(input: StreamMatchInput, config: MatchConfig
       // Two-sided groups still open are closed as they stand; one-sided ones go to matchBill.
       for (const open of groups) {
         for (const group of [...open.values()]) {
-          if (group.bill.length > 0 && group.ledger.length > 0) {
+          if (group.billRow !== undefined && group.ledgerRecord !== undefined) {
             close(group);
           } else {
-            leftBill.push(...group.bill);
-            leftLedger.push(...group.ledger);
+            leftBill.push(...billSidesOf(group));
+            leftLedger.push(...ledgerSidesOf(group));
           }
         }
         open.clear();
@@ -269,7 +305,7 @@ export function createStreamMatcher(input: StreamMatchInput, config: MatchConfig
     },
     pendingCount() {
       let count = leftBill.length + leftLedger.length;
-      for (const open of groups) for (const group of open.values()) count += group.bill.length + group.ledger.length;
+      for (const open of groups) for (const group of open.values()) count += billCountOf(group) + ledgerCountOf(group);
       return count;
     },
   };
