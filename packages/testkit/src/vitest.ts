@@ -5,6 +5,8 @@ import pg from "pg";
 import { databaseUrl, ensureDatabase, findServiceDatabases, migrateServiceDatabase } from "@tributary/local-postgres";
 import "./provided-context.js";
 
+export { startGroupAtTopicEnd, type GroupOffsetsAdmin } from "./kafka-group-offsets.js";
+
 const repoRoot = resolve(fileURLToPath(import.meta.url), "../../../..");
 
 /** Bootstrap servers of the real broker the global setup started (or `KAFKA_BROKERS`). */

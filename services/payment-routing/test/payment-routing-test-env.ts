@@ -15,7 +15,7 @@ import { OrderAcceptedSchema } from "@tributary/contracts/order/v1/order_events"
 import { OrderStatus } from "@tributary/contracts/order/v1/order";
 import { envelopeHeaders, kafkaHeadersToRecord, newEventId, protobufContentType } from "@tributary/events";
 import { startSandbox, type RunningSandbox, type SandboxOptions } from "@tributary/provider-sandbox";
-import { freshTestDatabase, testKafkaBrokers } from "@tributary/testkit/vitest";
+import { freshTestDatabase, startGroupAtTopicEnd, testKafkaBrokers } from "@tributary/testkit/vitest";
 import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
 import pg from "pg";
 import { inTransaction } from "../src/adapters/db/in-transaction.js";
@@ -181,22 +181,8 @@ async function startNotificationEndpoint(
   return server;
 }
 
-/**
- * Commits the new group's offsets at the topic's end, so the service starts with this file's
- * orders instead of replaying every order earlier test files published (thousands, from the order
- * service's floods) before it reaches them.
- */
-export async function startGroupAtTopicEnd(kafka: Kafka, groupId: string, topic: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    if (!(await admin.listTopics()).includes(topic)) return; // nothing published yet: nothing to skip
-    const ends = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.offset })) });
-  } finally {
-    await admin.disconnect();
-  }
-}
+/** The testkit's, re-exported for this package's tests: each file's orders group starts at the topic's end. */
+export { startGroupAtTopicEnd };
 
 /** Starts a sandbox, the notification endpoint and the service for one test file. */
 export async function startPaymentRoutingTestEnv(options: TestEnvOptions = {}): Promise<PaymentRoutingTestEnv> {

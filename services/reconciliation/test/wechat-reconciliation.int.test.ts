@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { DiscrepancyClass, type DiscrepancyFound, type ExceptionResolved, type ReconciliationCompleted } from "@tributary/contracts/reconciliation/v1/reconciliation_events";
 import { Provider } from "@tributary/contracts/common/v1/provider";
 import { kafkaHeadersToRecord } from "@tributary/events";
+import { startGroupAtTopicEnd } from "@tributary/testkit/vitest";
 import { startTelemetry, type Telemetry } from "@tributary/telemetry";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -56,12 +57,15 @@ beforeAll(async () => {
   env.clock.set(at(D1, "10:00:00"));
   // Telemetry first, as the service's main does: the worker's metrics are made from its meter.
   telemetry = await startTelemetry({ serviceName: "reconciliation", env: {} });
+  // The worker reads only this file's statements: earlier files' WeChat statements would be runs too (and counted).
+  const groupId = `reconciliation-wechat-test-${Date.now()}`;
+  await startGroupAtTopicEnd(new Kafka({ clientId: "recon-wechat-offsets", brokers: [...env.brokers], logLevel: logLevel.NOTHING }), groupId, "statements.v1");
   worker = await startReconciliationWorker({
     databaseUrl: env.databaseUrl,
     kafka: { brokers: env.brokers },
     source: env.sourceConfig(),
     matchConfig: { exceptionAfterDays: 0 },
-    groupId: `reconciliation-wechat-test-${Date.now()}`,
+    groupId,
     localBillRoot: billDir,
   });
 });

@@ -13,7 +13,7 @@ import { OrderRefundRequestedSchema } from "@tributary/contracts/order/v1/order_
 import { PaymentCapturedSchema, PaymentRefundedSchema } from "@tributary/contracts/payment/v1/payment_events";
 import { envelopeHeaders, newEventId, protobufContentType } from "@tributary/events";
 import { startTelemetry, type Telemetry } from "@tributary/telemetry";
-import { freshTestDatabase, testKafkaBrokers } from "@tributary/testkit/vitest";
+import { freshTestDatabase, startGroupAtTopicEnd, testKafkaBrokers } from "@tributary/testkit/vitest";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,19 +38,6 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   const matches = [...samples(text, name)].filter(([labelText]) => wanted.every((label) => labelText.split(",").includes(label)));
   if (matches.length > 1) throw new Error(`${matches.length} samples of ${name} match ${wanted.join(",")}`);
   return matches[0]?.[1];
-}
-
-/** Commits a new group's offsets at the topic's end, so it reads this file's events only. */
-async function startGroupAtTopicEnd(kafka: Kafka, groupId: string, topic: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    if (!(await admin.listTopics()).includes(topic)) return;
-    const ends = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.offset })) });
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 describe("settlement metrics on /metrics", () => {
