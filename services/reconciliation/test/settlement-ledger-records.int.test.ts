@@ -112,4 +112,18 @@ describe("createSettlementLedgerRecords", () => {
       for await (const chunk of source.chunksFor("wechat_pay", DAY)) expect(chunk).toBeUndefined();
     }).rejects.toThrow(/kind unspecified/);
   });
+
+  it("keeps each record's own currency in a message that mixes them, and still fails a bad one after good ones", async () => {
+    const usd = { ...payment(1), amount: { currency: "USD", amountMinor: 7n } };
+    const address = await serve([[payment(0), usd, payment(2)]], []);
+    const source = createSettlementLedgerRecords({ address, bearerToken: TOKEN });
+    const currencies: string[] = [];
+    for await (const chunk of source.chunksFor("wechat_pay", DAY)) currencies.push(...chunk.map((r) => r.currency));
+    expect(currencies).toEqual(["CNY", "USD", "CNY"]);
+    await server?.shutdown();
+    const bad = await serve([[payment(0), payment(1), { ...payment(2), amount: { currency: "cny", amountMinor: 7n } }]], []);
+    await expect(async () => {
+      for await (const chunk of createSettlementLedgerRecords({ address: bad, bearerToken: TOKEN }).chunksFor("wechat_pay", DAY)) expect(chunk).toBeUndefined();
+    }).rejects.toThrow(/currency "cny" is not ISO 4217/);
+  });
 });

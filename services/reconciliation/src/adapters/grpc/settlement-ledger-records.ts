@@ -3,7 +3,7 @@ import { providerIdToProto, type ProviderId } from "@tributary/contracts";
 import { RecordKind, type SettlementRecord } from "@tributary/contracts/settlement/v1/settlement";
 import { SettlementService } from "@tributary/contracts/settlement/v1/settlement_service";
 import { closeClient, createClient } from "@tributary/grpc";
-import { parseCurrencyCode } from "@tributary/money";
+import { parseCurrencyCode, type CurrencyCode } from "@tributary/money";
 import type { LedgerRecordsSource } from "../../app/ports.js";
 import type { LedgerRecord } from "../../domain/ledger-record.js";
 
@@ -66,15 +66,34 @@ export function createSettlementLedgerRecords(options: SettlementLedgerRecordsOp
 /** One message's records as ledger records, in order. */
 export function ledgerRecordsOf(records: readonly SettlementRecord[], businessDate: string): LedgerRecord[] {
   const out = new Array<LedgerRecord>(records.length);
-  for (let i = 0; i < records.length; i++) out[i] = ledgerRecordOf(records[i] as SettlementRecord, businessDate);
+  const currencies = new CurrencyTexts();
+  for (let i = 0; i < records.length; i++) out[i] = ledgerRecordOf(records[i] as SettlementRecord, businessDate, currencies);
   return out;
 }
 
+/**
+ * The currency codes of one message: each record's `currency` is a fresh string off the wire, and a
+ * ledger record is held for the matching window, so records of the same currency share the first
+ * record's checked code instead of holding a copy each.
+ */
+class CurrencyTexts {
+  private text = "";
+  private code: CurrencyCode | undefined;
+  of(text: string): CurrencyCode | undefined {
+    if (this.code !== undefined && text === this.text) return this.code;
+    const parsed = parseCurrencyCode(text);
+    if (!parsed.ok) return undefined;
+    this.text = text;
+    this.code = parsed.value;
+    return parsed.value;
+  }
+}
+
 /** One settlement record as a ledger record of the match; a record settlement should never send throws. */
-export function ledgerRecordOf(record: SettlementRecord, businessDate: string): LedgerRecord {
+export function ledgerRecordOf(record: SettlementRecord, businessDate: string, currencies: CurrencyTexts = new CurrencyTexts()): LedgerRecord {
   const what = `settlement record ${record.paymentId}/${record.providerTransactionId}`;
-  const currency = parseCurrencyCode(record.amount?.currency ?? "");
-  if (!currency.ok) throw new Error(`${what}: currency ${JSON.stringify(record.amount?.currency)} is not ISO 4217`);
+  const currency = currencies.of(record.amount?.currency ?? "");
+  if (currency === undefined) throw new Error(`${what}: currency ${JSON.stringify(record.amount?.currency)} is not ISO 4217`);
   if (record.bookedAt === undefined) throw new Error(`${what}: no booked_at`);
   const amountMinor = record.amount?.amountMinor ?? 0n;
   const feeMinor = record.fee?.amountMinor ?? 0n;
@@ -90,7 +109,7 @@ export function ledgerRecordOf(record: SettlementRecord, businessDate: string): 
         merchantRefundRef: "",
         amountMinor,
         feeMinor,
-        currency: currency.value,
+        currency,
         status: "succeeded",
         bookedAtMs,
         businessDate,
@@ -105,7 +124,7 @@ export function ledgerRecordOf(record: SettlementRecord, businessDate: string): 
         merchantRefundRef: "",
         amountMinor: -amountMinor,
         feeMinor: -feeMinor,
-        currency: currency.value,
+        currency,
         status: "refund_succeeded",
         bookedAtMs,
         businessDate,
