@@ -157,6 +157,54 @@ function insertValues(p: PaymentRecord): unknown[] {
 const REFUND_COLUMNS = `refund_ref, payment_id, order_id, amount_minor::text AS amount_minor, currency, reason, status,
   unowned_capture, provider_refund_id, provider_status, failure_reason, created_at, updated_at, next_check_at`;
 
+// The hot path's constant statements, prepared once per connection (named): Postgres parses and
+// plans each once per connection instead of once per payment.
+
+const INSERT_FIRST_PAYMENTS = `INSERT INTO payments (${INSERT_COLUMNS})
+  SELECT u.* FROM unnest(${INSERT_ARRAY_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(", ")}) AS u(${INSERT_COLUMNS})
+  WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = u.order_id)
+  RETURNING payment_id`;
+
+// Every SET expression reads the row as it was (under READ COMMITTED, the latest committed version).
+const RECORD_CREATED = `UPDATE payments p SET updated_at = $1, buyer_action = v.buyer_action,
+    status = CASE WHEN p.status = 'creating' THEN 'pending'::payment_status ELSE p.status END,
+    provider_status = CASE WHEN p.status = 'creating' THEN 'created' ELSE p.provider_status END,
+    next_check_at = CASE WHEN p.status = 'creating' THEN LEAST(v.first_query_at, p.expires_at) ELSE p.next_check_at END
+  FROM unnest($2::text[], $3::jsonb[], $4::timestamptz[]) AS v(payment_id, buyer_action, first_query_at)
+  WHERE p.payment_id = v.payment_id`;
+
+// The CTE reads the old provider_status: a queued creating row (null) is claimed for sending.
+const CLAIM_DUE_PAYMENTS = `WITH due AS (
+    SELECT payment_id, (status = 'creating' AND provider_status IS NULL) AS was_queued
+    FROM payments WHERE next_check_at <= $1
+    ORDER BY next_check_at LIMIT $3 FOR UPDATE SKIP LOCKED
+  )
+  UPDATE payments p SET next_check_at = $2,
+    provider_status = CASE WHEN due.was_queued THEN 'sending' ELSE p.provider_status END
+  FROM due WHERE p.payment_id = due.payment_id
+  RETURNING ${PAYMENT_COLUMNS.replaceAll(/(^|,\s*)(\w+)/g, "$1p.$2")}, due.was_queued`;
+
+const CLAIM_DUE_REFUNDS = `WITH due AS (
+    SELECT refund_ref FROM payment_refunds WHERE next_check_at <= $1
+    ORDER BY next_check_at LIMIT $3 FOR UPDATE SKIP LOCKED
+  )
+  UPDATE payment_refunds r SET next_check_at = $2 FROM due WHERE r.refund_ref = due.refund_ref
+  RETURNING ${REFUND_COLUMNS.replaceAll(/(^|,\s*)(\w+)/g, "$1r.$2")}`;
+
+const statementNames = new Map<string, string>();
+/**
+ * A short name per distinct statement text (Postgres truncates names at 63 bytes, so names built
+ * from the text could collide): `pr-<what>-<n>`, numbered in this process.
+ */
+function statementName(what: string, text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `pr-${what}-${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 /** `SET` clauses and values for the fields of an update that are present. */
 function setClauses(columns: Readonly<Record<string, unknown>>, firstIndex: number): { sql: string; values: unknown[] } {
   const parts: string[] = [];
@@ -196,30 +244,19 @@ export function createPgPaymentStore(): PaymentStore {
       // Column arrays, one element per payment, in the order of INSERT_COLUMNS.
       const columns = payments.map(insertValues);
       const arrays = INSERT_ARRAY_TYPES.map((_, i) => columns.map((values) => values[i]));
-      const result = await tx.query<{ payment_id: string }>(
-        `INSERT INTO payments (${INSERT_COLUMNS})
-         SELECT u.* FROM unnest(${INSERT_ARRAY_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(", ")}) AS u(${INSERT_COLUMNS})
-         WHERE NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = u.order_id)
-         RETURNING payment_id`,
-        arrays,
-      );
+      const result = await tx.query<{ payment_id: string }>({ name: "pr-insert-first-payments", text: INSERT_FIRST_PAYMENTS, values: arrays });
       return new Set(result.rows.map((row) => row.payment_id));
     },
 
     async recordCreated(db: Reader, created: readonly CreatedAtProvider[], now: Date): Promise<void> {
       if (created.length === 0) return;
-      // Sorted, so two batches touching the same rows lock them in the same order. Every SET
-      // expression reads the row as it was (under READ COMMITTED, the latest committed version).
+      // Sorted, so two batches touching the same rows lock them in the same order.
       const rows = [...created].sort((a, b) => (a.paymentId < b.paymentId ? -1 : a.paymentId > b.paymentId ? 1 : 0));
-      await db.query(
-        `UPDATE payments p SET updated_at = $1, buyer_action = v.buyer_action,
-           status = CASE WHEN p.status = 'creating' THEN 'pending'::payment_status ELSE p.status END,
-           provider_status = CASE WHEN p.status = 'creating' THEN 'created' ELSE p.provider_status END,
-           next_check_at = CASE WHEN p.status = 'creating' THEN LEAST(v.first_query_at, p.expires_at) ELSE p.next_check_at END
-         FROM unnest($2::text[], $3::jsonb[], $4::timestamptz[]) AS v(payment_id, buyer_action, first_query_at)
-         WHERE p.payment_id = v.payment_id`,
-        [now, rows.map((r) => r.paymentId), rows.map((r) => JSON.stringify(r.buyerAction)), rows.map((r) => r.firstQueryAt)],
-      );
+      await db.query({
+        name: "pr-record-created",
+        text: RECORD_CREATED,
+        values: [now, rows.map((r) => r.paymentId), rows.map((r) => JSON.stringify(r.buyerAction)), rows.map((r) => r.firstQueryAt)],
+      });
     },
 
     async loadPayment(db: Reader, paymentId: string, options): Promise<PaymentRecord | undefined> {
@@ -253,10 +290,9 @@ export function createPgPaymentStore(): PaymentStore {
         },
         3,
       );
-      const result = await tx.query(
-        `UPDATE payments SET updated_at = $2${sql === "" ? "" : `, ${sql}`} WHERE payment_id = $1`,
-        [paymentId, now, ...values],
-      );
+      const text = `UPDATE payments SET updated_at = $2${sql === "" ? "" : `, ${sql}`} WHERE payment_id = $1`;
+      // Prepared once per connection and set of columns (the text is a function of which are present).
+      const result = await tx.query({ name: statementName("update-payment", text), text, values: [paymentId, now, ...values] });
       if (result.rowCount !== 1) throw new Error(`payment ${paymentId} was not updated (${String(result.rowCount)} rows)`);
     },
 
@@ -310,18 +346,7 @@ export function createPgPaymentStore(): PaymentStore {
 
     async claimDuePayments(db: Reader, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedPayment[]> {
       // The CTE reads the old provider_status: a queued creating row (null) is claimed for sending.
-      const result = await db.query<PaymentRow & { was_queued: boolean }>(
-        `WITH due AS (
-           SELECT payment_id, (status = 'creating' AND provider_status IS NULL) AS was_queued
-           FROM payments WHERE next_check_at <= $1
-           ORDER BY next_check_at LIMIT $3 FOR UPDATE SKIP LOCKED
-         )
-         UPDATE payments p SET next_check_at = $2,
-           provider_status = CASE WHEN due.was_queued THEN 'sending' ELSE p.provider_status END
-         FROM due WHERE p.payment_id = due.payment_id
-         RETURNING ${PAYMENT_COLUMNS.replaceAll(/(^|,\s*)(\w+)/g, "$1p.$2")}, due.was_queued`,
-        [now, leaseUntil, limit],
-      );
+      const result = await db.query<PaymentRow & { was_queued: boolean }>({ name: "pr-claim-due-payments", text: CLAIM_DUE_PAYMENTS, values: [now, leaseUntil, limit] });
       return result.rows.map((row) => ({ payment: toPayment(row), toSend: row.was_queued }));
     },
 
@@ -337,15 +362,7 @@ export function createPgPaymentStore(): PaymentStore {
     },
 
     async claimDueRefunds(db: Reader, now: Date, leaseUntil: Date, limit: number): Promise<RefundRecord[]> {
-      const result = await db.query<RefundRow>(
-        `WITH due AS (
-           SELECT refund_ref FROM payment_refunds WHERE next_check_at <= $1
-           ORDER BY next_check_at LIMIT $3 FOR UPDATE SKIP LOCKED
-         )
-         UPDATE payment_refunds r SET next_check_at = $2 FROM due WHERE r.refund_ref = due.refund_ref
-         RETURNING ${REFUND_COLUMNS.replaceAll(/(^|,\s*)(\w+)/g, "$1r.$2")}`,
-        [now, leaseUntil, limit],
-      );
+      const result = await db.query<RefundRow>({ name: "pr-claim-due-refunds", text: CLAIM_DUE_REFUNDS, values: [now, leaseUntil, limit] });
       return result.rows.map(toRefund);
     },
   };

@@ -87,7 +87,9 @@ async function handleInSpan(deps: NotificationHandlerDeps, adapter: ProviderAdap
       deps.logger.info(fields, "webhook notification already stored: a retry, duplicate or replay; acknowledged, nothing applied");
       return finish(deps, { provider, outcome: "duplicate" }, adapter.acknowledgement(true));
     case "applied":
-      deps.logger.info({ ...fields, detail: stored.detail }, "webhook notification applied");
+      // The success path of every payment: debug, not one log line (a write) per payment at info;
+      // the webhook metrics count it and the trace records it. Everything else stays louder.
+      deps.logger.debug({ ...fields, detail: stored.detail }, "webhook notification applied");
       return finish(deps, { provider, outcome: "applied" }, adapter.acknowledgement(true));
     case "ignored":
       deps.logger.info({ ...fields, reason: stored.reason }, "webhook notification stored; the lifecycle had nothing to change");
