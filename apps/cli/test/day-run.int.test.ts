@@ -3,14 +3,13 @@
  * end to end, every process real. The summary it prints is checked against the services' own
  * rows (orders, journal entries, batches, reconciliation items), the ledger must sum to zero, each
  * discrepancy the sandbox injected into a bill is found once in its class, the WeChat Pay trial ramped
- * over four steps with its treatment orders on WeChat, the reports parse, and
- * one paid order's spans (read back by `tributary trace`) run from the order service through
- * payment routing's consumer, worker and capture to the settlement posting.
+ * over four steps with its treatment orders on WeChat, and the reports parse.
  *
  * Every service process also exports over OTLP to the testkit's in-process receiver (the CLI
  * hands its environment, OTEL_EXPORTER_OTLP_ENDPOINT included, to the processes it starts): from
  * the spans a collector would get, every paid order is one trace from the order service to the
- * settlement posting, and one webhook-captured order's trace is checked link by link.
+ * settlement posting, one webhook-captured order's trace is checked link by link, and
+ * `tributary trace` shows that trace the same from the JSON-lines files the processes wrote.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
@@ -217,30 +216,6 @@ describe("tributary day run", () => {
     expect([...readFileSync(join(dayDir, "settlement-detail.xlsx")).subarray(0, 2)]).toEqual([0x50, 0x4b]); // a zip, as every XLSX is
     const html = readFileSync(join(dayDir, "settlement-overview.html"), "utf8");
     expect(html).toContain("<svg");
-
-    // One paid order is one trace from the order service to the settlement posting, as
-    // `tributary trace` reads it from the spans the stack's processes wrote.
-    const [paid] = await query<{ order_id: string }>("tributary_order", "SELECT order_id::text FROM orders WHERE merchant_order_ref LIKE $1 AND status = 'paid' LIMIT 1", [`${summary.runId}-%`]);
-    const traced = await promisify(execFile)(process.execPath, ["--import", "tsx", "--conditions=source", cliEntry, "trace", paid!.order_id, "--json"], { cwd: repoRoot, env, maxBuffer: 64 * 1024 * 1024 });
-    const spans = (JSON.parse(traced.stdout) as { spans: TracedSpan[] }).spans;
-    const byId = new Map(spans.map((span) => [span.spanId, span]));
-    const parentOf = (span: TracedSpan) => (span.parentSpanId === undefined ? undefined : byId.get(span.parentSpanId));
-    const fromOrderService = (span: TracedSpan) => parentOf(span)?.serviceName === "order" || span.links.some((link) => byId.get(link.spanId)?.serviceName === "order");
-    // payment-routing consumed the order service's OrderAccepted under its produce span (or, in a
-    // batch, linked to it) …
-    const consumedOrder = spans.find((span) => span.serviceName === "payment-routing" && span.name === "process orders.v1" && fromOrderService(span));
-    expect(consumedOrder, "payment-routing's OrderAccepted span, under or linked to an order-service span").toBeDefined();
-    const inOrderTrace = spans.filter((span) => span.traceId === consumedOrder!.traceId);
-    // … its worker called the provider under that consumer span (a failover's next attempt sits under the failed call) …
-    expect(inOrderTrace.some((span) => span.name === "payment-routing create payment" && span.parentSpanId === consumedOrder!.spanId)).toBe(true);
-    // … the capture was applied under it too, by the webhook or by the worker's query …
-    const capturedBy = inOrderTrace.filter((span) => span.name === "payment-routing apply payment notification" || span.name === "payment-routing check pending payment");
-    expect(capturedBy.length).toBeGreaterThan(0);
-    // … and settlement posted the capture from a PaymentCaptured produced in this trace: as the
-    // consumer span's parent, or linked from a batch's consumer span.
-    const producedHere = new Set(inOrderTrace.filter((span) => span.serviceName === "payment-routing" && span.name === "create payments.v1").map((span) => span.spanId));
-    const posted = spans.filter((span) => span.serviceName === "settlement" && span.name === "process payments.v1");
-    expect(posted.some((span) => producedHere.has(span.parentSpanId ?? "") || span.links.some((link) => producedHere.has(link.spanId)))).toBe(true);
   }, 300_000);
 
   it("exports every paid order as one trace over OTLP: order service, Kafka hops, payment routing, provider call, webhook and settlement posting, each under its parent", async () => {
@@ -313,10 +288,12 @@ describe("tributary day run", () => {
     expect(inTrace.filter((span) => span.status.code === "error").map(spanLabel)).toEqual([]);
     expect(new Set(inTrace.map((span) => span.serviceName))).toEqual(new Set(["order", "payment-routing", "settlement"]));
 
-    // `tributary trace`, reading the JSON-lines files, shows every span the collector got for this trace.
+    // `tributary trace`, reading the JSON-lines files the processes also wrote, shows this trace as the
+    // collector got it: every span, each with the same name, service and parent.
     const traced = await promisify(execFile)(process.execPath, ["--import", "tsx", "--conditions=source", cliEntry, "trace", path.orderId, "--json"], { cwd: repoRoot, env, maxBuffer: 64 * 1024 * 1024 });
-    const fileSpanIds = new Set((JSON.parse(traced.stdout) as { spans: TracedSpan[] }).spans.map((span) => span.spanId));
-    expect(inTrace.filter((span) => !fileSpanIds.has(span.spanId)).map(spanLabel)).toEqual([]);
+    const fromFiles = (JSON.parse(traced.stdout) as { spans: TracedSpan[] }).spans.filter((span) => span.traceId === traceId);
+    const shape = (span: { spanId: string; parentSpanId?: string | undefined; name: string; serviceName?: string | undefined }) => `${span.serviceName ?? "?"} ${span.name} ${span.spanId} ← ${span.parentSpanId ?? "root"}`;
+    expect(fromFiles.map(shape).sort()).toEqual(inTrace.map(shape).sort());
   }, 60_000);
 
   // Issue 12 asks for the provider call as a client span; payment-routing makes none today (its
