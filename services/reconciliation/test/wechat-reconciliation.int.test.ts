@@ -134,6 +134,9 @@ describe("a WeChat day reconciled by the worker", () => {
     expect(found.map((d) => d.discrepancyClass).sort()).toEqual(
       [DiscrepancyClass.MISSING_IN_LEDGER, DiscrepancyClass.MISSING_IN_BILL, DiscrepancyClass.AMOUNT_MISMATCH, DiscrepancyClass.FEE_MISMATCH, DiscrepancyClass.STATUS_MISMATCH].sort(),
     );
+    // Each names its queue row, so a resolution can be told apart per exception.
+    const ids = await env.pool.query<{ exception_id: string }>(`SELECT exception_id FROM recon_exceptions WHERE provider = 'wechat_pay' AND bill_date = $1`, [D]);
+    expect(found.map((d) => d.exceptionId).sort()).toEqual(ids.rows.map((r) => r.exception_id).sort());
     const over = found.find((d) => d.description.startsWith("over_amount"));
     expect(over?.billAmount?.amountMinor).toBe(8_988n);
     expect(over?.ledgerAmount?.amountMinor).toBe(8_888n);

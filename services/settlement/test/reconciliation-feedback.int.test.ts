@@ -5,7 +5,7 @@
  * has) holds every batch of the day. Each decision goes out through the outbox.
  */
 import { Provider } from "@tributary/contracts/common/v1/provider";
-import { DiscrepancyClass, DiscrepancyFoundSchema, ReconciliationCompletedSchema } from "@tributary/contracts/reconciliation/v1/reconciliation_events";
+import { DiscrepancyClass, DiscrepancyFoundSchema, ExceptionResolvedSchema, ReconciliationCompletedSchema } from "@tributary/contracts/reconciliation/v1/reconciliation_events";
 import { newEventId } from "@tributary/events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeBusinessDay } from "../src/app/close-business-day.js";
@@ -84,5 +84,70 @@ describe("reconciliation.v1 → batches", () => {
     const done = await env.publish("reconciliation.v1", key, ReconciliationCompletedSchema, { reconciliationId: run, provider: Provider.WECHAT_PAY, billDate: day, discrepancyCount: 2n });
     await env.applied(env.reconciliationGroupId, done);
     for (const batch of batches) expect(await getBatch(env.pool, batch.batchId)).toMatchObject({ status: "held", discrepancyCount: 2n });
+  });
+
+  it("releases a held batch once every exception that held it is closed, and not while one is open or one never arrived", async () => {
+    const day = "2025-08-03";
+    const e = uniqueMerchant("recon-e");
+    const f = uniqueMerchant("recon-f");
+    const { batches, txIds } = await closedDay(day, [e, f]);
+    const run = `recon-${newEventId()}`;
+    const key = `wechat_pay/${day}`;
+    const [feeOfE, amountOfE, onlyInBill] = [newEventId(), newEventId(), newEventId()];
+    const found = (exceptionId: string, providerTransactionId: string, discrepancyClass: DiscrepancyClass) =>
+      env.publish("reconciliation.v1", key, DiscrepancyFoundSchema, {
+        reconciliationId: run, provider: Provider.WECHAT_PAY, billDate: day, discrepancyClass, providerTransactionId,
+        billAmount: { currency: "CNY", amountMinor: 1n }, billLocation: "wechat_20250803.csv:3", description: "test", exceptionId,
+      });
+    await found(feeOfE, txIds[0]!, DiscrepancyClass.FEE_MISMATCH);
+    await found(amountOfE, txIds[0]!, DiscrepancyClass.AMOUNT_MISMATCH);
+    await found(onlyInBill, "4200000000000000000803", DiscrepancyClass.MISSING_IN_LEDGER);
+    await env.applied(env.reconciliationGroupId, await env.publish("reconciliation.v1", key, ReconciliationCompletedSchema, { reconciliationId: run, provider: Provider.WECHAT_PAY, billDate: day, discrepancyCount: 3n }));
+    const ofE = batches.find((x) => x.merchantId === e)!;
+    const ofF = batches.find((x) => x.merchantId === f)!;
+    const status = async (batch: SettlementBatch) => (await getBatch(env.pool, batch.batchId))?.status;
+    expect([await status(ofE), await status(ofF)]).toEqual(["held", "held"]);
+    const resolve = async (exceptionId: string, adjustment?: { merchantId: string; amount: { currency: string; amountMinor: bigint } }) =>
+      env.applied(
+        env.reconciliationGroupId,
+        await env.publish("reconciliation.v1", key, ExceptionResolvedSchema, {
+          exceptionId, reconciliationId: run, provider: Provider.WECHAT_PAY, billDate: day, matchClass: "fee_mismatch", itemKey: "k",
+          note: "checked with WeChat", resolvedBy: "finance-li", ...(adjustment === undefined ? {} : { adjustment }),
+        }),
+      );
+
+    await resolve(feeOfE);
+    expect([await status(ofE), await status(ofF)]).toEqual(["held", "held"]); // e's amount and the unattributed row are open
+    await resolve(onlyInBill);
+    expect([await status(ofE), await status(ofF)]).toEqual(["held", "reconciled"]); // f was held only by the unattributed row
+    await resolve(amountOfE, { merchantId: e, amount: { currency: "CNY", amountMinor: 5n } });
+    expect(await getBatch(env.pool, ofE.batchId)).toMatchObject({ status: "reconciled", reconciliationId: run, discrepancyCount: 0n });
+    expect(await outboxTypes(ofE.batchId)).toEqual(["SettlementBatchClosed", "SettlementBatchHeld", "SettlementBatchReconciled"]);
+    expect(await outboxTypes(ofF.batchId)).toEqual(["SettlementBatchClosed", "SettlementBatchHeld", "SettlementBatchReconciled"]);
+    const { rows } = await env.pool.query<{ n: string }>("SELECT count(*) AS n FROM journal_entry WHERE source_key = $1", [`adjustment:recon-exception:${amountOfE}`]);
+    expect(rows[0]?.n).toBe("1");
+    // A replayed resolution changes nothing more.
+    await resolve(amountOfE, { merchantId: e, amount: { currency: "CNY", amountMinor: 5n } });
+    expect(await outboxTypes(ofE.batchId)).toHaveLength(3);
+  });
+
+  it("keeps a hold whose run reported more discrepancies than arrived, even when those that arrived are closed", async () => {
+    const day = "2025-08-04";
+    const { batches, txIds } = await closedDay(day, [uniqueMerchant("recon-g")]);
+    const run = `recon-${newEventId()}`;
+    const key = `wechat_pay/${day}`;
+    const exceptionId = newEventId();
+    await env.publish("reconciliation.v1", key, DiscrepancyFoundSchema, {
+      reconciliationId: run, provider: Provider.WECHAT_PAY, billDate: day, discrepancyClass: DiscrepancyClass.FEE_MISMATCH, providerTransactionId: txIds[0]!,
+      billAmount: { currency: "CNY", amountMinor: 1n }, billLocation: "wechat_20250804.csv:3", description: "fee", exceptionId,
+    });
+    await env.applied(env.reconciliationGroupId, await env.publish("reconciliation.v1", key, ReconciliationCompletedSchema, { reconciliationId: run, provider: Provider.WECHAT_PAY, billDate: day, discrepancyCount: 2n }));
+    await env.applied(
+      env.reconciliationGroupId,
+      await env.publish("reconciliation.v1", key, ExceptionResolvedSchema, {
+        exceptionId, reconciliationId: run, provider: Provider.WECHAT_PAY, billDate: day, matchClass: "fee_mismatch", itemKey: "k", note: "ok", resolvedBy: "finance-li",
+      }),
+    );
+    expect((await getBatch(env.pool, batches[0]!.batchId))?.status).toBe("held");
   });
 });

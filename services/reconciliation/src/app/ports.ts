@@ -97,6 +97,8 @@ export interface ReconStore {
 /** One new exception as `DiscrepancyFound` carries it. */
 export interface DiscrepancyNotice {
   readonly runId: string;
+  /** The queue row it raised. */
+  readonly exceptionId: string;
   readonly matchClass: Exclude<MatchClass, "matched">;
   readonly providerTransactionId: string;
   readonly billAmountMinor: bigint | undefined;

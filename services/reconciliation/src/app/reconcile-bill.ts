@@ -101,8 +101,10 @@ export async function reconcileBill(
     carryForward: outcome.carryForward, startedAt, completedAt,
   });
   await store.insertItems(tx, runId, outcome.items);
-  const fresh = await store.queueExceptions(tx, { provider, billDate, runId, currency, at: completedAt }, exceptions.map((item) => ({ exceptionId: deps.newId(), item })));
-  const newExceptions = exceptions.filter((e) => fresh.has(exceptionKey(e.matchClass, e.key)));
+  const candidates = exceptions.map((item) => ({ exceptionId: deps.newId(), item }));
+  const fresh = await store.queueExceptions(tx, { provider, billDate, runId, currency, at: completedAt }, candidates);
+  const newCandidates = candidates.filter((c) => fresh.has(exceptionKey(c.item.matchClass, c.item.key)));
+  const newExceptions = newCandidates.map((c) => c.item);
 
   if (superseded !== undefined) {
     const cleared = await store.clearExceptionsNotIn(tx, provider, billDate, exceptions.map((e) => exceptionKey(e.matchClass, e.key)), `cleared by the corrected bill ${sha256.slice(0, 12)} (run ${runId})`, completedAt);
@@ -133,8 +135,9 @@ export async function reconcileBill(
       completedAtMs: completedAt.getTime(),
       totals,
     },
-    newExceptions.map((e) => ({
+    newCandidates.map(({ exceptionId, item: e }) => ({
       runId,
+      exceptionId,
       matchClass: e.matchClass as Exclude<MatchClass, "matched">,
       providerTransactionId: providerTxnOf(e),
       billAmountMinor: e.billAmountMinor,

@@ -18,6 +18,8 @@ export interface ReportedDiscrepancy {
   readonly billAmountMinor: bigint | undefined;
   readonly billLocation: string;
   readonly description: string;
+  /** The reconciliation exception it is, when the event names one. */
+  readonly exceptionId?: string | undefined;
 }
 
 /**
@@ -27,15 +29,16 @@ export interface ReportedDiscrepancy {
 export async function recordDiscrepancy(tx: PoolClient, d: ReportedDiscrepancy): Promise<void> {
   await tx.query(
     `INSERT INTO reconciliation_discrepancy (event_id, reconciliation_id, provider, business_date, discrepancy_class,
-        provider_transaction_id, merchant_id, currency, ledger_amount_minor, bill_amount_minor, bill_location, description)
+        provider_transaction_id, merchant_id, currency, ledger_amount_minor, bill_amount_minor, bill_location, description, exception_id)
      VALUES ($1, $2, $3, $4, $5, $6,
         (SELECT merchant_id FROM journal_entry WHERE provider = $3 AND provider_reference = $6 AND provider_reference <> ''
           AND entry_type IN ('payment_captured', 'refund_posted') ORDER BY booked_at LIMIT 1),
-        $7, $8, $9, $10, $11)
+        $7, $8, $9, $10, $11, $12::uuid)
      ON CONFLICT (event_id) DO NOTHING`,
     [
       d.eventId, d.reconciliationId, d.provider, d.businessDate, d.discrepancyClass, d.providerTransactionId,
       d.currency ?? null, d.ledgerAmountMinor?.toString() ?? null, d.billAmountMinor?.toString() ?? null, d.billLocation, d.description,
+      d.exceptionId ?? null,
     ],
   );
 }
@@ -60,6 +63,12 @@ export async function applyReconciliation(
   tx: PoolClient,
   run: { readonly reconciliationId: string; readonly provider: ProviderId; readonly businessDate: string; readonly discrepancyCount: bigint },
 ): Promise<ReconciliationApplied> {
+  // What the run reported, so a later release knows whether every discrepancy of it arrived.
+  await tx.query(
+    `INSERT INTO reconciliation_run_report (reconciliation_id, provider, business_date, discrepancy_count) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (reconciliation_id) DO NOTHING`,
+    [run.reconciliationId, run.provider, run.businessDate, run.discrepancyCount.toString()],
+  );
   const { rows } = await tx.query<{ merchant_id: string | null; n: string }>(
     "SELECT merchant_id, count(*) AS n FROM reconciliation_discrepancy WHERE reconciliation_id = $1 GROUP BY merchant_id",
     [run.reconciliationId],
@@ -89,4 +98,38 @@ export async function applyReconciliation(
     (next === "held" ? result.held : result.reconciled).push(batch.batchId);
   }
   return result;
+}
+
+/**
+ * A person closed a reconciliation exception: its discrepancy is marked closed, and each held batch
+ * of that provider and day whose run's discrepancies are now all closed — its merchant's and the
+ * unattributed ones, with every discrepancy the run reported received — becomes `reconciled`
+ * (`SettlementBatchReconciled`), so the payout scheduler pays it. A hold whose data is incomplete
+ * (a discrepancy reported but never received, a run from before runs were recorded) stays held
+ * until a clean run. Returns the batches released.
+ */
+export async function closeException(
+  deps: SettlementDeps,
+  tx: PoolClient,
+  closure: { readonly exceptionId: string; readonly provider: ProviderId; readonly businessDate: string; readonly closedAt: Date },
+): Promise<readonly string[]> {
+  await tx.query("UPDATE reconciliation_discrepancy SET closed_at = $2 WHERE exception_id = $1::uuid AND closed_at IS NULL", [closure.exceptionId, closure.closedAt]);
+  const released: string[] = [];
+  for (const batch of await listBatches(tx, { businessDate: closure.businessDate, provider: closure.provider })) {
+    if (batch.status !== "held" || batch.reconciliationId === undefined) continue;
+    const { rows } = await tx.query<{ reported: string | null; received: string; open: string }>(
+      `SELECT (SELECT discrepancy_count FROM reconciliation_run_report WHERE reconciliation_id = $1)::text AS reported,
+              (SELECT count(*) FROM reconciliation_discrepancy WHERE reconciliation_id = $1)::text AS received,
+              (SELECT count(*) FROM reconciliation_discrepancy WHERE reconciliation_id = $1 AND closed_at IS NULL
+                 AND (merchant_id = $2 OR merchant_id IS NULL))::text AS open`,
+      [batch.reconciliationId, batch.merchantId],
+    );
+    const counts = rows[0];
+    if (counts === undefined || counts.reported === null) continue;
+    if (BigInt(counts.received) < BigInt(counts.reported) || BigInt(counts.open) > 0n) continue;
+    await updateBatchStatus(tx, batch.batchId, { status: "reconciled", discrepancyCount: 0n, at: deps.clock() });
+    await appendBatchDecided(tx, batch.batchId, { status: "reconciled" }, batch.reconciliationId);
+    released.push(batch.batchId);
+  }
+  return released;
 }

@@ -70,6 +70,7 @@ async function appendRunEvents(tx: Tx, provider: ProviderId, billDate: string, r
           ...(ledgerAmount === undefined ? {} : { ledgerAmount }),
           billLocation: d.billLocation,
           description: `${d.matchClass}: ${d.description}`,
+          exceptionId: d.exceptionId,
         }),
       };
     }),

@@ -7,7 +7,7 @@ import type { Logger } from "@tributary/telemetry";
 import type { Kafka } from "kafkajs";
 import type { Pool, PoolClient } from "pg";
 import { parseCurrencyCode } from "@tributary/money";
-import { applyReconciliation, recordDiscrepancy } from "../../app/apply-reconciliation.js";
+import { applyReconciliation, closeException, recordDiscrepancy } from "../../app/apply-reconciliation.js";
 import { postAdjustment } from "../../app/post-adjustment.js";
 import type { SettlementDeps } from "../../app/ports.js";
 import { isBusinessDate } from "../../domain/business-date.js";
@@ -44,12 +44,25 @@ function className(value: DiscrepancyClass): string {
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A UUID exception id, or undefined for an empty or malformed one (older producers sent none). */
+function exceptionIdOf(text: string): string | undefined {
+  return UUID.test(text) ? text : undefined;
+}
+
+async function releaseHolds(deps: SettlementDeps, tx: PoolClient, closure: Parameters<typeof closeException>[2], logger: Logger | undefined): Promise<void> {
+  const released = await closeException(deps, tx, closure);
+  if (released.length > 0) logger?.info({ exceptionId: closure.exceptionId, released }, "settlement: every exception of the hold is closed; batches reconciled");
+}
+
 /**
  * Reconciliation feedback: each `DiscrepancyFound` is kept (attached to its merchant's batch);
  * `ReconciliationCompleted` marks the provider's batches of that bill day reconciled or held; an
  * `ExceptionResolved` with an approved adjustment posts it through suspense (reason: the note,
  * approver: who resolved it), once per exception id — the merchant's next batch with the provider
- * takes it in. An adjustment that cannot be posted (no merchant, zero, an unknown currency, the
+ * takes it in — and any `ExceptionResolved` closes its discrepancy, releasing a held batch whose
+ * discrepancies are then all closed. An adjustment that cannot be posted (no merchant, zero, an unknown currency, the
  * same exception id with other terms) is dead-lettered with the reason, never half applied.
  */
 export async function applyReconciliationEvent(deps: SettlementDeps, event: ConsumedEvent<typeof reconciliationTopic>, tx: PoolClient, logger?: Logger): Promise<void> {
@@ -69,6 +82,7 @@ export async function applyReconciliationEvent(deps: SettlementDeps, event: Cons
         billAmountMinor: message.billAmount?.amountMinor,
         billLocation: message.billLocation,
         description: message.description,
+        exceptionId: exceptionIdOf(message.exceptionId),
       });
       return;
     case "tributary.reconciliation.v1.ReconciliationCompleted": {
@@ -90,9 +104,20 @@ export async function applyReconciliationEvent(deps: SettlementDeps, event: Cons
     }
     case "tributary.reconciliation.v1.ExceptionResolved": {
       required(message, ["exceptionId", "provider", "billDate", "resolvedBy"]);
+      const exceptionId = exceptionIdOf(message.exceptionId);
+      if (exceptionId === undefined) throw new NonRetryableError(`exception_id ${JSON.stringify(message.exceptionId)} is not a UUID`);
+      const closure = {
+        exceptionId,
+        provider: providerOf(message.provider),
+        businessDate: dateOf(message.billDate),
+        closedAt: message.resolvedAt === undefined ? deps.clock() : timestampDate(message.resolvedAt),
+      };
       const adjustment = message.adjustment;
-      // Resolved with nothing to post: settlement has nothing to do.
-      if (adjustment === undefined) return;
+      // Resolved with nothing to post: only the hold it was part of may be released.
+      if (adjustment === undefined) {
+        await releaseHolds(deps, tx, closure, logger);
+        return;
+      }
       if (adjustment.merchantId.trim() === "") throw new NonRetryableError("adjustment.merchant_id is missing");
       if (adjustment.amount === undefined) throw new NonRetryableError("adjustment.amount is missing");
       const currency = parseCurrencyCode(adjustment.amount.currency);
@@ -111,6 +136,7 @@ export async function applyReconciliationEvent(deps: SettlementDeps, event: Cons
       if (posted.value.posted) {
         logger?.info({ exceptionId: message.exceptionId, entryId: posted.value.entryId, merchantId: adjustment.merchantId }, "settlement: approved adjustment posted through suspense");
       }
+      await releaseHolds(deps, tx, closure, logger);
       return;
     }
     default:
