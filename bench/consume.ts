@@ -23,13 +23,18 @@
  * lookup); the full inbox count is checked after the timing. Each side's CPU time per message in
  * this process is reported too (`cpuMicrosPerMessage`; not the goal, but steady under load).
  *
- * Results on the shared 2-core machine, 2026-12-01 15:12–15:23 (1-minute load 5–10.6), five runs
- * after `17b2bbc`: ratio 0.480, 0.528, 0.452, 0.496, 0.448 — median 0.480 (0.448–0.528), still
- * below the 0.5 goal; the bench process's CPU per message: raw 7.0–8.3 µs, subject 12.4–14.0 µs
- * (was ~19 before the envelope was read from the header Buffers and BEGIN went with the inbox
- * INSERT). A second set right after (15:26–15:44, load 2.7–8.5): 0.465, 0.363, 0.476, 0.422,
- * 0.498 — median 0.465. Before: 0.433 (0.271–0.511) at load 7–14. Details and the profile:
- * README.md, "Benchmarks".
+ * Results on the shared 2-core machine, 2026-12-01 17:34–17:55, five runs after `5cf213a` (the
+ * envelope's time read on its bytes and its Date made on first read, no Result per envelope, event
+ * ids checked on their latin1 string, links without extraction when no propagator reads headers, an
+ * indexed per-message loop): ratio 0.434, 0.462, 0.498, 0.456, 0.468 — median 0.462 (0.434–0.498,
+ * 14 %), still below the 0.5 goal. 1-minute load before each run 13.5, 12.9, 4.0, 3.4, 2.6 (after:
+ * 12.9, 11.0, 3.0, 3.2, 2.1; other sessions ran a whole stack during runs 1–2). The bench process's
+ * CPU per message: subject 13.0, 12.1, 11.5, 11.8, 11.0 µs (was 12.4–14.0), raw 7.8, 7.2, 7.0, 7.0,
+ * 6.5 µs; a paired A/B in one process against `71876df`'s consumer (load 12–13): 12.4 against 13.7
+ * µs. At low load (runs 3–5) raw reads 149k–171k msg/s and the subject 74k–80k at ~0.85–0.9 s of
+ * main-thread CPU per second: still bound by this process's main thread, about 0.7 µs per message
+ * short in runs 4–5 (run 3 made 0.498). The first round of a run was the best in 4 of 5 (0.55–0.58). Earlier sets: 0.480 (0.448–0.528) and 0.465 after `17b2bbc`; 0.433 before it.
+ * Details and the profile: README.md, "Benchmarks".
  */
 import { createIdempotentProducer, ensureTopics, startIdempotentConsumer } from "@tributary/events";
 import { createLogger } from "@tributary/telemetry";
