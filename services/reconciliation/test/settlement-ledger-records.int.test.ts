@@ -114,14 +114,17 @@ describe("createSettlementLedgerRecords", () => {
   });
 
   it("keeps each record's own currency in a message that mixes them, and still fails a bad one after good ones", async () => {
-    const usd = { ...payment(1), amount: { currency: "USD", amountMinor: 7n } };
-    const address = await serve([[payment(0), usd, payment(2)]], []);
+    const inCurrency = (i: number, currency: string): RecordInit => ({
+      provider: Provider.WECHAT_PAY, providerTransactionId: `4200${i}`, paymentId: `pay-${i}`, kind: RecordKind.PAYMENT,
+      amount: { currency, amountMinor: 7n }, fee: { currency, amountMinor: 0n }, bookedAt: timestampFromMs(AT_MS + i),
+    });
+    const address = await serve([[payment(0), inCurrency(1, "USD"), payment(2)]], []);
     const source = createSettlementLedgerRecords({ address, bearerToken: TOKEN });
     const currencies: string[] = [];
     for await (const chunk of source.chunksFor("wechat_pay", DAY)) currencies.push(...chunk.map((r) => r.currency));
     expect(currencies).toEqual(["CNY", "USD", "CNY"]);
     await server?.shutdown();
-    const bad = await serve([[payment(0), payment(1), { ...payment(2), amount: { currency: "cny", amountMinor: 7n } }]], []);
+    const bad = await serve([[payment(0), payment(1), inCurrency(2, "cny")]], []);
     await expect(async () => {
       for await (const chunk of createSettlementLedgerRecords({ address: bad, bearerToken: TOKEN }).chunksFor("wechat_pay", DAY)) expect(chunk).toBeUndefined();
     }).rejects.toThrow(/currency "cny" is not ISO 4217/);
