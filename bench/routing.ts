@@ -61,6 +61,18 @@
  * - BENCH_ROUTING_PARTS=pure|e2e runs one half; BENCH_ROUTING_SERVICE_NODE_ARGS (e.g. `--cpu-prof
  *   --cpu-prof-dir=/tmp/prof`) go to the service process alone, for a profile of it.
  *
+ * Last measured, 2026-12-01 17:37–18:03 UTC on the shared 2-core machine, three runs of this bench
+ * after `4ea2577` (1-minute load during the e2e rounds 4.3–5.8, 2.5–2.9, 5.3–6.3):
+ * - decisions/s 239,270, 264,082, 227,313 — median 239,270 (goal ≥ 100,000 met in every run);
+ * - e2e ratio 0.2571, 0.2823, 0.1895 — median 0.2571 (0.19–0.28, 36 %; goal ≥ 0.3 NOT met);
+ *   163, 212, 129 payments/s against 677, 775, 649 signed requests/s; no payment failed;
+ * - payment-routing CPU 3.452, 2.623, 2.974 ms per payment — median 2.974 (2.62–3.45, 28 %; goal
+ *   ≤ 1.0 NOT met); idle 23–33 CPU ms/s.
+ * The code before (`50fdbcb`, e2e half only, interleaved with those runs from a worktree; load
+ * 3.0–3.8, 2.5–5.7, 3.2–4.0): ratio 0.2296, 0.2116, 0.2494 — median 0.2296; CPU 3.671, 3.759,
+ * 3.085 — median 3.671. SQL statements per payment, counted by a `pg` query counter preloaded into
+ * the service (`--import`, polls included): 17.2 before, 10.5 after.
+ *
  * Rounds of the pure half: a warm-up measures each side's rate; each side's rounds then last
  * BENCH_ROUND_SECONDS (5 s) at that rate. Both halves: BENCH_ROUNDS (5) alternating rounds
  * (bench/_rounds.ts), median and spread per side. Last stdout line: `{"bench":"routing","subject":{"decisionsPerSecond":…,
