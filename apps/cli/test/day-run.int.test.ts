@@ -256,6 +256,11 @@ describe("tributary day run", () => {
       // The Kafka produce itself: the outbox relay's send span links to the event's create span.
       expect(path.acceptedSent).toMatchObject({ serviceName: "order", name: "send orders.v1", kind: "client" });
       expect(path.capturedSent).toMatchObject({ serviceName: "payment-routing", name: "send payments.v1", kind: "client" });
+      // The call to the provider itself: an HTTP client span under the worker's span, in the same trace.
+      expect(providerCallOf(trees, path), `the provider call under ${spanLabel(path.attempt)}`).toMatchObject({
+        serviceName: "payment-routing", kind: "client", traceId: path.accepted.traceId, attributes: { "http.request.method": "POST" },
+      });
+      expect(providerCallOf(trees, path)?.name).toMatch(/^POST (alipay|wechat_pay|unionpay|jd_pay|ecny) \S/);
       for (const span of [path.intake, path.routed, path.attempt, path.capturedBy, path.captured]) expect(span.traceId).toBe(path.accepted.traceId);
       // Settlement's posting: in the trace under the capture's create span, or a batch's span of its own linked to it.
       if (path.posting.traceId === path.accepted.traceId) expect(path.posting.parentSpanId).toBe(path.captured.spanId);
@@ -275,9 +280,11 @@ describe("tributary day run", () => {
     expect(webhook!.name).toMatch(/^POST \/webhooks\/[a-z_]+$/);
     expect(path.captured.parentSpanId).toBe(path.capturedBy.spanId);
     expect(path.posting).toMatchObject({ traceId, parentSpanId: path.captured.spanId, links: [] });
-    // The provider call: the worker's span under the routing consumer, before the webhook came.
+    // The provider call: the worker's span under the routing consumer and its HTTP client span, before the webhook came.
     expect(path.attempt).toMatchObject({ kind: "internal", traceId });
-    const ordered = [path.intake, path.accepted, path.routed, path.attempt, path.capturedBy, path.captured, path.posting];
+    const providerCall = providerCallOf(trees, path)!;
+    expect(providerCall.status.code).not.toBe("error");
+    const ordered = [path.intake, path.accepted, path.routed, path.attempt, providerCall, path.capturedBy, path.captured, path.posting];
     for (const [earlier, later] of ordered.slice(0, -1).map((span, i) => [span, ordered[i + 1]!] as const)) {
       expect(later.startTimeUnixNano, `${spanLabel(later)} starts after ${spanLabel(earlier)}`).toBeGreaterThanOrEqual(earlier.startTimeUnixNano);
     }
@@ -296,10 +303,6 @@ describe("tributary day run", () => {
     expect(fromFiles.map(shape).sort()).toEqual(inTrace.map(shape).sort());
   }, 60_000);
 
-  // Issue 12 asks for the provider call as a client span; payment-routing makes none today (its
-  // provider clients call fetch, which nothing instruments), so the test above stops at the worker's
-  // internal `payment-routing create payment` span.
-  it.todo("the provider's HTTP call is a client span under `payment-routing create payment`");
 });
 
 /** Event ids per message key of one event type, from a service's outbox (published rows stay 7 days). */
@@ -329,6 +332,10 @@ function spanTrees(spans: readonly ReceivedSpan[]): SpanTrees {
   }
   return trees;
 }
+
+/** The provider adapter's HTTP client span under the worker's provider call (`tracedFetch`). */
+const providerCallOf = (trees: SpanTrees, path: PaymentPath): ReceivedSpan | undefined =>
+  (trees.children.get(path.attempt.spanId) ?? []).find((span) => span.kind === "client" && span.attributes["tributary.provider"] !== undefined);
 
 const spanLabel = (span: ReceivedSpan) => `${span.serviceName ?? "?"} ${span.name} (${span.kind} ${span.spanId} in ${span.traceId})`;
 

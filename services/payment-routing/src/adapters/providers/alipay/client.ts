@@ -32,6 +32,7 @@ import {
   yuanText,
   type AlipayPayload,
 } from "./transformers.js";
+import { tracedFetch } from "../traced-fetch.js";
 
 /** What the Alipay adapter needs: the gateway, our app's key, and Alipay's public key. */
 export interface AlipayAdapterConfig {
@@ -203,7 +204,7 @@ export class AlipayAdapter implements ProviderAdapter {
     let status: number;
     let bodyText: string;
     try {
-      const response = await fetch(this.config.gatewayUrl, {
+      const response = await tracedFetch({ provider: "alipay", operation: method }, this.config.gatewayUrl, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded;charset=utf-8", accept: "application/json" },
         body: new URLSearchParams(params).toString(),

@@ -26,6 +26,7 @@ import {
   parseJsonObject,
   type JsonObject,
 } from "./transformers.js";
+import { tracedFetch } from "../traced-fetch.js";
 
 /** The providers that speak the generic HMAC JSON API. */
 export type HmacJsonProvider = "jd_pay" | "ecny";
@@ -84,7 +85,7 @@ export function createHmacJsonAdapter(provider: HmacJsonProvider, config: HmacJs
   const now = config.now ?? ((): Date => new Date());
   const nonce = config.nonce ?? ((): string => randomBytes(16).toString("hex"));
 
-  const call = async (method: "GET" | "POST", path: string, payload: object | undefined): Promise<Result<JsonObject, ProviderCallError>> => {
+  const call = async (method: "GET" | "POST", path: string, payload: object | undefined, operation: string): Promise<Result<JsonObject, ProviderCallError>> => {
     const url = new URL(path, base);
     const body = payload === undefined ? "" : JSON.stringify(payload);
     const timestamp = String(Math.floor(now().getTime() / 1000));
@@ -92,7 +93,7 @@ export function createHmacJsonAdapter(provider: HmacJsonProvider, config: HmacJs
     let response: Response;
     let text: string;
     try {
-      response = await fetch(url, {
+      response = await tracedFetch({ provider, operation }, url, {
         method,
         headers: {
           ...(payload === undefined ? {} : { "content-type": "application/json" }),
@@ -142,7 +143,7 @@ export function createHmacJsonAdapter(provider: HmacJsonProvider, config: HmacJs
         notifyUrl: request.notifyUrl,
         attach: request.orderId,
         expireSeconds,
-      });
+      }, "create payment");
       if (!answer.ok) return answer;
       const report = hmacPaymentReport(answer.value, config.merchantId, request.paymentId, request.amount);
       if (!report.ok) return report;
@@ -157,13 +158,13 @@ export function createHmacJsonAdapter(provider: HmacJsonProvider, config: HmacJs
 
     async queryPayment(paymentId: string, expected: Money): Promise<Result<PaymentStatusReport, ProviderCallError>> {
       if (!OUR_NUMBER.test(paymentId)) return err({ code: "not_found", message: `no payment can have the number ${paymentId}`, retryable: false });
-      const answer = await call("GET", pathOf("payments", paymentId), undefined);
+      const answer = await call("GET", pathOf("payments", paymentId), undefined, "query payment");
       return answer.ok ? hmacPaymentReport(answer.value, config.merchantId, paymentId, expected) : answer;
     },
 
     async closePayment(paymentId: string): Promise<Result<void, ProviderCallError>> {
       if (!OUR_NUMBER.test(paymentId)) return err({ code: "not_found", message: `no payment can have the number ${paymentId}`, retryable: false });
-      const answer = await call("POST", `${pathOf("payments", paymentId)}/close`, {});
+      const answer = await call("POST", `${pathOf("payments", paymentId)}/close`, {}, "close payment");
       if (!answer.ok) return answer;
       const merchant = checkHmacField(answer.value, "merchantId", config.merchantId);
       if (!merchant.ok) return merchant;
@@ -185,13 +186,13 @@ export function createHmacJsonAdapter(provider: HmacJsonProvider, config: HmacJs
         reason: request.reason,
         // Without one the API notifies the payment's notifyUrl.
         ...(request.notifyUrl === undefined ? {} : { notifyUrl: request.notifyUrl }),
-      });
+      }, "refund");
       return answer.ok ? hmacRefundReport(answer.value, config.merchantId, request.paymentId, request.refundRef, request.amount) : answer;
     },
 
     async queryRefund(request: RefundRequest): Promise<Result<RefundStatusReport, ProviderCallError>> {
       if (!OUR_NUMBER.test(request.refundRef)) return err({ code: "not_found", message: `no refund can have the number ${request.refundRef}`, retryable: false });
-      const answer = await call("GET", pathOf("refunds", request.refundRef), undefined);
+      const answer = await call("GET", pathOf("refunds", request.refundRef), undefined, "query refund");
       return answer.ok ? hmacRefundReport(answer.value, config.merchantId, request.paymentId, request.refundRef, request.amount) : answer;
     },
 

@@ -31,6 +31,7 @@ import {
   unionpayTime,
   type UnionpayFields,
 } from "./transformers.js";
+import { tracedFetch } from "../traced-fetch.js";
 
 /**
  * UnionPay's string to sign (ACP SDK `coverMap2String` after `filterBlank`): every field except
@@ -143,7 +144,7 @@ async function postForm(url: string, fields: UnionpayFields, timeoutMs: number, 
   let response: Response;
   let text: string;
   try {
-    response = await fetch(url, {
+    response = await tracedFetch({ provider: "unionpay", operation: new URL(url).pathname }, url, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded; charset=UTF-8" },
       body: new URLSearchParams(Object.entries(fields)).toString(),

@@ -30,6 +30,7 @@ import {
   wechatFailure,
   type WechatCallbackKeys,
 } from "./transformers.js";
+import { tracedFetch } from "../traced-fetch.js";
 
 /** What the WeChat Pay adapter needs (public-key mode: the platform key is configured, not fetched). */
 export interface WechatAdapterConfig {
@@ -211,7 +212,7 @@ export class WechatAdapter implements ProviderAdapter {
     let headers: Record<string, string>;
     let raw: Buffer;
     try {
-      const response = await fetch(url, {
+      const response = await tracedFetch({ provider: "wechat_pay", operation: what }, url, {
         method,
         headers: {
           authorization,
