@@ -14,6 +14,7 @@ const statusNames: Readonly<Record<BatchStatus, string>> = {
   [BatchStatus.RECONCILED]: "reconciled",
   [BatchStatus.HELD]: "held",
   [BatchStatus.PAID_OUT]: "paid_out",
+  [BatchStatus.OPEN]: "open",
 };
 
 /** `tributary settle close-day`: settlement's CloseBusinessDay for one provider and day, on the running stack. */

@@ -3,9 +3,9 @@ import type { CurrencyCode } from "@tributary/money";
 import { err, ok, type Result } from "@tributary/result";
 import type { PoolClient } from "pg";
 import { dueReserves, carriedForward, insertBatch, listBatches, lockProviderClose, markDayClosed, unclaimedEntries, type ClaimableEntry, type DueReserve } from "../adapters/db/pg-batches.js";
-import { writeEntries } from "../adapters/db/pg-ledger.js";
+import { writeEntries, type Queryable } from "../adapters/db/pg-ledger.js";
 import { appendBatchesClosed } from "../adapters/kafka/settlement-outbox.js";
-import { batchTotals } from "../domain/batch-totals.js";
+import { batchTotals, type BatchTotals } from "../domain/batch-totals.js";
 import { addDays, isBusinessDate, shanghaiDayBounds } from "../domain/business-date.js";
 import { merchantTermsFor, settlementCycleDaysFor } from "../domain/fee-terms.js";
 import type { EntryDraft } from "../domain/journal-entry.js";
@@ -32,6 +32,72 @@ export interface DayClosed {
  * the merchant's previous batch carried forward, and `SettlementBatchClosed` goes to the outbox.
  * Closing a day again returns its batches and changes nothing. Refused before the cut-off.
  */
+/** One merchant's (and currency's) share of a provider's day: what its batch takes in, and the totals. */
+interface DayGroup {
+  readonly merchantId: string;
+  readonly currency: CurrencyCode;
+  readonly entries: readonly ClaimableEntry[];
+  readonly reserves: readonly DueReserve[];
+  readonly terms: ReturnType<typeof merchantTermsFor>;
+  readonly totals: BatchTotals;
+}
+
+/**
+ * What a close of the provider's day would put in each merchant's batch, read only and ordered by
+ * merchant: the entries no batch has yet, the reserves due, the carried-in negative net and the
+ * totals over them.
+ */
+async function dayGroups(deps: SettlementDeps, db: Queryable, provider: ProviderId, businessDate: string): Promise<DayGroup[]> {
+  const entries = await unclaimedEntries(db, provider, businessDate);
+  const reserves = await dueReserves(db, provider, businessDate);
+  const groups = new Map<string, { merchantId: string; currency: CurrencyCode; entries: ClaimableEntry[]; reserves: DueReserve[] }>();
+  const group = (merchantId: string, currency: CurrencyCode) => {
+    const key = JSON.stringify([merchantId, currency]);
+    let found = groups.get(key);
+    if (found === undefined) {
+      found = { merchantId, currency, entries: [], reserves: [] };
+      groups.set(key, found);
+    }
+    return found;
+  };
+  for (const entry of entries) group(entry.merchantId, entry.currency).entries.push(entry);
+  for (const reserve of reserves) group(reserve.merchantId, reserve.currency).reserves.push(reserve);
+  const out: DayGroup[] = [];
+  for (const g of [...groups.values()].sort((a, b) => (a.merchantId < b.merchantId ? -1 : a.merchantId > b.merchantId ? 1 : 0))) {
+    const terms = merchantTermsFor(deps.terms, g.merchantId);
+    const totals = batchTotals(g.entries, {
+      terms,
+      reserveReleasedMinor: g.reserves.reduce((sum, r) => sum + r.amountMinor, 0n),
+      carriedInMinor: await carriedForward(db, g.merchantId, provider, g.currency, businessDate),
+    });
+    out.push({ ...g, terms, totals });
+  }
+  return out;
+}
+
+/** A batch still **open**: the provider's business day is not closed yet, so it has no id and no close time. */
+export type OpenBatch = Omit<SettlementBatch, "batchId" | "status" | "closedAt" | "reconciliationId" | "discrepancyCount"> & { readonly status: "open" };
+
+/**
+ * The open batches of a provider's business day that is not closed yet: per merchant and currency,
+ * the totals a close now would give (entries booked so far, reserves due, carried-in net), read
+ * only. A closed day has none (its batches are stored).
+ */
+export async function openBatches(deps: SettlementDeps, db: Queryable, request: { readonly provider: ProviderId; readonly businessDate: string }): Promise<OpenBatch[]> {
+  const { rowCount } = await db.query("SELECT 1 FROM business_day_close WHERE provider = $1 AND business_date = $2::date", [request.provider, request.businessDate]);
+  if (rowCount !== 0) return [];
+  const settlementDate = addDays(request.businessDate, settlementCycleDaysFor(deps.terms, request.provider));
+  return (await dayGroups(deps, db, request.provider, request.businessDate)).map((g) => ({
+    ...g.totals,
+    merchantId: g.merchantId,
+    provider: request.provider,
+    businessDate: request.businessDate,
+    settlementDate,
+    currency: g.currency,
+    status: "open",
+  }));
+}
+
 export async function closeBusinessDay(
   deps: SettlementDeps,
   tx: PoolClient,
@@ -49,31 +115,11 @@ export async function closeBusinessDay(
   if (!(await markDayClosed(tx, request.provider, request.businessDate, now))) {
     return ok({ batches: await listBatches(tx, { businessDate: request.businessDate, provider: request.provider }), alreadyClosed: true });
   }
-  const entries = await unclaimedEntries(tx, request.provider, request.businessDate);
-  const reserves = await dueReserves(tx, request.provider, request.businessDate);
-  const groups = new Map<string, { merchantId: string; currency: CurrencyCode; entries: ClaimableEntry[]; reserves: DueReserve[] }>();
-  const group = (merchantId: string, currency: CurrencyCode) => {
-    const key = JSON.stringify([merchantId, currency]);
-    let found = groups.get(key);
-    if (found === undefined) {
-      found = { merchantId, currency, entries: [], reserves: [] };
-      groups.set(key, found);
-    }
-    return found;
-  };
-  for (const entry of entries) group(entry.merchantId, entry.currency).entries.push(entry);
-  for (const reserve of reserves) group(reserve.merchantId, reserve.currency).reserves.push(reserve);
-
   const settlementDate = addDays(request.businessDate, settlementCycleDaysFor(deps.terms, request.provider));
   const batches: SettlementBatch[] = [];
-  for (const g of [...groups.values()].sort((a, b) => (a.merchantId < b.merchantId ? -1 : a.merchantId > b.merchantId ? 1 : 0))) {
-    const terms = merchantTermsFor(deps.terms, g.merchantId);
+  for (const g of await dayGroups(deps, tx, request.provider, request.businessDate)) {
+    const { terms, totals } = g;
     const batchId = deps.newId();
-    const totals = batchTotals(g.entries, {
-      terms,
-      reserveReleasedMinor: g.reserves.reduce((sum, r) => sum + r.amountMinor, 0n),
-      carriedInMinor: await carriedForward(tx, g.merchantId, request.provider, g.currency, request.businessDate),
-    });
     const base = { merchantId: g.merchantId, provider: request.provider, currency: g.currency, businessDate: request.businessDate, bookedAt: now };
     const reserveEntries: EntryDraft[] = g.reserves.map((r) => reserveReleasedEntry({ ...base, entryId: deps.newId(), amountMinor: r.amountMinor, withheldEntryId: r.entryId }));
     if (totals.reserveWithheldMinor > 0n) {

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { providerIdFromProto, providerIdToProto, type ProviderId } from "@tributary/contracts";
+import { PROVIDER_IDS, providerIdFromProto, providerIdToProto, type ProviderId } from "@tributary/contracts";
 import { Provider } from "@tributary/contracts/common/v1/provider";
 import { RecordKind, SettlementRecordSchema, type SettlementRecord } from "@tributary/contracts/settlement/v1/settlement";
 import { BatchEntrySchema, ReportFormat, ReportKind, type BatchEntry } from "@tributary/contracts/settlement/v1/settlement_service";
@@ -10,7 +10,7 @@ import { err, ok, type Result } from "@tributary/result";
 import type { Pool } from "pg";
 import { isBusinessDate } from "../../domain/business-date.js";
 import type { SettlementDeps } from "../../app/ports.js";
-import { closeBusinessDay } from "../../app/close-business-day.js";
+import { closeBusinessDay, openBatches } from "../../app/close-business-day.js";
 import { streamBatchEntries, type BatchEntryRow } from "../db/pg-batch-entries.js";
 import type { BatchReads } from "../prisma/prisma-batch-reads.js";
 import { balancesAt, balancesNow, listAccountIds } from "../db/pg-ledger.js";
@@ -18,7 +18,7 @@ import { exportBatchSummaryCsv } from "../reports/batch-summary.js";
 import { exportDetailCsv, exportDetailJson } from "../reports/export-report.js";
 import { exportDetailXlsx } from "../reports/export-xlsx.js";
 import { streamRecords, type SettlementRecordRow } from "../db/pg-records.js";
-import { batchToProto } from "../kafka/settlement-outbox.js";
+import { batchToProto, openBatchToProto } from "../kafka/settlement-outbox.js";
 import type { SettlementQueryError } from "./settlement-error-codes.js";
 
 function invalid(field: string, description: string): SettlementQueryError {
@@ -244,12 +244,18 @@ export function createSettlementServiceHandlers(pool: Pool, deps: SettlementDeps
       const provider = optionalProvider(request.provider);
       if (!provider.ok) return provider;
       const grant = grantOf(context.principal, "merchants");
-      const batches = await reads.listBatches({
-        businessDate: date.value,
-        provider: provider.value,
-        merchantId: request.merchantId === "" ? undefined : request.merchantId,
+      const merchantId = request.merchantId === "" ? undefined : request.merchantId;
+      const batches = await reads.listBatches({ businessDate: date.value, provider: provider.value, merchantId });
+      // Providers whose day is not closed yet: their open batches, the totals so far.
+      const open = (
+        await Promise.all((provider.value === undefined ? PROVIDER_IDS : [provider.value]).map((p) => openBatches(deps, pool, { provider: p, businessDate: date.value })))
+      ).flat();
+      return ok({
+        batches: [
+          ...batches.filter((b) => grantCovers(grant, b.merchantId)).map(batchToProto),
+          ...open.filter((b) => (merchantId === undefined || b.merchantId === merchantId) && grantCovers(grant, b.merchantId)).map(openBatchToProto),
+        ],
       });
-      return ok({ batches: batches.filter((b) => grantCovers(grant, b.merchantId)).map(batchToProto) });
     },
 
     async *streamRecords(request, context) {

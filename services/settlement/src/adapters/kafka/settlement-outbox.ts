@@ -12,6 +12,7 @@ import { appendToOutbox } from "@tributary/events";
 import type { PoolClient } from "pg";
 import type { StoredPayout } from "../db/pg-payouts.js";
 import type { BatchStatus, SettlementBatch } from "../../domain/settlement-batch.js";
+import type { OpenBatch } from "../../app/close-business-day.js";
 
 /** The outbox producer name (the service's name). */
 export const SETTLEMENT_OUTBOX_PRODUCER = "settlement";
@@ -28,6 +29,24 @@ export function batchStatusToProto(status: BatchStatus): ProtoBatchStatus {
     case "held":
       return ProtoBatchStatus.HELD;
   }
+}
+
+/** An open batch on the wire: status OPEN, no batch id and no close time yet. */
+export function openBatchToProto(batch: OpenBatch): ProtoBatch {
+  const m = (amountMinor: bigint) => ({ currency: batch.currency, amountMinor });
+  return create(SettlementBatchSchema, {
+    merchantId: batch.merchantId,
+    provider: providerIdToProto(batch.provider),
+    settlementDate: batch.businessDate,
+    gross: m(batch.grossMinor),
+    refunds: m(batch.refundsMinor),
+    fees: m(batch.providerFeesMinor),
+    adjustments: m(batch.adjustmentsMinor),
+    net: m(batch.netMinor),
+    paymentCount: batch.paymentCount,
+    refundCount: batch.refundCount,
+    status: ProtoBatchStatus.OPEN,
+  });
 }
 
 /**
