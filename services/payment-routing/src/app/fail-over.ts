@@ -1,6 +1,6 @@
 import { activeTraceParent } from "@tributary/telemetry";
 import { healthKey, healthOf, freshHealth } from "../domain/routing/health.js";
-import { after, rolloutArmOf, routingRuleOf } from "./lifecycle-rules.js";
+import { newAttemptState, rolloutArmOf, routingRuleOf } from "./lifecycle-rules.js";
 import type { LifecycleDeps, PaymentRecord, Tx } from "./ports.js";
 
 /** What a failover did. */
@@ -58,20 +58,10 @@ export async function failOver(deps: LifecycleDeps, tx: Tx, failed: PaymentRecor
     paymentId: deps.newPaymentId(),
     provider: next.provider,
     attempt,
-    status: "creating",
     routingRule: routingRuleOf(next, failed.decision, arm?.rolloutId, attempt),
     rolloutId: arm?.rolloutId,
     rolloutArm: arm?.arm,
-    buyerAction: undefined,
-    providerTransactionId: undefined,
-    providerStatus: undefined,
-    failureReason: undefined,
-    refundedMinor: 0n,
-    createdAt: now,
-    updatedAt: now,
-    expiresAt: after(now, deps.timings.paymentTimeoutMs),
-    nextCheckAt: now,
-    capturedAt: undefined,
+    ...newAttemptState(now, deps.timings.paymentTimeoutMs),
     // The worker's span that failed over, itself a child of the failed attempt's trace.
     traceParent: activeTraceParent() ?? failed.traceParent,
   };

@@ -6,7 +6,7 @@ import type { ProviderCallError } from "../adapters/providers/provider-adapter.j
 import type { AttemptKind } from "../domain/routing/health.js";
 import type { RankedCandidate, RoutingDecision } from "../domain/routing/route.js";
 import type { RoutingPolicy } from "../domain/routing/routing-policy.js";
-import type { StoredDecision } from "./ports.js";
+import type { PaymentRecord, StoredDecision } from "./ports.js";
 
 /*
  * Pure rules of the payment lifecycle, kept apart from the use cases so they are unit-tested
@@ -172,6 +172,27 @@ export function earliest(a: Date, b: Date): Date {
 /** `at` plus `ms`. */
 export function after(at: Date, ms: number): Date {
   return new Date(at.getTime() + ms);
+}
+
+/**
+ * What every new attempt starts with, first or failover: about to be created at the provider
+ * (`creating`, due at once), nothing known from the provider yet, nothing refunded, expiring
+ * `paymentTimeoutMs` from now.
+ */
+export function newAttemptState(now: Date, paymentTimeoutMs: number) {
+  return {
+    status: "creating",
+    buyerAction: undefined,
+    providerTransactionId: undefined,
+    providerStatus: undefined,
+    failureReason: undefined,
+    refundedMinor: 0n,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: after(now, paymentTimeoutMs),
+    nextCheckAt: now,
+    capturedAt: undefined,
+  } as const satisfies Partial<PaymentRecord>;
 }
 
 /**

@@ -2,7 +2,7 @@ import { context, type Context } from "@opentelemetry/api";
 import { activeTraceParent } from "@tributary/telemetry";
 import { route } from "../domain/routing/route.js";
 import type { RoutingOrder } from "../domain/routing/routing-order.js";
-import { after, rolloutArmOf, routingRuleOf, storedCandidate, storedDecisionOf } from "./lifecycle-rules.js";
+import { newAttemptState, rolloutArmOf, routingRuleOf, storedCandidate, storedDecisionOf } from "./lifecycle-rules.js";
 import type { LifecycleDeps, PaymentEvent, PaymentRecord, RoutingDecisionMetric, StoredDecision, Tx } from "./ports.js";
 
 /** An accepted order as routing needs it: the routing projection plus the order's id. */
@@ -71,22 +71,12 @@ export async function routeAcceptedOrders(deps: LifecycleDeps, tx: Tx, orders: r
       provider: first.provider,
       channel: order.channel,
       attempt: 1,
-      status: "creating",
       amount: order.amount,
       routingRule: routingRuleOf(candidate, stored, arm?.rolloutId, 1),
       decision: stored,
       rolloutId: arm?.rolloutId,
       rolloutArm: arm?.arm,
-      buyerAction: undefined,
-      providerTransactionId: undefined,
-      providerStatus: undefined,
-      failureReason: undefined,
-      refundedMinor: 0n,
-      createdAt: now,
-      updatedAt: now,
-      expiresAt: after(now, deps.timings.paymentTimeoutMs),
-      nextCheckAt: now,
-      capturedAt: undefined,
+      ...newAttemptState(now, deps.timings.paymentTimeoutMs),
       traceParent: traceContext === undefined ? activeTraceParent() : traceParentOf(traceContext),
     };
     outcomes.push(undefined);
