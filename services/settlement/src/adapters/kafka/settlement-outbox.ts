@@ -31,10 +31,10 @@ export function batchStatusToProto(status: BatchStatus): ProtoBatchStatus {
   }
 }
 
-/** An open batch on the wire: status OPEN, no batch id and no close time yet. */
-export function openBatchToProto(batch: OpenBatch): ProtoBatch {
+/** What an open and a stored batch say alike on the wire: who, which rail, which day, the totals. */
+function batchTotalsToProto(batch: OpenBatch | SettlementBatch) {
   const m = (amountMinor: bigint) => ({ currency: batch.currency, amountMinor });
-  return create(SettlementBatchSchema, {
+  return {
     merchantId: batch.merchantId,
     provider: providerIdToProto(batch.provider),
     settlementDate: batch.businessDate,
@@ -45,8 +45,12 @@ export function openBatchToProto(batch: OpenBatch): ProtoBatch {
     net: m(batch.netMinor),
     paymentCount: batch.paymentCount,
     refundCount: batch.refundCount,
-    status: ProtoBatchStatus.OPEN,
-  });
+  };
+}
+
+/** An open batch on the wire: status OPEN, no batch id and no close time yet. */
+export function openBatchToProto(batch: OpenBatch): ProtoBatch {
+  return create(SettlementBatchSchema, { ...batchTotalsToProto(batch), status: ProtoBatchStatus.OPEN });
 }
 
 /**
@@ -55,25 +59,14 @@ export function openBatchToProto(batch: OpenBatch): ProtoBatch {
  * negative one forward.
  */
 export function batchToProto(batch: SettlementBatch): ProtoBatch {
-  const m = (amountMinor: bigint) => ({ currency: batch.currency, amountMinor });
   return create(SettlementBatchSchema, {
     batchId: batch.batchId,
-    merchantId: batch.merchantId,
-    provider: providerIdToProto(batch.provider),
-    settlementDate: batch.businessDate,
-    gross: m(batch.grossMinor),
-    refunds: m(batch.refundsMinor),
-    fees: m(batch.providerFeesMinor),
-    adjustments: m(batch.adjustmentsMinor),
-    net: m(batch.netMinor),
-    paymentCount: batch.paymentCount,
-    refundCount: batch.refundCount,
+    ...batchTotalsToProto(batch),
     status: batchStatusToProto(batch.status),
     closedAt: timestampFromDate(batch.closedAt),
   });
 }
 
-/** Appends `SettlementBatchClosed` for each batch to the outbox, in the caller's transaction. */
 export async function appendBatchesClosed(tx: PoolClient, batches: readonly SettlementBatch[]): Promise<void> {
   if (batches.length === 0) return;
   await appendToOutbox(

@@ -144,7 +144,8 @@ async function postForm(url: string, fields: UnionpayFields, timeoutMs: number, 
   let response: Response;
   let text: string;
   try {
-    response = await tracedFetch({ provider: "unionpay", operation: new URL(url).pathname }, url, {
+    const target = new URL(url);
+    response = await tracedFetch({ provider: "unionpay", operation: target.pathname }, target, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded; charset=UTF-8" },
       body: new URLSearchParams(Object.entries(fields)).toString(),
