@@ -12,7 +12,7 @@ import { OrderCancelledSchema } from "@tributary/contracts/order/v1/order_events
 import { appendToOutbox, NonRetryableError, startIdempotentConsumer, type IdempotentConsumer } from "@tributary/events";
 import { applyMigrations, databaseUrl, dropDatabase, ensureDatabase, findServiceDatabases } from "@tributary/local-postgres";
 import { startTelemetry, type Telemetry } from "@tributary/telemetry";
-import { testKafkaBrokers, testPostgresServerUrl } from "@tributary/testkit/vitest";
+import { prometheusSample, testKafkaBrokers, testPostgresServerUrl } from "@tributary/testkit/vitest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServiceRuntime, type ServiceRuntime } from "../src/index.js";
 
@@ -34,23 +34,6 @@ let telemetry: Telemetry;
 let runtime: ServiceRuntime;
 let consumer: IdempotentConsumer | undefined;
 
-/** The samples of one metric family in a scrape: labels (as text) → value. */
-function samples(text: string, name: string): Map<string, number> {
-  const found = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const match = new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`).exec(line);
-    if (match !== null) found.set(match[1]!, Number(match[2]));
-  }
-  return found;
-}
-
-/** The one sample of `name` whose labels contain every `label="value"` given. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  const matches = [...samples(text, name)].filter(([labelText]) => wanted.every((label) => labelText.split(",").includes(label)));
-  if (matches.length > 1) throw new Error(`${matches.length} samples of ${name} match ${wanted.join(",")}`);
-  return matches[0]?.[1];
-}
 
 async function scrape(): Promise<string> {
   await runtime.metrics.pollNow();
@@ -99,8 +82,8 @@ afterAll(async () => {
 describe("GET /metrics on the health port", () => {
   it("reports the outbox backlog and its age from the database, and both fall to 0 once the relay publishes", async () => {
     const empty = await scrape();
-    expect(sample(empty, "tributary_outbox_unpublished", { state: "pending" })).toBe(0);
-    expect(sample(empty, "tributary_outbox_oldest_unpublished_age", {})).toBe(0);
+    expect(prometheusSample(empty, "tributary_outbox_unpublished", { state: "pending" })).toBe(0);
+    expect(prometheusSample(empty, "tributary_outbox_oldest_unpublished_age", {})).toBe(0);
 
     const client = await runtime.pool.connect();
     try {
@@ -118,9 +101,9 @@ describe("GET /metrics on the health port", () => {
       client.release();
     }
     const waiting = await scrape();
-    expect(sample(waiting, "tributary_outbox_unpublished", { state: "pending" })).toBe(5);
-    expect(sample(waiting, "tributary_outbox_unpublished", { state: "quarantined" })).toBe(0);
-    const age = sample(waiting, "tributary_outbox_oldest_unpublished_age", {});
+    expect(prometheusSample(waiting, "tributary_outbox_unpublished", { state: "pending" })).toBe(5);
+    expect(prometheusSample(waiting, "tributary_outbox_unpublished", { state: "quarantined" })).toBe(0);
+    const age = prometheusSample(waiting, "tributary_outbox_oldest_unpublished_age", {});
     expect(age).toBeGreaterThanOrEqual(90);
     expect(age).toBeLessThan(150);
     expect(waiting).toMatch(/^# UNIT tributary_outbox_oldest_unpublished_age s$/m);
@@ -128,11 +111,11 @@ describe("GET /metrics on the health port", () => {
     await runtime.startRelay({ pollIntervalMs: 100 });
     const published = await eventually(async () => {
       const text = await scrape();
-      return sample(text, "tributary_outbox_unpublished", { state: "pending" }) === 0 ? text : undefined;
+      return prometheusSample(text, "tributary_outbox_unpublished", { state: "pending" }) === 0 ? text : undefined;
     }, "the relay to publish the 5 rows");
-    expect(sample(published, "tributary_outbox_oldest_unpublished_age", {})).toBe(0);
+    expect(prometheusSample(published, "tributary_outbox_oldest_unpublished_age", {})).toBe(0);
     // The relay's own counter, on the same endpoint.
-    expect(sample(published, "messaging_client_sent_messages_total", { messaging_destination_name: topic.name })).toBe(5);
+    expect(prometheusSample(published, "messaging_client_sent_messages_total", { messaging_destination_name: topic.name })).toBe(5);
   });
 
   it("reports consumer lag per group and partition: the whole log for a group that has read nothing", async () => {
@@ -140,12 +123,12 @@ describe("GET /metrics on the health port", () => {
     // A group the broker has never seen may answer NOT_COORDINATOR at first: the next poll reads it.
     const text = await eventually(async () => {
       const scraped = await scrape();
-      return sample(scraped, "tributary_consumer_lag", { messaging_consumer_group_name: idleGroup, messaging_destination_partition_id: "0" }) === undefined
+      return prometheusSample(scraped, "tributary_consumer_lag", { messaging_consumer_group_name: idleGroup, messaging_destination_partition_id: "0" }) === undefined
         ? undefined
         : scraped;
     }, "the idle group's lag");
     const lag = [0, 1].map((partition) =>
-      sample(text, "tributary_consumer_lag", {
+      prometheusSample(text, "tributary_consumer_lag", {
         messaging_consumer_group_name: idleGroup,
         messaging_destination_name: topic.name,
         messaging_destination_partition_id: String(partition),
@@ -154,10 +137,10 @@ describe("GET /metrics on the health port", () => {
     expect(lag.every((value) => value !== undefined)).toBe(true);
     expect(lag.reduce((sum = 0, value = 0) => sum + value, 0)).toBe(5);
     // Each part says how fresh it is: read in the poll just made.
-    expect(sample(text, "tributary_metrics_read_age", { part: "consumer_lag", messaging_consumer_group_name: idleGroup })).toBeLessThan(5);
-    expect(sample(text, "tributary_metrics_read_age", { part: "outbox" })).toBeLessThan(5);
+    expect(prometheusSample(text, "tributary_metrics_read_age", { part: "consumer_lag", messaging_consumer_group_name: idleGroup })).toBeLessThan(5);
+    expect(prometheusSample(text, "tributary_metrics_read_age", { part: "outbox" })).toBeLessThan(5);
     // A watched group with nothing parked says 0, not nothing.
-    expect(sample(text, "tributary_consumer_parked_keys", { messaging_consumer_group_name: idleGroup, messaging_destination_name: topic.name })).toBe(0);
+    expect(prometheusSample(text, "tributary_consumer_parked_keys", { messaging_consumer_group_name: idleGroup, messaging_destination_name: topic.name })).toBe(0);
   });
 
   it("follows a consumer made on the runtime's client without being told: lag to 0, its dead letter counted, its key parked", async () => {
@@ -176,34 +159,34 @@ describe("GET /metrics on the health port", () => {
     const settled = await eventually(async () => {
       const text = await scrape();
       const lags = [0, 1].map((partition) =>
-        sample(text, "tributary_consumer_lag", {
+        prometheusSample(text, "tributary_consumer_lag", {
           messaging_consumer_group_name: consumingGroup,
           messaging_destination_name: topic.name,
           messaging_destination_partition_id: String(partition),
         }),
       );
-      const parked = sample(text, "tributary_consumer_parked_keys", { messaging_consumer_group_name: consumingGroup, messaging_destination_name: topic.name });
+      const parked = prometheusSample(text, "tributary_consumer_parked_keys", { messaging_consumer_group_name: consumingGroup, messaging_destination_name: topic.name });
       return lags.every((value) => value === 0) && parked === 1 ? text : undefined;
     }, "the consumer to commit every offset and park the poison key");
-    expect(sample(settled, "tributary_messaging_dead_lettered_messages_total", { messaging_consumer_group_name: consumingGroup })).toBe(1);
+    expect(prometheusSample(settled, "tributary_messaging_dead_lettered_messages_total", { messaging_consumer_group_name: consumingGroup })).toBe(1);
     // The idle group still lags by the whole log.
-    expect(sample(settled, "tributary_consumer_lag", { messaging_consumer_group_name: idleGroup, messaging_destination_partition_id: "0" })).toBeDefined();
+    expect(prometheusSample(settled, "tributary_consumer_lag", { messaging_consumer_group_name: idleGroup, messaging_destination_partition_id: "0" })).toBeDefined();
     const { rows } = await runtime.pool.query<{ message_key: string }>(`SELECT "message_key" FROM "parked_key" WHERE "consumer_group" = $1`, [consumingGroup]);
     expect(rows.map((row) => row.message_key)).toEqual([poisonKey]);
 
     await consumer.stop();
     consumer = undefined;
     // Its consumer left: the group is no longer read, and its read age says so as it grows.
-    const before = sample(await scrape(), "tributary_metrics_read_age", { part: "consumer_lag", messaging_consumer_group_name: consumingGroup }) ?? 0;
+    const before = prometheusSample(await scrape(), "tributary_metrics_read_age", { part: "consumer_lag", messaging_consumer_group_name: consumingGroup }) ?? 0;
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const later = sample(await scrape(), "tributary_metrics_read_age", { part: "consumer_lag", messaging_consumer_group_name: consumingGroup }) ?? 0;
+    const later = prometheusSample(await scrape(), "tributary_metrics_read_age", { part: "consumer_lag", messaging_consumer_group_name: consumingGroup }) ?? 0;
     expect(later).toBeGreaterThan(before + 0.25);
   });
 
   it("serves the service's own instruments made on runtime.meter beside the kit's", async () => {
     runtime.meter.createCounter("tributary.payments", { unit: "{payment}" }).add(2, { provider: "wechatpay", outcome: "captured" });
     const text = await scrape();
-    expect(sample(text, "tributary_payments_total", { provider: "wechatpay", outcome: "captured", otel_scope_name: "kit-metrics" })).toBe(2);
+    expect(prometheusSample(text, "tributary_payments_total", { provider: "wechatpay", outcome: "captured", otel_scope_name: "kit-metrics" })).toBe(2);
     // Not a path this server knows: still a 404 that names the three it does.
     const missing = await fetch(`http://${runtime.healthAddress}/nope`);
     expect(missing.status).toBe(404);

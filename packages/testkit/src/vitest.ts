@@ -6,6 +6,7 @@ import { databaseUrl, ensureDatabase, findServiceDatabases, migrateServiceDataba
 import "./provided-context.js";
 
 export { startGroupAtTopicEnd, type GroupOffsetsAdmin } from "./kafka-group-offsets.js";
+export { prometheusSample, prometheusSamples } from "./prometheus-samples.js";
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), "../../../..");
 

@@ -10,24 +10,8 @@ import type { AddressInfo } from "node:net";
 import { startTelemetry, type Telemetry } from "@tributary/telemetry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startPaymentRoutingTestEnv, type PaymentRoutingTestEnv } from "./payment-routing-test-env.js";
+import { prometheusSample } from "@tributary/testkit/vitest";
 
-/** The samples of one metric family in a scrape: label text → value. */
-function samples(text: string, name: string): Map<string, number> {
-  const found = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const match = new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`).exec(line);
-    if (match !== null) found.set(match[1]!, Number(match[2]));
-  }
-  return found;
-}
-
-/** The one sample of `name` whose labels include every `label="value"` given; undefined when none. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  const matches = [...samples(text, name)].filter(([labelText]) => wanted.every((label) => labelText.split(",").includes(label)));
-  if (matches.length > 1) throw new Error(`${matches.length} samples of ${name} match ${wanted.join(",")}`);
-  return matches[0]?.[1];
-}
 
 describe("payment-routing metrics on /metrics", () => {
   let telemetry: Telemetry;
@@ -69,22 +53,22 @@ describe("payment-routing metrics on /metrics", () => {
     await env.waitForAttempt(orderId, (p) => p.status === "captured", "the captured WeChat Pay payment");
 
     const text = await scrape();
-    expect(sample(text, "payment_routing_payments_total", { provider: "wechat_pay", outcome: "routed" })).toBe(1);
-    expect(sample(text, "payment_routing_payments_total", { provider: "wechat_pay", outcome: "captured" })).toBe(1);
-    expect(sample(text, "payment_routing_payments_total", { provider: "wechat_pay", outcome: "failed" })).toBeUndefined();
-    expect(sample(text, "payment_routing_routing_decisions_total", { provider: "wechat_pay", tier: "preferred", rollout: "none", arm: "none" })).toBe(1);
+    expect(prometheusSample(text, "payment_routing_payments_total", { provider: "wechat_pay", outcome: "routed" })).toBe(1);
+    expect(prometheusSample(text, "payment_routing_payments_total", { provider: "wechat_pay", outcome: "captured" })).toBe(1);
+    expect(prometheusSample(text, "payment_routing_payments_total", { provider: "wechat_pay", outcome: "failed" })).toBeUndefined();
+    expect(prometheusSample(text, "payment_routing_routing_decisions_total", { provider: "wechat_pay", tier: "preferred", rollout: "none", arm: "none" })).toBe(1);
     // One create call, measured: a count of 1 and a positive sum of seconds, below the 3 s call timeout.
     const call = { provider: "wechat_pay", call: "create_payment" };
-    expect(sample(text, "payment_routing_provider_call_duration_count", call)).toBe(1);
-    const seconds = sample(text, "payment_routing_provider_call_duration_sum", call) ?? 0;
+    expect(prometheusSample(text, "payment_routing_provider_call_duration_count", call)).toBe(1);
+    const seconds = prometheusSample(text, "payment_routing_provider_call_duration_sum", call) ?? 0;
     expect(seconds).toBeGreaterThan(0);
     expect(seconds).toBeLessThan(3);
-    expect(sample(text, "payment_routing_provider_call_duration_bucket", { ...call, le: "+Inf" })).toBe(1);
+    expect(prometheusSample(text, "payment_routing_provider_call_duration_bucket", { ...call, le: "+Inf" })).toBe(1);
     // Every provider with an adapter × every channel has a breaker series; WeChat's is closed.
-    expect(sample(text, "payment_routing_breaker_state", { provider: "wechat_pay", channel: "web" })).toBe(0);
+    expect(prometheusSample(text, "payment_routing_breaker_state", { provider: "wechat_pay", channel: "web" })).toBe(0);
     for (const provider of ["alipay", "wechat_pay", "unionpay", "jd_pay", "ecny"]) {
       for (const channel of ["app", "web", "mini_program"]) {
-        expect(sample(text, "payment_routing_breaker_state", { provider, channel }), `${provider} ${channel}`).toBeDefined();
+        expect(prometheusSample(text, "payment_routing_breaker_state", { provider, channel }), `${provider} ${channel}`).toBeDefined();
       }
     }
   });
@@ -93,27 +77,27 @@ describe("payment-routing metrics on /metrics", () => {
     const orderId = await env.acceptOrder({ preferred: "jd_pay" });
     await env.waitForEvent(orderId, "PaymentFailed", (m) => m["reasonCode"] === "timed_out", 60_000);
     const text = await scrape();
-    expect(sample(text, "payment_routing_payments_total", { provider: "jd_pay", outcome: "routed" })).toBe(1);
-    expect(sample(text, "payment_routing_payments_total", { provider: "jd_pay", outcome: "timed_out" })).toBe(1);
-    expect(sample(text, "payment_routing_payments_total", { provider: "jd_pay", outcome: "captured" })).toBeUndefined();
-    expect(sample(text, "payment_routing_payments_total", { provider: "jd_pay", outcome: "failed" })).toBeUndefined();
+    expect(prometheusSample(text, "payment_routing_payments_total", { provider: "jd_pay", outcome: "routed" })).toBe(1);
+    expect(prometheusSample(text, "payment_routing_payments_total", { provider: "jd_pay", outcome: "timed_out" })).toBe(1);
+    expect(prometheusSample(text, "payment_routing_payments_total", { provider: "jd_pay", outcome: "captured" })).toBeUndefined();
+    expect(prometheusSample(text, "payment_routing_payments_total", { provider: "jd_pay", outcome: "failed" })).toBeUndefined();
     // Created once; it ends by our close at its expiry or by the sandbox's own close notification, whichever comes first.
-    expect(sample(text, "payment_routing_provider_calls_total", { provider: "jd_pay", call: "create_payment", outcome: "ok" })).toBe(1);
-    expect(sample(text, "payment_routing_provider_call_duration_count", { provider: "jd_pay", call: "create_payment" })).toBe(1);
+    expect(prometheusSample(text, "payment_routing_provider_calls_total", { provider: "jd_pay", call: "create_payment", outcome: "ok" })).toBe(1);
+    expect(prometheusSample(text, "payment_routing_provider_call_duration_count", { provider: "jd_pay", call: "create_payment" })).toBe(1);
   });
 
   it("Alipay answering 5xx opens its breaker: the gauge reads 2 on that channel and 0 on the others", async () => {
     const orderId = await env.acceptOrder({ preferred: "alipay" });
     const text = await eventually(async () => {
       const scraped = await scrape();
-      return sample(scraped, "payment_routing_breaker_state", { provider: "alipay", channel: "web" }) === 2 ? scraped : undefined;
+      return prometheusSample(scraped, "payment_routing_breaker_state", { provider: "alipay", channel: "web" }) === 2 ? scraped : undefined;
     }, "Alipay's breaker to read open on /metrics", 60_000);
-    expect(sample(text, "payment_routing_breaker_state", { provider: "alipay", channel: "app" })).toBe(0);
-    expect(sample(text, "payment_routing_breaker_state", { provider: "wechat_pay", channel: "web" })).toBe(0);
+    expect(prometheusSample(text, "payment_routing_breaker_state", { provider: "alipay", channel: "app" })).toBe(0);
+    expect(prometheusSample(text, "payment_routing_breaker_state", { provider: "wechat_pay", channel: "web" })).toBe(0);
     expect(env.service.health.snapshot(["alipay"], new Date()).find((h) => h.channel === "web")?.health.breaker).toBe("open");
     // The attempt stays creating (its outcome unknown), so it was routed and nothing else.
-    expect(sample(text, "payment_routing_payments_total", { provider: "alipay", outcome: "routed" })).toBe(1);
-    expect(sample(text, "payment_routing_payments_total", { provider: "alipay", outcome: "captured" })).toBeUndefined();
+    expect(prometheusSample(text, "payment_routing_payments_total", { provider: "alipay", outcome: "routed" })).toBe(1);
+    expect(prometheusSample(text, "payment_routing_payments_total", { provider: "alipay", outcome: "captured" })).toBeUndefined();
     expect((await env.attempts(orderId)).map((a) => [a.provider, a.status])).toEqual([["alipay", "creating"]]);
   });
 });

@@ -13,7 +13,7 @@ import { OrderRefundRequestedSchema } from "@tributary/contracts/order/v1/order_
 import { PaymentCapturedSchema, PaymentRefundedSchema } from "@tributary/contracts/payment/v1/payment_events";
 import { envelopeHeaders, newEventId, protobufContentType } from "@tributary/events";
 import { startTelemetry, type Telemetry } from "@tributary/telemetry";
-import { freshTestDatabase, startGroupAtTopicEnd, testKafkaBrokers } from "@tributary/testkit/vitest";
+import { freshTestDatabase, prometheusSample, startGroupAtTopicEnd, testKafkaBrokers } from "@tributary/testkit/vitest";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,23 +22,6 @@ import { accountIdOf, accounts } from "../src/domain/account.js";
 import { startSettlementService, type RunningSettlementService } from "../src/settlement-service.js";
 import { eventually } from "./settlement-test-env.js";
 
-/** The samples of one metric family in a scrape: label text → value. */
-function samples(text: string, name: string): Map<string, number> {
-  const found = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const match = new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`).exec(line);
-    if (match !== null) found.set(match[1]!, Number(match[2]));
-  }
-  return found;
-}
-
-/** The one sample of `name` whose labels include every `label="value"` given; undefined when none. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  const matches = [...samples(text, name)].filter(([labelText]) => wanted.every((label) => labelText.split(",").includes(label)));
-  if (matches.length > 1) throw new Error(`${matches.length} samples of ${name} match ${wanted.join(",")}`);
-  return matches[0]?.[1];
-}
 
 describe("settlement metrics on /metrics", () => {
   let telemetry: Telemetry;
@@ -115,8 +98,8 @@ describe("settlement metrics on /metrics", () => {
   it("counts a capture, a refund reservation and its posting once each; the CNY imbalance reads 0 before and after a checkpoint", async () => {
     const before = await scrape();
     // The platform accounts exist from start-up: CNY is reported, and is 0, before any posting.
-    expect(sample(before, "settlement_ledger_imbalance", { currency: "CNY" })).toBe(0);
-    expect(sample(before, "settlement_postings_total", { kind: "capture" })).toBeUndefined();
+    expect(prometheusSample(before, "settlement_ledger_imbalance", { currency: "CNY" })).toBe(0);
+    expect(prometheusSample(before, "settlement_postings_total", { kind: "capture" })).toBeUndefined();
 
     const orderId = `order-${newEventId()}`;
     const paymentId = `pay-${newEventId()}`;
@@ -154,20 +137,20 @@ describe("settlement metrics on /metrics", () => {
     );
 
     const text = await scrape();
-    expect(sample(text, "settlement_postings_total", { kind: "capture" })).toBe(1);
-    expect(sample(text, "settlement_postings_total", { kind: "refund_reservation" })).toBe(1);
-    expect(sample(text, "settlement_postings_total", { kind: "refund" })).toBe(1);
-    expect(sample(text, "settlement_postings_total", { kind: "payout" })).toBeUndefined();
-    expect(sample(text, "settlement_ledger_imbalance", { currency: "CNY" })).toBe(0);
+    expect(prometheusSample(text, "settlement_postings_total", { kind: "capture" })).toBe(1);
+    expect(prometheusSample(text, "settlement_postings_total", { kind: "refund_reservation" })).toBe(1);
+    expect(prometheusSample(text, "settlement_postings_total", { kind: "refund" })).toBe(1);
+    expect(prometheusSample(text, "settlement_postings_total", { kind: "payout" })).toBeUndefined();
+    expect(prometheusSample(text, "settlement_ledger_imbalance", { currency: "CNY" })).toBe(0);
     expect(await rawSums()).toEqual({ CNY: "0" });
     // Just read (refreshNow): its age is well under the 10 s interval.
-    const age = sample(text, "settlement_ledger_imbalance_read_age", {});
+    const age = prometheusSample(text, "settlement_ledger_imbalance_read_age", {});
     expect(age).toBeDefined();
     expect(age).toBeLessThan(5);
 
     // Another checkpoint after everything: lines alone now, still 0.
     await takeCheckpoint(pool);
-    expect(sample(await scrape(), "settlement_ledger_imbalance", { currency: "CNY" })).toBe(0);
+    expect(prometheusSample(await scrape(), "settlement_ledger_imbalance", { currency: "CNY" })).toBe(0);
   });
 
   it("reads the checkpoints: a line planted one fen off makes CNY read 1 while the postings still sum to 0", async () => {
@@ -184,7 +167,7 @@ describe("settlement metrics on /metrics", () => {
       [accountIdOf(accounts.merchantPayable(merchantId, "CNY"))],
     );
     const text = await scrape();
-    expect(sample(text, "settlement_ledger_imbalance", { currency: "CNY" })).toBe(1);
+    expect(prometheusSample(text, "settlement_ledger_imbalance", { currency: "CNY" })).toBe(1);
     expect(await rawSums()).toEqual({ CNY: "0" });
   });
 });
