@@ -1,7 +1,7 @@
 import { Code, RpcError } from "@tributary/grpc";
 import { OrderStatus } from "@tributary/contracts/order/v1/order";
 import type { Provider } from "@tributary/contracts/common/v1/provider";
-import { Channel } from "@tributary/contracts/common/v1/provider";
+import { Channel, Provider as ProviderEnum } from "@tributary/contracts/common/v1/provider";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rpcError, startOrderTestEnv, uniqueMerchant, validOrder, type OrderTestEnv, type PlainCreateRequest } from "./order-test-env.js";
 
@@ -39,6 +39,27 @@ describe("CreateOrder over gRPC", () => {
     );
     expect((accepted.message as { order: { merchantId: string } }).order.merchantId).toBe(merchant);
     expect(accepted.headers["producer"]).toBe("order");
+  });
+
+  it("keeps the buyer's provider accounts: stored, answered by GetOrder and carried by OrderAccepted", async () => {
+    const merchant = uniqueMerchant("accounts");
+    const request = validOrder(merchant, "ref-accounts");
+    const accounts = [
+      { provider: ProviderEnum.WECHAT_PAY, accountId: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o" },
+      { provider: ProviderEnum.ALIPAY, accountId: "2088102146225135" },
+    ];
+    const response = await env.writer.createOrder({ ...request, buyer: { ...request.buyer!, providerAccounts: accounts } });
+    const orderId = response.order!.orderId;
+    const inContractOrder = [accounts[1], accounts[0]];
+    expect(response.order?.buyer?.providerAccounts.map((a) => ({ provider: a.provider, accountId: a.accountId }))).toEqual(inContractOrder);
+    const got = await env.reader.getOrder({ orderId });
+    expect(got.order?.buyer?.providerAccounts.map((a) => ({ provider: a.provider, accountId: a.accountId }))).toEqual(inContractOrder);
+    const accepted = await env.orders.waitFor(
+      (r) => r.key === orderId && r.headers["event-type"] === "tributary.order.v1.OrderAccepted",
+      "OrderAccepted with the buyer's accounts on orders.v1",
+    );
+    const carried = (accepted.message as { order: { buyer: { providerAccounts: { provider: Provider; accountId: string }[] } } }).order.buyer.providerAccounts;
+    expect(carried.map((a) => ({ provider: a.provider, accountId: a.accountId }))).toEqual(inContractOrder);
   });
 
   it("returns the original order for the same reference and content, and creates nothing new", async () => {

@@ -196,7 +196,7 @@ export function uniqueMerchant(label: string): string {
 export interface PlainCreateRequest {
   merchantId: string;
   merchantOrderRef: string;
-  buyer?: { buyerId: string; country: string };
+  buyer?: { buyerId: string; country: string; providerAccounts?: { provider: Provider; accountId: string }[] };
   lines: { sku: string; category: string; quantity: bigint; unitPrice?: { currency: string; amountMinor: bigint } }[];
   total?: { currency: string; amountMinor: bigint };
   channel: Channel;

@@ -22,7 +22,7 @@ const cny = (amountMinor: bigint) => money(amountMinor, "CNY");
 const draft: OrderDraft = {
   merchantId: "m-1",
   merchantOrderRef: "ref-1",
-  buyer: { buyerId: "b-1", country: "CN" },
+  buyer: { buyerId: "b-1", country: "CN", providerAccounts: [] },
   lines: [
     { sku: "A", category: "apparel", quantity: 2n, unitPrice: cny(1999n) },
     { sku: "B", category: "services", quantity: 1n, unitPrice: cny(500n) },

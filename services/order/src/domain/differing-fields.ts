@@ -35,6 +35,10 @@ export function differingFields(stored: OrderDraft, incoming: OrderDraft): Field
   if (stored.buyer.country !== incoming.buyer.country) {
     found.push({ field: "buyer.country", description: `differs from the existing order: was ${JSON.stringify(stored.buyer.country ?? "")}` });
   }
+  const accountsText = (draft: OrderDraft): string => draft.buyer.providerAccounts.map((a) => `${a.provider}:${a.accountId}`).join(", ");
+  if (accountsText(stored) !== accountsText(incoming)) {
+    found.push({ field: "buyer.provider_accounts", description: `differs from the existing order: was [${accountsText(stored)}]` });
+  }
   if (stored.lines.length !== incoming.lines.length) {
     found.push({ field: "lines", description: `had ${stored.lines.length} lines` });
   } else {

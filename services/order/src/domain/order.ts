@@ -40,10 +40,23 @@ export interface OrderLine {
   readonly unitPrice: Money;
 }
 
-/** The buyer as the upstream system knows them; `country` is ISO 3166-1 alpha-2 when given. */
+/**
+ * The buyer's own account at one provider (a WeChat openid, an Alipay user id), which products that
+ * charge a known wallet need: WeChat Pay JSAPI, Alipay's mini-program payment.
+ */
+export interface ProviderAccount {
+  readonly provider: PaymentProvider;
+  readonly accountId: string;
+}
+
+/**
+ * The buyer as the upstream system knows them; `country` is ISO 3166-1 alpha-2 when given.
+ * `providerAccounts` holds at most one account per provider, in the contracts' provider order.
+ */
 export interface Buyer {
   readonly buyerId: string;
   readonly country: string | undefined;
+  readonly providerAccounts: readonly ProviderAccount[];
 }
 
 /**

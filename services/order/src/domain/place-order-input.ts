@@ -24,7 +24,13 @@ export interface OrderLineInput {
 export interface PlaceOrderInput {
   readonly merchantId: string;
   readonly merchantOrderRef: string;
-  readonly buyer: { readonly buyerId: string; readonly country: string } | undefined;
+  readonly buyer:
+    | {
+        readonly buyerId: string;
+        readonly country: string;
+        readonly providerAccounts: readonly { readonly provider: string; readonly accountId: string }[];
+      }
+    | undefined;
   readonly lines: readonly OrderLineInput[];
   readonly total: MoneyInput | undefined;
   readonly channel: string;

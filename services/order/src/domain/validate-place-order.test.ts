@@ -7,7 +7,7 @@ import { validatePlaceOrder } from "./validate-place-order.js";
 const valid: PlaceOrderInput = {
   merchantId: "m-1",
   merchantOrderRef: "ref-1",
-  buyer: { buyerId: "b-1", country: "CN" },
+  buyer: { buyerId: "b-1", country: "CN", providerAccounts: [] },
   lines: [
     { sku: "A", category: "apparel", quantity: 2n, unitPrice: { currency: "CNY", amountMinor: 1999n } },
     { sku: "B", category: "services", quantity: 1n, unitPrice: { currency: "CNY", amountMinor: 500n } },
@@ -34,8 +34,19 @@ describe("validatePlaceOrder", () => {
   });
 
   it("treats an empty country and an unset provider as absent", () => {
-    const result = validatePlaceOrder({ ...valid, buyer: { buyerId: "b", country: "" }, preferredProvider: "ecny" });
+    const result = validatePlaceOrder({ ...valid, buyer: { buyerId: "b", country: "", providerAccounts: [] }, preferredProvider: "ecny" });
     expect(result.ok && result.value.buyer.country === undefined && result.value.preferredProvider === "ecny").toBe(true);
+  });
+
+  it("keeps the buyer's provider accounts in the contracts' provider order", () => {
+    const result = validatePlaceOrder({
+      ...valid,
+      buyer: { buyerId: "b", country: "", providerAccounts: [{ provider: "wechat_pay", accountId: "oUpF8" }, { provider: "alipay", accountId: "2088102146225135" }] },
+    });
+    expect(result.ok && result.value.buyer.providerAccounts).toEqual([
+      { provider: "alipay", accountId: "2088102146225135" },
+      { provider: "wechat_pay", accountId: "oUpF8" },
+    ]);
   });
 
   it.each<[string, Partial<PlaceOrderInput>, string[]]>([
@@ -43,8 +54,18 @@ describe("validatePlaceOrder", () => {
     ["merchant with padding", { merchantId: " m-1" }, ["merchant_id"]],
     ["over-long reference", { merchantOrderRef: "r".repeat(129) }, ["merchant_order_ref"]],
     ["missing buyer", { buyer: undefined }, ["buyer"]],
-    ["blank buyer id", { buyer: { buyerId: "", country: "" } }, ["buyer.buyer_id"]],
-    ["lower-case country", { buyer: { buyerId: "b", country: "cn" } }, ["buyer.country"]],
+    ["blank buyer id", { buyer: { buyerId: "", country: "", providerAccounts: [] } }, ["buyer.buyer_id"]],
+    ["lower-case country", { buyer: { buyerId: "b", country: "cn", providerAccounts: [] } }, ["buyer.country"]],
+    ["unset account provider", { buyer: { buyerId: "b", country: "", providerAccounts: [{ provider: "", accountId: "o-1" }] } }, ["buyer.provider_accounts[0].provider"]],
+    ["undefined account provider", { buyer: { buyerId: "b", country: "", providerAccounts: [{ provider: "unknown(9)", accountId: "o-1" }] } }, ["buyer.provider_accounts[0].provider"]],
+    [
+      "two accounts at one provider",
+      { buyer: { buyerId: "b", country: "", providerAccounts: [{ provider: "wechat_pay", accountId: "o-1" }, { provider: "wechat_pay", accountId: "o-2" }] } },
+      ["buyer.provider_accounts[1].provider"],
+    ],
+    ["blank account id", { buyer: { buyerId: "b", country: "", providerAccounts: [{ provider: "alipay", accountId: "" }] } }, ["buyer.provider_accounts[0].account_id"]],
+    ["account id with a space", { buyer: { buyerId: "b", country: "", providerAccounts: [{ provider: "alipay", accountId: "2088 1" }] } }, ["buyer.provider_accounts[0].account_id"]],
+    ["over-long account id", { buyer: { buyerId: "b", country: "", providerAccounts: [{ provider: "alipay", accountId: "2".repeat(129) }] } }, ["buyer.provider_accounts[0].account_id"]],
     ["no lines", { lines: [] }, ["lines"]],
     ["missing total", { total: undefined }, ["total"]],
     ["zero total", { total: { currency: "CNY", amountMinor: 0n } }, ["total.amount_minor"]],
@@ -111,10 +132,20 @@ describe("differingFields", () => {
     expect(differingFields(draft(valid), draft(valid))).toEqual([]);
   });
 
+  it("sees accounts listed in another order as the same, and a changed account as a difference", () => {
+    const alipay = { provider: "alipay", accountId: "2088102146225135" };
+    const wechat = { provider: "wechat_pay", accountId: "oUpF8" };
+    const withAccounts = (accounts: { provider: string; accountId: string }[]) =>
+      draft({ ...valid, buyer: { buyerId: "b-1", country: "CN", providerAccounts: accounts } });
+    expect(differingFields(withAccounts([alipay, wechat]), withAccounts([wechat, alipay]))).toEqual([]);
+    const found = differingFields(withAccounts([alipay, wechat]), withAccounts([alipay, { ...wechat, accountId: "oOther" }]));
+    expect(found).toEqual([{ field: "buyer.provider_accounts", description: "differs from the existing order: was [alipay:2088102146225135, wechat_pay:oUpF8]" }]);
+  });
+
   it("names each changed field with the stored value", () => {
     const changed = draft({
       ...valid,
-      buyer: { buyerId: "b-2", country: "CN" },
+      buyer: { buyerId: "b-2", country: "CN", providerAccounts: [] },
       lines: [{ ...valid.lines[0]!, quantity: 3n }, valid.lines[1]!],
       total: { currency: "CNY", amountMinor: 6497n },
       preferredProvider: "unionpay",

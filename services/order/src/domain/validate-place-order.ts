@@ -7,6 +7,7 @@ import {
   type OrderDraft,
   type OrderLine,
   type PaymentProvider,
+  type ProviderAccount,
 } from "./order.js";
 import type { FieldViolation, InvalidOrderError } from "./order-error.js";
 import type { MoneyInput, PlaceOrderInput } from "./place-order-input.js";
@@ -42,6 +43,48 @@ function isProvider(value: string): value is PaymentProvider {
   return (PAYMENT_PROVIDERS as readonly string[]).includes(value);
 }
 
+/** Longest provider account id (openid, Alipay user id or open_id) we store. */
+export const MAX_PROVIDER_ACCOUNT_LENGTH = 128;
+
+const providerAccountId = /^[\x21-\x7e]+$/;
+
+/**
+ * The buyer's provider accounts, at most one per provider, each a known provider and an id of
+ * 1–{@link MAX_PROVIDER_ACCOUNT_LENGTH} printable ASCII characters; returned in the contracts'
+ * provider order, so two creates that list the same accounts in another order are the same order.
+ */
+function checkProviderAccounts(
+  accounts: readonly { readonly provider: string; readonly accountId: string }[],
+  violations: FieldViolation[],
+): ProviderAccount[] {
+  const valid: ProviderAccount[] = [];
+  accounts.forEach((account, index) => {
+    const path = `buyer.provider_accounts[${index}]`;
+    let provider: PaymentProvider | undefined;
+    if (account.provider === "") {
+      violations.push({ field: `${path}.provider`, description: `is required: one of ${PAYMENT_PROVIDERS.join(", ")}` });
+    } else if (!isProvider(account.provider)) {
+      violations.push({ field: `${path}.provider`, description: `${account.provider} is not one of ${PAYMENT_PROVIDERS.join(", ")}` });
+    } else if (valid.some((a) => a.provider === account.provider)) {
+      violations.push({ field: `${path}.provider`, description: `${account.provider} is listed twice; give one account per provider` });
+    } else {
+      provider = account.provider;
+    }
+    let idOk = false;
+    if (account.accountId === "") {
+      violations.push({ field: `${path}.account_id`, description: "is required" });
+    } else if (account.accountId.length > MAX_PROVIDER_ACCOUNT_LENGTH) {
+      violations.push({ field: `${path}.account_id`, description: `must be at most ${MAX_PROVIDER_ACCOUNT_LENGTH} characters` });
+    } else if (!providerAccountId.test(account.accountId)) {
+      violations.push({ field: `${path}.account_id`, description: "must be printable ASCII without spaces" });
+    } else {
+      idOk = true;
+    }
+    if (provider !== undefined && idOk) valid.push({ provider, accountId: account.accountId });
+  });
+  return valid.sort((a, b) => PAYMENT_PROVIDERS.indexOf(a.provider) - PAYMENT_PROVIDERS.indexOf(b.provider));
+}
+
 /** Checks an amount's currency and sign; returns the currency when it is one we know. */
 function checkAmount(
   field: string,
@@ -70,7 +113,7 @@ function checkAmount(
 
 /**
  * The one set of rules for a new order, shared by `CreateOrder` and `OrderPlaced`: ids present
- * and bounded, a buyer, 1–100 lines each with a positive quantity and a positive unit price in
+ * and bounded, a buyer (with at most one valid account per provider), 1–100 lines each with a positive quantity and a positive unit price in
  * the order's currency, a known channel, an optional known provider, and a total that equals
  * the sum of quantity × unit price exactly, with every product and the sum within int64.
  * Returns every violation at once, each with its proto field path, so the caller fixes them in
@@ -82,6 +125,7 @@ export function validatePlaceOrder(input: PlaceOrderInput): Result<OrderDraft, I
   checkText("merchant_order_ref", input.merchantOrderRef, MAX_REF_LENGTH, violations);
 
   let country: string | undefined;
+  let providerAccounts: ProviderAccount[] = [];
   if (input.buyer === undefined) {
     violations.push({ field: "buyer", description: "is required" });
   } else {
@@ -93,6 +137,7 @@ export function validatePlaceOrder(input: PlaceOrderInput): Result<OrderDraft, I
         violations.push({ field: "buyer.country", description: "must be an ISO 3166-1 alpha-2 code such as CN" });
       }
     }
+    providerAccounts = checkProviderAccounts(input.buyer.providerAccounts, violations);
   }
 
   const totalCurrency = checkAmount("total", input.total, violations);
@@ -182,7 +227,7 @@ export function validatePlaceOrder(input: PlaceOrderInput): Result<OrderDraft, I
   return ok({
     merchantId: input.merchantId,
     merchantOrderRef: input.merchantOrderRef,
-    buyer: { buyerId: input.buyer.buyerId, country },
+    buyer: { buyerId: input.buyer.buyerId, country, providerAccounts },
     lines,
     total: money(input.total.amountMinor, totalCurrency),
     channel,

@@ -33,6 +33,7 @@ interface OrderRow extends QueryResultRow {
   merchant_order_ref: string;
   buyer_id: string;
   buyer_country: string | null;
+  buyer_provider_accounts: { provider: PaymentProvider; account_id: string }[];
   currency: string;
   total_minor: string;
   channel: Channel;
@@ -149,7 +150,11 @@ function toOrder(row: OrderRow): Order {
     orderId: row.order_id,
     merchantId: row.merchant_id,
     merchantOrderRef: row.merchant_order_ref,
-    buyer: { buyerId: row.buyer_id, country: row.buyer_country ?? undefined },
+    buyer: {
+      buyerId: row.buyer_id,
+      country: row.buyer_country ?? undefined,
+      providerAccounts: row.buyer_provider_accounts.map((a) => ({ provider: a.provider, accountId: a.account_id })),
+    },
     lines,
     total: storedMoney(row.total_minor, row.currency),
     channel: row.channel,
@@ -175,15 +180,16 @@ const insertOrders = `
   WITH inserted AS (
     INSERT INTO orders (order_id, merchant_id, merchant_order_ref, buyer_id, buyer_country, currency,
       total_minor, channel, preferred_provider, status, paid_minor, refunded_minor, payment_id,
-      payment_failure_reason, cancel_reason, created_at, updated_at)
+      payment_failure_reason, cancel_reason, created_at, updated_at, buyer_provider_accounts)
     SELECT o.order_id, o.merchant_id, o.merchant_order_ref, o.buyer_id, o.buyer_country, o.currency,
       o.total_minor, o.channel, o.preferred_provider, o.status, o.paid_minor, o.refunded_minor, NULL,
-      NULL, NULL, o.created_at, o.updated_at
+      NULL, NULL, o.created_at, o.updated_at, o.buyer_provider_accounts
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
                 $8::order_channel[], $9::payment_provider[], $10::order_status[], $11::bigint[], $12::bigint[],
-                $13::timestamptz[], $14::timestamptz[])
+                $13::timestamptz[], $14::timestamptz[], $22::jsonb[])
       WITH ORDINALITY AS o(order_id, merchant_id, merchant_order_ref, buyer_id, buyer_country, currency,
-        total_minor, channel, preferred_provider, status, paid_minor, refunded_minor, created_at, updated_at, n)
+        total_minor, channel, preferred_provider, status, paid_minor, refunded_minor, created_at, updated_at,
+        buyer_provider_accounts, n)
     ORDER BY o.n
     ON CONFLICT (merchant_id, merchant_order_ref) DO NOTHING
     RETURNING order_id
@@ -227,6 +233,7 @@ function insertOrdersValues(unsorted: readonly Order[]): unknown[] {
     lines.map((l) => l.line.quantity.toString()),
     lines.map((l) => l.line.unitPrice.amountMinor.toString()),
     lines.map((l) => l.line.unitPrice.currency),
+    orders.map((o) => JSON.stringify(o.buyer.providerAccounts.map((a) => ({ provider: a.provider, account_id: a.accountId })))),
   ];
 }
 

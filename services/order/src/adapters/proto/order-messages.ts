@@ -108,7 +108,14 @@ export function toPlaceOrderInput(message: PlaceOrderFields): PlaceOrderInput {
   return {
     merchantId: message.merchantId,
     merchantOrderRef: message.merchantOrderRef,
-    buyer: message.buyer === undefined ? undefined : { buyerId: message.buyer.buyerId, country: message.buyer.country },
+    buyer:
+      message.buyer === undefined
+        ? undefined
+        : {
+            buyerId: message.buyer.buyerId,
+            country: message.buyer.country,
+            providerAccounts: message.buyer.providerAccounts.map((a) => ({ provider: providerName(a.provider), accountId: a.accountId })),
+          },
     lines: message.lines.map((line) => ({
       sku: line.sku,
       category: line.category,
@@ -127,7 +134,11 @@ export function toOrderMessage(order: Order): ProtoOrder {
     orderId: order.orderId,
     merchantId: order.merchantId,
     merchantOrderRef: order.merchantOrderRef,
-    buyer: { buyerId: order.buyer.buyerId, country: order.buyer.country ?? "" },
+    buyer: {
+      buyerId: order.buyer.buyerId,
+      country: order.buyer.country ?? "",
+      providerAccounts: order.buyer.providerAccounts.map((a) => ({ provider: providerIdToProto(a.provider), accountId: a.accountId })),
+    },
     lines: order.lines.map((line) => ({
       sku: line.sku,
       category: line.category,

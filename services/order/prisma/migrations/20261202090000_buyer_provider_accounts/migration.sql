@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "orders" ADD COLUMN     "buyer_provider_accounts" JSONB NOT NULL DEFAULT '[]';
