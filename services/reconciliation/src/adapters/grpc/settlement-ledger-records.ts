@@ -1,7 +1,9 @@
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { create, createFileRegistry, type DescMessage, type DescMethodServerStreaming, type DescService } from "@bufbuild/protobuf";
+import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema, timestampMs } from "@bufbuild/protobuf/wkt";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { providerIdToProto, type ProviderId } from "@tributary/contracts";
 import { RecordKind, type SettlementRecord } from "@tributary/contracts/settlement/v1/settlement";
-import { SettlementService } from "@tributary/contracts/settlement/v1/settlement_service";
+import { SettlementService, type StreamPaymentsForReconciliationRequestSchema } from "@tributary/contracts/settlement/v1/settlement_service";
 import { closeClient, createClient } from "@tributary/grpc";
 import { parseCurrencyCode, type CurrencyCode } from "@tributary/money";
 import type { LedgerRecordsSource } from "../../app/ports.js";
@@ -39,7 +41,7 @@ export function createSettlementLedgerRecords(options: SettlementLedgerRecordsOp
   async function* chunksFor(provider: ProviderId, businessDate: string): AsyncIterable<readonly LedgerRecord[]> {
     // grpc-js's default HTTP/2 window (64 KiB): a 4 MiB window (`grpc-node.flow_control_window`)
     // was measured slower — 80k against 230k–425k records/s drained from the bench's stand-in.
-    const client = createClient(SettlementService, options.address, { bearerToken: options.bearerToken });
+    const client = createClient(SettlementRecordsWireService, options.address, { bearerToken: options.bearerToken });
     try {
       const stream = client.streamPaymentsForReconciliation(
         { provider: providerIdToProto(provider), businessDate },
@@ -48,8 +50,9 @@ export function createSettlementLedgerRecords(options: SettlementLedgerRecordsOp
       let index = 0;
       for await (const response of stream) {
         index += 1;
-        if (response.records.length === 0) throw new Error(`settlement StreamPaymentsForReconciliation ${provider} ${businessDate}: message ${index} has no record`);
-        yield ledgerRecordsOf(response.records, businessDate);
+        const { records } = response as unknown as SettlementRecordsWire;
+        if (records.length === 0) throw new Error(`settlement StreamPaymentsForReconciliation ${provider} ${businessDate}: message ${index} has no record`);
+        yield ledgerRecordsFromWire(records, businessDate);
       }
     } finally {
       closeClient(client);
@@ -61,6 +64,134 @@ export function createSettlementLedgerRecords(options: SettlementLedgerRecordsOp
       for await (const chunk of chunksFor(provider, businessDate)) yield* chunk;
     },
   };
+}
+
+/**
+ * `StreamPaymentsForReconciliationResponse` as its wire format also reads: `repeated bytes
+ * records = 1`, each element one record's encoded `SettlementRecord` (a view into the message's
+ * bytes, not a copy). Field 1 is length-delimited either way, so the bytes on the wire are the
+ * same; what changes is that protobuf-es does not build a `SettlementRecord`, two `Money`s and a
+ * `Timestamp` per record only for them to be dropped a moment later — on a day of a million
+ * records that decoding (its reflective field loop and `create`) and the garbage it leaves were
+ * the largest costs on the matching thread after the match itself. Each record is then read by
+ * {@link ledgerRecordFromWire} straight into a {@link LedgerRecord}.
+ */
+const recordsWireFile = createFileRegistry(
+  create(FileDescriptorProtoSchema, {
+    name: "tributary/reconciliation/internal/settlement_records_wire.proto",
+    package: "tributary.reconciliation.internal",
+    syntax: "proto3",
+    messageType: [
+      { name: "SettlementRecordsWire", field: [{ name: "records", jsonName: "records", number: 1, label: FieldDescriptorProto_Label.REPEATED, type: FieldDescriptorProto_Type.BYTES }] },
+    ],
+  }),
+  () => undefined,
+);
+const SettlementRecordsWireSchema = recordsWireFile.getMessage("tributary.reconciliation.internal.SettlementRecordsWire") as DescMessage;
+
+/** The shape of {@link SettlementRecordsWireSchema}'s messages. */
+interface SettlementRecordsWire {
+  readonly records: readonly Uint8Array[];
+}
+
+/**
+ * `SettlementService` with only `StreamPaymentsForReconciliation`, its response read as
+ * {@link SettlementRecordsWireSchema}: the same path, request and bytes, so the client (deadline,
+ * token, tracing, error mapping) is `@tributary/grpc`'s own.
+ */
+const SettlementRecordsWireService = (() => {
+  const method = SettlementService.method.streamPaymentsForReconciliation;
+  const wireMethod = { ...method, output: SettlementRecordsWireSchema } as unknown as DescMethodServerStreaming<typeof StreamPaymentsForReconciliationRequestSchema, DescMessage>;
+  return { ...SettlementService, methods: [wireMethod], method: { streamPaymentsForReconciliation: wireMethod } } as unknown as DescService & {
+    readonly method: { readonly streamPaymentsForReconciliation: typeof wireMethod };
+  };
+})();
+
+/** One message's records, each its encoded `SettlementRecord`, as ledger records in order. */
+export function ledgerRecordsFromWire(records: readonly Uint8Array[], businessDate: string): LedgerRecord[] {
+  const out = new Array<LedgerRecord>(records.length);
+  const currencies = new CurrencyTexts();
+  for (let i = 0; i < records.length; i++) out[i] = ledgerRecordFromWire(records[i] as Uint8Array, businessDate, currencies);
+  return out;
+}
+
+// Field numbers of tributary.settlement.v1.SettlementRecord, tributary.common.v1.Money and
+// google.protobuf.Timestamp that the match reads; every other field is skipped.
+const RECORD_PROVIDER_TRANSACTION_ID = 2;
+const RECORD_PAYMENT_ID = 3;
+const RECORD_KIND = 6;
+const RECORD_AMOUNT = 7;
+const RECORD_FEE = 8;
+const RECORD_BOOKED_AT = 9;
+const MONEY_CURRENCY = 1;
+const MONEY_AMOUNT_MINOR = 2;
+const TIMESTAMP_SECONDS = 1;
+const TIMESTAMP_NANOS = 2;
+
+/**
+ * One encoded `SettlementRecord` as a ledger record: what `ledgerRecordOf(fromBinary(…))` gives,
+ * the same checks and the same errors, without the intermediate messages. Proto3 semantics as
+ * protobuf-es reads them: an absent scalar is its zero, an absent `amount` / `fee` /
+ * `booked_at` is unset (amount: no currency, so it fails; fee: zero), a repeated scalar's last
+ * value wins and a repeated message field merges; unknown fields are skipped, and so is a known
+ * field of the wrong wire type. A truncated record throws (protobuf-es's reader does the bounds
+ * checks).
+ */
+export function ledgerRecordFromWire(bytes: Uint8Array, businessDate: string, currencies: CurrencyTexts = new CurrencyTexts()): LedgerRecord {
+  const reader = new BinaryReader(bytes);
+  let providerTransactionId = "";
+  let paymentId = "";
+  let kind = 0;
+  let currencyText: string | undefined;
+  let amountMinor = 0n;
+  let feeMinor = 0n;
+  let bookedAtSeconds: number | undefined;
+  let bookedAtNanos = 0;
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    const fieldNo = tag >>> 3;
+    const wireType = (tag & 7) as WireType;
+    if (fieldNo === RECORD_PROVIDER_TRANSACTION_ID && wireType === WireType.LengthDelimited) providerTransactionId = reader.string();
+    else if (fieldNo === RECORD_PAYMENT_ID && wireType === WireType.LengthDelimited) paymentId = reader.string();
+    else if (fieldNo === RECORD_KIND && wireType === WireType.Varint) kind = reader.int32();
+    else if ((fieldNo === RECORD_AMOUNT || fieldNo === RECORD_FEE) && wireType === WireType.LengthDelimited) {
+      const end = reader.uint32() + reader.pos;
+      let minor = fieldNo === RECORD_AMOUNT ? amountMinor : feeMinor;
+      if (fieldNo === RECORD_AMOUNT) currencyText ??= "";
+      while (reader.pos < end) {
+        const moneyTag = reader.uint32();
+        const moneyWireType = (moneyTag & 7) as WireType;
+        if (moneyTag >>> 3 === MONEY_CURRENCY && moneyWireType === WireType.LengthDelimited) {
+          const text = reader.string();
+          if (fieldNo === RECORD_AMOUNT) currencyText = text;
+        } else if (moneyTag >>> 3 === MONEY_AMOUNT_MINOR && moneyWireType === WireType.Varint) {
+          minor = BigInt(reader.int64());
+        } else {
+          reader.skip(moneyWireType, moneyTag >>> 3);
+        }
+      }
+      if (reader.pos !== end) throw new Error("premature EOF");
+      if (fieldNo === RECORD_AMOUNT) amountMinor = minor;
+      else feeMinor = minor;
+    } else if (fieldNo === RECORD_BOOKED_AT && wireType === WireType.LengthDelimited) {
+      const end = reader.uint32() + reader.pos;
+      // Set even when empty (a Timestamp of zero); a later copy merges into the earlier one.
+      bookedAtSeconds ??= 0;
+      while (reader.pos < end) {
+        const timeTag = reader.uint32();
+        const timeWireType = (timeTag & 7) as WireType;
+        if (timeTag >>> 3 === TIMESTAMP_SECONDS && timeWireType === WireType.Varint) bookedAtSeconds = Number(reader.int64());
+        else if (timeTag >>> 3 === TIMESTAMP_NANOS && timeWireType === WireType.Varint) bookedAtNanos = reader.int32();
+        else reader.skip(timeWireType, timeTag >>> 3);
+      }
+      if (reader.pos !== end) throw new Error("premature EOF");
+    } else {
+      reader.skip(wireType, fieldNo);
+    }
+  }
+  // As protobuf-es's `timestampMs`.
+  const bookedAtMs = bookedAtSeconds === undefined ? undefined : bookedAtSeconds * 1000 + Math.round(bookedAtNanos / 1_000_000);
+  return ledgerRecordFrom(providerTransactionId, paymentId, kind, currencyText, amountMinor, feeMinor, bookedAtMs, businessDate, currencies);
 }
 
 /** One message's records as ledger records, in order. */
@@ -91,20 +222,46 @@ class CurrencyTexts {
 
 /** One settlement record as a ledger record of the match; a record settlement should never send throws. */
 export function ledgerRecordOf(record: SettlementRecord, businessDate: string, currencies: CurrencyTexts = new CurrencyTexts()): LedgerRecord {
-  const what = `settlement record ${record.paymentId}/${record.providerTransactionId}`;
-  const currency = currencies.of(record.amount?.currency ?? "");
-  if (currency === undefined) throw new Error(`${what}: currency ${JSON.stringify(record.amount?.currency)} is not ISO 4217`);
-  if (record.bookedAt === undefined) throw new Error(`${what}: no booked_at`);
-  const amountMinor = record.amount?.amountMinor ?? 0n;
-  const feeMinor = record.fee?.amountMinor ?? 0n;
-  const bookedAtMs = timestampMs(record.bookedAt);
-  switch (record.kind) {
+  return ledgerRecordFrom(
+    record.providerTransactionId,
+    record.paymentId,
+    record.kind,
+    record.amount?.currency,
+    record.amount?.amountMinor ?? 0n,
+    record.fee?.amountMinor ?? 0n,
+    record.bookedAt === undefined ? undefined : timestampMs(record.bookedAt),
+    businessDate,
+    currencies,
+  );
+}
+
+/**
+ * The mapping both readers share, from the fields the match uses (`currencyText` undefined when
+ * the record has no `amount`, `bookedAtMs` when it has no `booked_at`): positional, so the wire
+ * reader builds nothing but the ledger record.
+ */
+function ledgerRecordFrom(
+  providerTransactionId: string,
+  paymentId: string,
+  kind: RecordKind,
+  currencyText: string | undefined,
+  amountMinor: bigint,
+  feeMinor: bigint,
+  bookedAtMs: number | undefined,
+  businessDate: string,
+  currencies: CurrencyTexts,
+): LedgerRecord {
+  const what = `settlement record ${paymentId}/${providerTransactionId}`;
+  const currency = currencies.of(currencyText ?? "");
+  if (currency === undefined) throw new Error(`${what}: currency ${JSON.stringify(currencyText)} is not ISO 4217`);
+  if (bookedAtMs === undefined) throw new Error(`${what}: no booked_at`);
+  switch (kind) {
     case RecordKind.PAYMENT:
       return {
-        recordId: `payment:${record.paymentId}:${record.providerTransactionId}`,
+        recordId: `payment:${paymentId}:${providerTransactionId}`,
         kind: "payment",
-        providerTxnId: record.providerTransactionId,
-        merchantOrderRef: record.paymentId,
+        providerTxnId: providerTransactionId,
+        merchantOrderRef: paymentId,
         providerRefundId: "",
         merchantRefundRef: "",
         amountMinor,
@@ -116,11 +273,11 @@ export function ledgerRecordOf(record: SettlementRecord, businessDate: string, c
       };
     case RecordKind.REFUND:
       return {
-        recordId: `refund:${record.paymentId}:${record.providerTransactionId}`,
+        recordId: `refund:${paymentId}:${providerTransactionId}`,
         kind: "refund",
         providerTxnId: "",
-        merchantOrderRef: record.paymentId,
-        providerRefundId: record.providerTransactionId,
+        merchantOrderRef: paymentId,
+        providerRefundId: providerTransactionId,
         merchantRefundRef: "",
         amountMinor: -amountMinor,
         feeMinor: -feeMinor,
@@ -132,6 +289,6 @@ export function ledgerRecordOf(record: SettlementRecord, businessDate: string, c
     case RecordKind.UNSPECIFIED:
       throw new Error(`${what}: kind unspecified`);
     default:
-      throw new Error(`${what}: unknown kind ${String(record.kind)}`);
+      throw new Error(`${what}: unknown kind ${String(kind)}`);
   }
 }
