@@ -249,6 +249,7 @@ async function insertClaimedAttempt(
     orderId: newEventId(),
     merchantId: env.merchantId,
     buyerId: "buyer-crash",
+    buyerAccounts: {},
     provider,
     channel: "web",
     attempt: 1,

@@ -35,6 +35,7 @@ function attempt(overrides: Partial<PaymentRecord> = {}): PaymentRecord {
     orderId: `order-${sequence}`,
     merchantId: "m-1",
     buyerId: "b-1",
+    buyerAccounts: { wechat_pay: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o" },
     provider: "alipay",
     channel: "web",
     attempt: 1,

@@ -5,6 +5,8 @@
  */
 export { DEFAULT_KEYS_DIR, startSandbox } from "./sandbox.js";
 export type { ProviderCredentials, RunningSandbox, SandboxOptions } from "./sandbox.js";
+export { submitAlipayAppOrder } from "./buyer-apps.js";
+export type { AlipayAppSubmission } from "./buyer-apps.js";
 
 export { manualClock, offsetClock, systemClock } from "./core/clock.js";
 export type { Clock, ManualClock } from "./core/clock.js";

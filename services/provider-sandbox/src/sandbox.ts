@@ -46,6 +46,8 @@ export interface SandboxOptions {
 export interface ProviderCredentials {
   readonly alipay: {
     readonly gatewayUrl: string;
+    /** Where the buyer's Alipay app submits an app payment's order string ({@link submitAlipayAppOrder}); not a merchant API. */
+    readonly appPayUrl: string;
     readonly appId: string;
     readonly pid: string;
     readonly appPrivateKeyPem: string;
@@ -175,6 +177,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     providers: {
       alipay: {
         gatewayUrl: `${baseUrl}/alipay/gateway.do`,
+        appPayUrl: `${baseUrl}/alipay/app/pay`,
         appId: keys.alipay.appId,
         pid: keys.alipay.pid,
         appPrivateKeyPem: keys.alipay.app.privateKeyPem,

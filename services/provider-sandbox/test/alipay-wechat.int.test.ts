@@ -6,12 +6,13 @@ import { gunzipSync } from "node:zlib";
 import { parseDecimal } from "@tributary/money";
 import iconv from "iconv-lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSandbox, type RunningSandbox } from "../src/index.js";
+import { startSandbox, submitAlipayAppOrder, type RunningSandbox } from "../src/index.js";
 import { parseAlipayCsv, readZipRaw } from "./parsers/alipay-bill-parser.js";
 import { parseWechatBill } from "./parsers/wechat-bill-parser.js";
 import {
   aesGcmDecrypt,
   alipayCall,
+  alipayOrderString,
   jumpClock,
   rsaSha256Verify,
   sortedKv,
@@ -143,6 +144,58 @@ describe("Alipay over HTTP", () => {
     // The two refunds give back exactly the 7.79 fee.
     expect(detail.rows.filter((r) => r["业务类型"] === "退款").reduce((s, r) => s + fen(r["服务费（元）"]), 0n)).toBe(779n);
     clock.jumpTo(START + 60_000);
+  });
+});
+
+describe("Alipay's app and mini-program products", () => {
+  const alipay = () => sandbox.providers.alipay;
+
+  it("trade.create names its buyer, exists at once (WAIT_BUYER_PAY), and is paid by that buyer", async () => {
+    const created = await alipayCall(
+      alipay(),
+      "alipay.trade.create",
+      { out_trade_no: "ALIMP01", total_amount: "88.00", subject: "Tea", buyer_id: "2088102146225135", product_code: "JSAPI_PAY" },
+      clock.nowMs(),
+      { notifyUrl: receiver.url },
+    );
+    expect(created.signatureValid).toBe(true);
+    expect(created.payload).toMatchObject({ code: "10000", out_trade_no: "ALIMP01" });
+    expect(String(created.payload["trade_no"])).toMatch(/^\d{8}22001\d{15}$/);
+    const waiting = await alipayCall(alipay(), "alipay.trade.query", { out_trade_no: "ALIMP01" }, clock.nowMs());
+    expect(waiting.payload).toMatchObject({ code: "10000", trade_status: "WAIT_BUYER_PAY" });
+    receiver.answer = () => ({ status: 200, body: "success" });
+    expect(sandbox.pay("alipay", "ALIMP01")).toBe(true);
+    const paid = await alipayCall(alipay(), "alipay.trade.query", { out_trade_no: "ALIMP01" }, clock.nowMs());
+    expect(paid.payload).toMatchObject({ trade_status: "TRADE_SUCCESS", buyer_user_id: "2088102146225135" });
+  });
+
+  it("trade.create without a buyer, or with a malformed buyer_id, is refused and creates nothing", async () => {
+    const none = await alipayCall(alipay(), "alipay.trade.create", { out_trade_no: "ALIMP02", total_amount: "1.00", subject: "x" }, clock.nowMs());
+    expect(none.payload).toMatchObject({ code: "40004", sub_code: "ACQ.INVALID_PARAMETER" });
+    const bad = await alipayCall(alipay(), "alipay.trade.create", { out_trade_no: "ALIMP02", total_amount: "1.00", subject: "x", buyer_id: "1234" }, clock.nowMs());
+    expect(bad.payload).toMatchObject({ code: "40004", sub_code: "ACQ.INVALID_PARAMETER", sub_msg: "参数无效: buyer_id" });
+    const query = await alipayCall(alipay(), "alipay.trade.query", { out_trade_no: "ALIMP02" }, clock.nowMs());
+    expect(query.payload).toMatchObject({ sub_code: "ACQ.TRADE_NOT_EXIST" });
+  });
+
+  it("an app payment's order string creates the trade only when the buyer's app submits it, verified like a gateway call", async () => {
+    const biz = { out_trade_no: "ALIAPP1", total_amount: "19.90", subject: "Socks", product_code: "QUICK_MSECURITY_PAY" };
+    const orderString = alipayOrderString(alipay(), "alipay.trade.app.pay", biz, clock.nowMs());
+    const before = await alipayCall(alipay(), "alipay.trade.query", { out_trade_no: "ALIAPP1" }, clock.nowMs());
+    expect(before.payload).toMatchObject({ sub_code: "ACQ.TRADE_NOT_EXIST" });
+
+    const tampered = await submitAlipayAppOrder(alipay().appPayUrl, orderString.replace("19.90", "0.01"));
+    expect(tampered).toMatchObject({ code: "40002", subCode: "isv.invalid-signature" });
+    const submitted = await submitAlipayAppOrder(alipay().appPayUrl, orderString);
+    expect(submitted.code).toBe("10000");
+    expect(submitted.tradeNo).toMatch(/^\d{8}22001\d{15}$/);
+    // The buyer's app retrying the same order string meets the same trade.
+    expect((await submitAlipayAppOrder(alipay().appPayUrl, orderString)).tradeNo).toBe(submitted.tradeNo);
+    const waiting = await alipayCall(alipay(), "alipay.trade.query", { out_trade_no: "ALIAPP1" }, clock.nowMs());
+    expect(waiting.payload).toMatchObject({ code: "10000", trade_status: "WAIT_BUYER_PAY", total_amount: "19.90" });
+    expect(sandbox.pay("alipay", "ALIAPP1")).toBe(true);
+    const paid = await alipayCall(alipay(), "alipay.trade.query", { out_trade_no: "ALIAPP1" }, clock.nowMs());
+    expect(paid.payload).toMatchObject({ trade_status: "TRADE_SUCCESS" });
   });
 });
 

@@ -243,6 +243,7 @@ function providerCalls(deps: LifecycleDeps, inTransaction: InTransaction) {
         merchantId: payment.merchantId,
         amount: payment.amount,
         channel: payment.channel,
+        ...(payment.buyerAccounts[payment.provider] === undefined ? {} : { providerBuyerId: payment.buyerAccounts[payment.provider] }),
         description: `Tributary order ${payment.orderId}`,
         notifyUrl: deps.notifyUrl(payment.provider),
         expiresAt: payment.expiresAt,

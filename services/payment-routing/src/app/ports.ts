@@ -5,6 +5,7 @@ import type { Logger } from "@tributary/telemetry";
 import type { Pool, PoolClient } from "pg";
 import type { BuyerAction, PaymentChannel, ProviderAdapter } from "../adapters/providers/provider-adapter.js";
 import type { CandidateTier } from "../domain/routing/route.js";
+import type { BuyerAccounts } from "../domain/routing/routing-order.js";
 import type { HealthTracker } from "./health-tracker.js";
 import type { PolicySource } from "./policy-source.js";
 
@@ -41,6 +42,8 @@ export interface PaymentRecord {
   readonly orderId: string;
   readonly merchantId: string;
   readonly buyerId: string;
+  /** The buyer's account at each provider the order named one for; the attempt's provider product may need its own. */
+  readonly buyerAccounts: BuyerAccounts;
   readonly provider: ProviderId;
   readonly channel: PaymentChannel;
   readonly attempt: number;

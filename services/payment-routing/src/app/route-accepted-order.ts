@@ -68,6 +68,7 @@ export async function routeAcceptedOrders(deps: LifecycleDeps, tx: Tx, orders: r
       orderId: order.orderId,
       merchantId: order.merchantId,
       buyerId: order.buyerId,
+      buyerAccounts: order.buyerAccounts,
       provider: first.provider,
       channel: order.channel,
       attempt: 1,

@@ -104,8 +104,10 @@ export class PaymentEngine {
     const now = ctx.clock.nowMs();
     if (payment.status !== "pending" || now >= payment.expiresAtMs) return false;
     const prng = ctx.prng(payment.provider).fork(`pay:${payment.outTradeNo}`);
+    const drawnBuyerId = `buyer-${prng.hex(16)}`;
     markPaid(payment, now, ctx.feeSchedules[payment.provider], {
-      buyerId: `buyer-${prng.hex(16)}`,
+      // A payment created for a named buyer (WeChat JSAPI openid, Alipay trade.create buyer_id) is paid by that buyer.
+      buyerId: payment.buyerId ?? drawnBuyerId,
       bankType: BANK_TYPES[prng.int(BANK_TYPES.length)] ?? "OTHERS",
     });
     this.hooks.get(payment.provider)?.onPaid(payment, extraNotifyDelayMs);

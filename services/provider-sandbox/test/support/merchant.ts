@@ -66,6 +66,27 @@ export async function alipayCall(
   return { payload: JSON.parse(raw) as Record<string, unknown>, signatureValid: rsaSha256Verify(raw, sign, creds.alipayPublicKeyPem) };
 }
 
+/** An app payment's order string as the merchant's server signs it (Alipay's server SDK `sdkExecute`). */
+export function alipayOrderString(
+  creds: { appId: string; appPrivateKeyPem: string },
+  method: string,
+  biz: object,
+  nowMs: number,
+): string {
+  const params: Record<string, string> = {
+    app_id: creds.appId,
+    method,
+    format: "JSON",
+    charset: "utf-8",
+    sign_type: "RSA2",
+    timestamp: shanghaiNow(nowMs),
+    version: "1.0",
+    biz_content: JSON.stringify(biz),
+  };
+  params["sign"] = rsaSha256(sortedKv(params, ["sign"]), creds.appPrivateKeyPem);
+  return new URLSearchParams(params).toString();
+}
+
 /** Calls WeChat Pay API v3 with a signed Authorization header and verifies the signed response. */
 export async function wechatCall(
   creds: { baseUrl: string; mchid: string; merchantPrivateKeyPem: string; merchantSerial: string; platformPublicKeyPem: string },

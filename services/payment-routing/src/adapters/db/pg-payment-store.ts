@@ -2,6 +2,7 @@ import { isProviderId, type ProviderId } from "@tributary/contracts";
 import { money, parseCurrencyCode, type Money } from "@tributary/money";
 import type { QueryResultRow } from "pg";
 import type { BuyerAction, PaymentChannel } from "../providers/provider-adapter.js";
+import type { BuyerAccounts } from "../../domain/routing/routing-order.js";
 import type {
   ClaimedPayment,
   CreatedAtProvider,
@@ -23,6 +24,7 @@ export interface PaymentRow extends QueryResultRow {
   order_id: string;
   merchant_id: string;
   buyer_id: string;
+  buyer_accounts: BuyerAccounts;
   provider: string;
   channel: PaymentChannel;
   attempt: number;
@@ -82,6 +84,7 @@ export function toPayment(row: PaymentRow): PaymentRecord {
     orderId: row.order_id,
     merchantId: row.merchant_id,
     buyerId: row.buyer_id,
+    buyerAccounts: row.buyer_accounts,
     provider: providerOf(row.provider),
     channel: row.channel,
     attempt: row.attempt,
@@ -127,21 +130,23 @@ function toRefund(row: RefundRow): RefundRecord {
 export const PAYMENT_COLUMNS = `payment_id, order_id, merchant_id, buyer_id, provider, channel, attempt, status,
   amount_minor::text AS amount_minor, currency, routing_rule, routing_decision, rollout_id, rollout_arm,
   buyer_action, provider_transaction_id, provider_status, failure_reason, refunded_minor::text AS refunded_minor,
-  created_at, updated_at, expires_at, next_check_at, captured_at, trace_parent`;
+  created_at, updated_at, expires_at, next_check_at, captured_at, trace_parent, buyer_accounts`;
 
 const INSERT_COLUMNS = `payment_id, order_id, merchant_id, buyer_id, provider, channel, attempt, status, amount_minor,
   currency, routing_rule, routing_decision, rollout_id, rollout_arm, buyer_action, provider_transaction_id,
-  provider_status, failure_reason, refunded_minor, created_at, updated_at, expires_at, next_check_at, captured_at, trace_parent`;
+  provider_status, failure_reason, refunded_minor, created_at, updated_at, expires_at, next_check_at, captured_at, trace_parent,
+  buyer_accounts`;
 
 // Typed, so the same list serves INSERT … VALUES and INSERT … SELECT (which infers no types from the target).
 const INSERT_PLACEHOLDERS = `$1::text, $2::text, $3::text, $4::text, $5::payment_provider, $6::payment_channel, $7::int, $8::payment_status,
   $9::bigint, $10::char(3), $11::text, $12::jsonb, $13::text, $14::text, $15::jsonb, $16::text, $17::text, $18::text, $19::bigint,
-  $20::timestamptz, $21::timestamptz, $22::timestamptz, $23::timestamptz, $24::timestamptz, $25::text`;
+  $20::timestamptz, $21::timestamptz, $22::timestamptz, $23::timestamptz, $24::timestamptz, $25::text, $26::jsonb`;
 
 /** The element types of INSERT_COLUMNS, for a multi-row INSERT from unnest(…). */
 const INSERT_ARRAY_TYPES = [
   "text", "text", "text", "text", "payment_provider", "payment_channel", "int", "payment_status", "bigint", "char(3)", "text", "jsonb",
   "text", "text", "jsonb", "text", "text", "text", "bigint", "timestamptz", "timestamptz", "timestamptz", "timestamptz", "timestamptz", "text",
+  "jsonb",
 ] as const;
 
 function insertValues(p: PaymentRecord): unknown[] {
@@ -150,7 +155,7 @@ function insertValues(p: PaymentRecord): unknown[] {
     p.amount.amountMinor.toString(), p.amount.currency, p.routingRule, JSON.stringify(p.decision), p.rolloutId ?? null,
     p.rolloutArm ?? null, p.buyerAction === undefined ? null : JSON.stringify(p.buyerAction), p.providerTransactionId ?? null,
     p.providerStatus ?? null, p.failureReason ?? null, p.refundedMinor.toString(), p.createdAt, p.updatedAt, p.expiresAt,
-    p.nextCheckAt ?? null, p.capturedAt ?? null, p.traceParent ?? null,
+    p.nextCheckAt ?? null, p.capturedAt ?? null, p.traceParent ?? null, JSON.stringify(p.buyerAccounts),
   ];
 }
 

@@ -1,6 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { channelIdFromProto, channelIdToProto, providerIdFromProto, providerIdToProto } from "@tributary/contracts";
+import { channelIdFromProto, channelIdToProto, providerIdFromProto, providerIdToProto, type ProviderId } from "@tributary/contracts";
 import type { MoneySchema, Money as ProtoMoney } from "@tributary/contracts/common/v1/money";
 import type { Channel as ProtoChannel } from "@tributary/contracts/common/v1/provider";
 import { Provider as ProtoProvider } from "@tributary/contracts/common/v1/provider";
@@ -87,6 +87,19 @@ export function routingOrderFromProto(order: ProtoRoutingOrder | undefined): Res
   order.lineCategories.forEach((category, i) => {
     if (category.trim() === "") violations.push({ field: `order.line_categories[${i}]`, description: "must not be empty" });
   });
+  const buyerAccounts: Partial<Record<ProviderId, string>> = {};
+  order.buyerAccounts.forEach((account, i) => {
+    const provider = providerIdFromProto(account.provider);
+    if (provider === undefined) {
+      violations.push({ field: `order.buyer_accounts[${i}].provider`, description: `${account.provider} is not a provider` });
+    } else if (buyerAccounts[provider] !== undefined) {
+      violations.push({ field: `order.buyer_accounts[${i}].provider`, description: `${provider} is listed twice; give one account per provider` });
+    } else if (account.accountId.trim() === "") {
+      violations.push({ field: `order.buyer_accounts[${i}].account_id`, description: "is required" });
+    } else {
+      buyerAccounts[provider] = account.accountId;
+    }
+  });
   if (violations.length > 0 || amount === undefined || channel === undefined) return err(invalidRequest(violations));
   return ok({
     merchantId: order.merchantId,
@@ -96,6 +109,7 @@ export function routingOrderFromProto(order: ProtoRoutingOrder | undefined): Res
     channel,
     country: order.country === "" ? undefined : order.country,
     preferredProvider: preferred,
+    buyerAccounts,
   });
 }
 

@@ -1,4 +1,4 @@
-import { channelIdFromProto, ordersTopic, providerIdFromProto, type TopicMessage } from "@tributary/contracts";
+import { channelIdFromProto, ordersTopic, providerIdFromProto, type ProviderId, type TopicMessage } from "@tributary/contracts";
 import { Channel as ProtoChannel, Provider as ProtoProvider } from "@tributary/contracts/common/v1/provider";
 import type { Money as ProtoMoney } from "@tributary/contracts/common/v1/money";
 import { NonRetryableError, requireFields, startIdempotentConsumer, type ConsumedEvent, type IdempotentConsumer } from "@tributary/events";
@@ -12,7 +12,7 @@ import type { LifecycleOutcome } from "../../app/apply-payment-report.js";
 import type { LifecycleDeps } from "../../app/ports.js";
 import { requestRefund, type RefundCommand } from "../../app/request-refund.js";
 import { routeAcceptedOrders, type AcceptedOrder, type AcceptedOrderInTrace } from "../../app/route-accepted-order.js";
-import type { Channel } from "../../domain/routing/routing-order.js";
+import type { BuyerAccounts, Channel } from "../../domain/routing/routing-order.js";
 
 /** Consumer group of payment-routing on `orders.v1`. */
 export const PAYMENT_ROUTING_ORDERS_GROUP = "payment-routing-orders";
@@ -54,7 +54,25 @@ export function acceptedOrderOf(message: TopicMessage<typeof ordersTopic> & { $t
     channel: channelOf(order.channel),
     country: buyer.country === "" ? undefined : buyer.country,
     preferredProvider: preferred,
+    buyerAccounts: buyerAccountsOf(buyer.providerAccounts),
   };
+}
+
+/**
+ * The buyer's accounts by provider. The order service lets through at most one known provider
+ * each; an account naming no provider we know, or a second one for a provider, is a broken
+ * event, not something to guess about.
+ */
+function buyerAccountsOf(accounts: readonly { readonly provider: ProtoProvider; readonly accountId: string }[]): BuyerAccounts {
+  const byProvider: Partial<Record<ProviderId, string>> = {};
+  accounts.forEach((account, i) => {
+    const provider = providerIdFromProto(account.provider);
+    if (provider === undefined) throw new NonRetryableError(`order.buyer.provider_accounts[${i}].provider ${String(account.provider)} is unknown`);
+    if (account.accountId === "") throw new NonRetryableError(`order.buyer.provider_accounts[${i}].account_id is missing`);
+    if (byProvider[provider] !== undefined) throw new NonRetryableError(`order.buyer.provider_accounts[${i}]: a second account for ${provider}`);
+    byProvider[provider] = account.accountId;
+  });
+  return byProvider;
 }
 
 /** The refund a refund request on `orders.v1` asks for, or undefined for events payment-routing does not act on. */

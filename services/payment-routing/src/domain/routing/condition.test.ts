@@ -11,6 +11,7 @@ const order: RoutingOrder = {
   channel: "app",
   country: "CN",
   preferredProvider: undefined,
+  buyerAccounts: {},
 };
 // 2026-12-01T02:30Z is 10:30 in Beijing (UTC+8): minute 630.
 const at = (minute: number) => ({ order, minuteOfDay: minute });

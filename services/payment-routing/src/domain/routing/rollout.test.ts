@@ -14,6 +14,7 @@ const order = (buyerId: string, overrides: Partial<RoutingOrder> = {}): RoutingO
   channel: "app",
   country: "CN",
   preferredProvider: undefined,
+  buyerAccounts: {},
   ...overrides,
 });
 const step = (startsAt: string, percent: number, merchants: RampStep["merchants"] = "allowlist"): RampStep => ({

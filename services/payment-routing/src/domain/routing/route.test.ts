@@ -20,6 +20,7 @@ const order = (overrides: Partial<RoutingOrder> = {}): RoutingOrder => ({
   channel: "app",
   country: "CN",
   preferredProvider: undefined,
+  buyerAccounts: {},
   ...overrides,
 });
 
@@ -80,6 +81,19 @@ describe("eligibility: every gate, with reasons", () => {
     const d = decide({ health: book([["alipay", open], ["wechat_pay", halfOpen]]) });
     expect(droppedCodes(d, "alipay")).toEqual(["breaker_open"]);
     expect(d.candidates.at(-1)).toMatchObject({ provider: "wechat_pay", tier: "probe", reasons: [{ code: "eligible" }, { code: "half_open_probe" }] });
+  });
+
+  it("drops a mini-program product that needs the buyer's account at the provider when the order carries none", () => {
+    const without = decide({ order: order({ merchantId: "m-small-2", channel: "mini_program" }) });
+    expect(without.candidates).toEqual([]);
+    expect(droppedCodes(without, "alipay")).toEqual(["buyer_account_missing"]);
+    expect(droppedCodes(without, "wechat_pay")).toEqual(["buyer_account_missing"]);
+    expect(without.dropped.find((x) => x.provider === "wechat_pay")?.reasons[0]?.text).toContain("WeChat openid");
+    const withOpenid = decide({ order: order({ merchantId: "m-small-2", channel: "mini_program", buyerAccounts: { wechat_pay: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o" } }) });
+    expect(order_(withOpenid)).toEqual(["wechat_pay"]);
+    expect(droppedCodes(withOpenid, "alipay")).toEqual(["buyer_account_missing"]);
+    // Other channels' products need no account: QR codes and app parameters are made for whoever pays.
+    expect(order_(decide({ order: order({ merchantId: "m-small-2", channel: "web" }) })).sort()).toEqual(["alipay", "wechat_pay"]);
   });
 
   it("reads health per channel", () => {

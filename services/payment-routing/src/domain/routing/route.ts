@@ -1,6 +1,7 @@
 import { PROVIDER_IDS, type ProviderId } from "@tributary/contracts";
 import { formatDecimal } from "@tributary/money";
 import { assertNever } from "@tributary/result";
+import { buyerAccountNeeded } from "./buyer-account.js";
 import { matches, minuteOfDay, type ConditionContext } from "./condition.js";
 import { compareExpectedValue, expectedValueOf, type ExpectedValue } from "./expected-value.js";
 import { percentText } from "./format.js";
@@ -93,7 +94,8 @@ function describeRule(rule: RoutingRule): string {
  * Eligibility (a rail must pass every gate; a dropped rail lists every gate it failed): known to
  * the policy and enabled; enabled by the merchant; takes the order's currency; not excluded by a
  * matching `exclude` rule and inside every matching `restrict` rule; admitted by its roll-out, if
- * it has one; breaker not open.
+ * it has one; the buyer's account at the provider known where the channel's product needs one
+ * ({@link buyerAccountNeeded}); breaker not open.
  *
  * Ranking: by {@link CandidateTier}, then by expected value (success rate × (amount − fee)),
  * then by the canonical provider order for ties. A `random` below the health config's
@@ -139,6 +141,10 @@ export function route(input: RouteInput): RoutingDecision {
     if (admission !== undefined) {
       kept.push(...admission.kept);
       out.push(...admission.dropped);
+    }
+    const accountNeeded = buyerAccountNeeded(provider, order.channel);
+    if (accountNeeded !== undefined && order.buyerAccounts[provider] === undefined) {
+      out.push({ code: "buyer_account_missing", text: `${provider} on ${order.channel} needs the buyer's ${accountNeeded}; the order carries none` });
     }
     const health = healthOf(input.health.get(healthKey(provider, order.channel)) ?? freshHealth, now, policy.health, policy.breaker);
     if (health.breaker === "open") {

@@ -17,6 +17,8 @@ export function isChannel(text: string): text is Channel {
  * It is a projection of the order service's `OrderAccepted`; `lineCategories` are the categories of
  * the order's lines (duplicates allowed), `country` is ISO 3166-1 alpha-2 or `undefined` when the
  * upstream system did not say (a rule on country then does not match: missing data fails).
+ * `buyerAccounts` holds the buyer's id at each provider the order names one for (a WeChat openid,
+ * an Alipay user id): the products that charge a known wallet need it.
  */
 export interface RoutingOrder {
   readonly merchantId: string;
@@ -26,4 +28,8 @@ export interface RoutingOrder {
   readonly channel: Channel;
   readonly country: string | undefined;
   readonly preferredProvider: ProviderId | undefined;
+  readonly buyerAccounts: BuyerAccounts;
 }
+
+/** The buyer's account id at each provider the order names one for. */
+export type BuyerAccounts = Readonly<Partial<Record<ProviderId, string>>>;

@@ -15,7 +15,8 @@ export type DropReasonCode =
   | "rollout_merchant_not_in_pilot"
   | "rollout_category_excluded"
   | "rollout_category_not_included"
-  | "breaker_open";
+  | "breaker_open"
+  | "buyer_account_missing";
 
 /** Why a rail stayed in, and what placed it where it is. */
 export type KeepReasonCode =

@@ -152,7 +152,7 @@ export function alipayRoutes(ctx: SandboxContext, options: AlipayOptions): Route
   const createTrade = (
     biz: Record<string, unknown>,
     common: Record<string, string>,
-    tradeType: "QR" | "BARCODE",
+    tradeType: "QR" | "BARCODE" | "JSAPI" | "APP",
   ): { payment: PaymentRecord; existing: boolean } | GatewayError => {
     const outTradeNo = biz["out_trade_no"];
     const subject = biz["subject"];
@@ -217,6 +217,21 @@ export function alipayRoutes(ctx: SandboxContext, options: AlipayOptions): Route
       if ("code" in created) return fail(method, created);
       if (!created.existing) ctx.engine.created(created.payment, { buyerActs: true });
       return success(method, { out_trade_no: created.payment.outTradeNo, qr_code: created.payment.extra["qr_code"] });
+    },
+    // The mini-program payment: created for a named buyer, who pays it with my.tradePay(trade_no).
+    "alipay.trade.create": (biz, common) => {
+      const method = "alipay.trade.create";
+      const buyerId = typeof biz["buyer_id"] === "string" && biz["buyer_id"] !== "" ? biz["buyer_id"] : undefined;
+      const openId = typeof biz["buyer_open_id"] === "string" && biz["buyer_open_id"] !== "" ? biz["buyer_open_id"] : undefined;
+      if (buyerId === undefined && openId === undefined) return fail(method, business("ACQ.INVALID_PARAMETER", "参数无效: buyer_id 和 buyer_open_id 不能同时为空"));
+      if (buyerId !== undefined && !/^2088\d{12}$/.test(buyerId)) return fail(method, business("ACQ.INVALID_PARAMETER", "参数无效: buyer_id"));
+      const created = createTrade(biz, common, "JSAPI");
+      if ("code" in created) return fail(method, created);
+      if (!created.existing) {
+        created.payment.buyerId = buyerId ?? openId;
+        ctx.engine.created(created.payment, { buyerActs: true });
+      }
+      return success(method, { out_trade_no: created.payment.outTradeNo, trade_no: created.payment.providerTradeNo });
     },
     "alipay.trade.pay": (biz, common) => {
       const method = "alipay.trade.pay";
@@ -354,18 +369,55 @@ export function alipayRoutes(ctx: SandboxContext, options: AlipayOptions): Route
       return fail("error", { code: "40001", subCode: "isv.missing-method", subMsg: "缺少方法名参数" });
     }
     if (!(method in methods)) return fail(method, { code: "40002", subCode: "isv.invalid-method", subMsg: "不存在的方法名" });
-    if (params["app_id"] === undefined) return fail(method, { code: "40001", subCode: "isv.missing-app-id", subMsg: "缺少AppID参数" });
-    if (params["app_id"] !== keys.appId) return fail(method, { code: "40002", subCode: "isv.invalid-app-id", subMsg: "无效的AppID参数" });
-    if (params["sign"] === undefined) return fail(method, { code: "40001", subCode: "isv.missing-signature", subMsg: "缺少签名参数" });
+    const checked = checkSigned(method, params);
+    if ("code" in checked) return fail(method, checked);
+    const handler = methods[method];
+    return handler === undefined
+      ? fail(method, { code: "40002", subCode: "isv.invalid-method", subMsg: "不存在的方法名" })
+      : handler(checked.biz, params);
+  };
+
+  /**
+   * What the buyer's Alipay app does with the order string the merchant's server signed
+   * (`alipay.trade.app.pay`, Alipay's app SDK `payV2`): submits it to Alipay, which verifies it
+   * exactly like a gateway request and only then creates the trade; the buyer then pays or walks
+   * away, as a scanning buyer does. The body is the order string itself. Answers the signed
+   * `alipay_trade_app_pay_response` the SDK hands back to the app.
+   */
+  const appPay = (request: SandboxRequest): SandboxResponse => {
+    const method = "alipay.trade.app.pay";
+    const params = parseForm(request.bodyText);
+    if (params["method"] !== method) return fail(method, { code: "40002", subCode: "isv.invalid-method", subMsg: "不存在的方法名" });
+    const checked = checkSigned(method, params);
+    if ("code" in checked) return fail(method, checked);
+    if (checked.biz["product_code"] !== "QUICK_MSECURITY_PAY") return fail(method, business("ACQ.INVALID_PARAMETER", "参数无效: product_code"));
+    const created = createTrade(checked.biz, params, "APP");
+    if ("code" in created) return fail(method, created);
+    if (!created.existing) ctx.engine.created(created.payment, { buyerActs: true });
+    return success(method, {
+      out_trade_no: created.payment.outTradeNo,
+      trade_no: created.payment.providerTradeNo,
+      total_amount: yuan(created.payment.amountMinor),
+      seller_id: keys.pid,
+      charset: "utf-8",
+      timestamp: formatShanghai(ctx.clock.nowMs(), "yyyy-MM-dd HH:mm:ss"),
+    });
+  };
+
+  /** The common parameters' checks and the RSA2 signature, then the parsed `biz_content`. */
+  const checkSigned = (method: string, params: Record<string, string>): { biz: Record<string, unknown> } | GatewayError => {
+    if (params["app_id"] === undefined) return { code: "40001", subCode: "isv.missing-app-id", subMsg: "缺少AppID参数" };
+    if (params["app_id"] !== keys.appId) return { code: "40002", subCode: "isv.invalid-app-id", subMsg: "无效的AppID参数" };
+    if (params["sign"] === undefined) return { code: "40001", subCode: "isv.missing-signature", subMsg: "缺少签名参数" };
     if (params["sign_type"] !== "RSA2") {
-      return fail(method, { code: "40002", subCode: "isv.invalid-signature-type", subMsg: "无效的签名类型" });
+      return { code: "40002", subCode: "isv.invalid-signature-type", subMsg: "无效的签名类型" };
     }
     const timestamp = params["timestamp"];
     if (timestamp === undefined || parseShanghaiDateTime(timestamp) === undefined) {
-      return fail(method, { code: "40002", subCode: "isv.invalid-timestamp", subMsg: "非法的时间戳参数" });
+      return { code: "40002", subCode: "isv.invalid-timestamp", subMsg: "非法的时间戳参数" };
     }
     if (!rsa2Verify(alipaySigningString(params), params["sign"], keys.app.publicKeyPem)) {
-      return fail(method, { code: "40002", subCode: "isv.invalid-signature", subMsg: "验签出错" });
+      return { code: "40002", subCode: "isv.invalid-signature", subMsg: "验签出错" };
     }
     let biz: unknown;
     try {
@@ -374,12 +426,9 @@ export function alipayRoutes(ctx: SandboxContext, options: AlipayOptions): Route
       biz = undefined;
     }
     if (typeof biz !== "object" || biz === null || Array.isArray(biz)) {
-      return fail(method, { code: "40002", subCode: "isv.invalid-parameter", subMsg: "参数无效: biz_content" });
+      return { code: "40002", subCode: "isv.invalid-parameter", subMsg: "参数无效: biz_content" };
     }
-    const handler = methods[method];
-    return handler === undefined
-      ? fail(method, { code: "40002", subCode: "isv.invalid-method", subMsg: "不存在的方法名" })
-      : handler(biz as Record<string, unknown>, params);
+    return { biz: biz as Record<string, unknown> };
   };
 
   const download = async (request: SandboxRequest): Promise<SandboxResponse> => {
@@ -413,6 +462,8 @@ export function alipayRoutes(ctx: SandboxContext, options: AlipayOptions): Route
       },
     },
     { method: "GET", pattern: /^\/alipay\/bill\/download$/, handler: download },
+    // Not a merchant API: the buyer's Alipay app submitting an app payment's order string.
+    { method: "POST", pattern: /^\/alipay\/app\/pay$/, handler: appPay },
   ];
 }
 

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
-import { err, ok, type Result } from "@tributary/result";
+import { assertNever, err, ok, type Result } from "@tributary/result";
 import type { Money } from "@tributary/money";
 import {
   transportFailure,
@@ -52,13 +52,19 @@ export interface AlipayAdapterConfig {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
+/** An Alipay user id (`buyer_id`): 2088 and twelve more digits; anything else is an `open_id`. */
+const ALIPAY_USER_ID = /^2088\d{12}$/;
+
 /**
  * The Alipay open-platform adapter: RSA2-signed form POSTs to `gateway.do`, every answer's `sign`
  * verified over the raw `<method>_response` text, and `trade_status_sync` notifications verified
- * without `sign`/`sign_type`. Payments are face-to-face QR (`alipay.trade.precreate`).
+ * without `sign`/`sign_type`. Products: face-to-face QR (`alipay.trade.precreate`, web), app
+ * payment (`alipay.trade.app.pay`'s signed order string, app) and the mini-program payment
+ * (`alipay.trade.create`, mini_program).
  *
  * Alipay quirk kept visible: a precreated QR trade does not exist at Alipay until the buyer
- * scans it, so query and close answer `ACQ.TRADE_NOT_EXIST` for an unpaid QR trade. For a
+ * scans it, nor an app payment until the buyer's app submits its order string, so query and
+ * close answer `ACQ.TRADE_NOT_EXIST` for such an unpaid trade. For a
  * payment we created, query reports that as `pending` (providerStatus `ACQ.TRADE_NOT_EXIST`)
  * and close as done; the caller, who knows it created the payment, closes it at expiry.
  */
@@ -77,22 +83,39 @@ export class AlipayAdapter implements ProviderAdapter {
     this.alipayPublicKey = createPublicKey(config.alipayPublicKeyPem);
   }
 
+  /**
+   * One product per channel: `web` → face-to-face QR (`alipay.trade.precreate`); `app` → the
+   * signed order string of `alipay.trade.app.pay`, which the buyer's Alipay app submits itself
+   * (Alipay's server SDK `sdkExecute`: no call from us, so nothing can be half-created); and
+   * `mini_program` → `alipay.trade.create` (product JSAPI_PAY) for the buyer's Alipay user id or
+   * open_id, whose `trade_no` the mini-program hands to `my.tradePay`.
+   */
   async createPayment(request: CreatePaymentRequest): Promise<Result<CreatedPayment, ProviderCallError>> {
     if (request.amount.currency !== ALIPAY_CURRENCY) return err(localRefusal("currency_not_supported", `Alipay takes CNY, not ${request.amount.currency}`));
-    // Only the QR product is simulated; app / mini-program products need alipay.trade.app.pay /
-    // alipay.trade.create, which neither we nor the sandbox implement yet.
-    if (request.channel !== "web") return err(localRefusal("channel_not_supported", `Alipay adapter has no ${request.channel} product yet`));
     const minutes = Math.max(1, Math.ceil((request.expiresAt.getTime() - this.now().getTime()) / 60_000));
-    const answer = await this.call(
-      "alipay.trade.precreate",
-      {
-        out_trade_no: request.paymentId,
-        total_amount: yuanText(request.amount),
-        subject: request.description,
-        timeout_express: `${minutes}m`,
-      },
-      request.notifyUrl,
-    );
+    const trade = {
+      out_trade_no: request.paymentId,
+      total_amount: yuanText(request.amount),
+      subject: request.description,
+      timeout_express: `${minutes}m`,
+    };
+    switch (request.channel) {
+      case "web":
+        return this.precreate(request, trade);
+      case "app":
+        return ok({
+          paymentId: request.paymentId,
+          buyerAction: { kind: "app_params", params: { orderStr: this.appPayOrderString({ ...trade, product_code: "QUICK_MSECURITY_PAY" }, request.notifyUrl) } },
+        });
+      case "mini_program":
+        return this.createForBuyer(request, trade);
+      default:
+        return assertNever(request.channel, "payment channel");
+    }
+  }
+
+  private async precreate(request: CreatePaymentRequest, trade: Readonly<Record<string, string>>): Promise<Result<CreatedPayment, ProviderCallError>> {
+    const answer = await this.call("alipay.trade.precreate", trade, request.notifyUrl);
     if (!answer.ok) return answer;
     const idError = checkId("out_trade_no", field(answer.value, "out_trade_no"), request.paymentId);
     if (idError !== undefined) return err(idError);
@@ -101,6 +124,33 @@ export class AlipayAdapter implements ProviderAdapter {
       return err({ code: "integrity_mismatch", field: "qr_code", message: "Alipay precreate answer has no qr_code", retryable: false });
     }
     return ok({ paymentId: request.paymentId, buyerAction: { kind: "qr_code", url: qrCode } });
+  }
+
+  /** `alipay.trade.create`: names the buyer (a 2088… user id as `buyer_id`, else `buyer_open_id`). */
+  private async createForBuyer(request: CreatePaymentRequest, trade: Readonly<Record<string, string>>): Promise<Result<CreatedPayment, ProviderCallError>> {
+    const buyer = request.providerBuyerId;
+    if (buyer === undefined) return err(localRefusal("buyer_account_missing", "Alipay's mini-program payment needs the buyer's Alipay user id or open_id"));
+    const buyerField = ALIPAY_USER_ID.test(buyer) ? { buyer_id: buyer } : { buyer_open_id: buyer };
+    const answer = await this.call("alipay.trade.create", { ...trade, ...buyerField, product_code: "JSAPI_PAY" }, request.notifyUrl);
+    if (!answer.ok) return answer;
+    const idError = checkId("out_trade_no", field(answer.value, "out_trade_no"), request.paymentId);
+    if (idError !== undefined) return err(idError);
+    const tradeNo = field(answer.value, "trade_no");
+    if (tradeNo === undefined || tradeNo === "") {
+      return err({ code: "integrity_mismatch", field: "trade_no", message: "Alipay trade.create answer has no trade_no", retryable: false });
+    }
+    return ok({ paymentId: request.paymentId, buyerAction: { kind: "app_params", params: { tradeNO: tradeNo } }, providerPaymentRef: tradeNo });
+  }
+
+  /**
+   * The order string the Alipay app SDK takes (`alipay.trade.app.pay`): the common parameters and
+   * `biz_content`, signed like a gateway request, urlencoded. Alipay verifies it when the app
+   * submits it; the trade exists at Alipay only from then on (query says `ACQ.TRADE_NOT_EXIST`
+   * before, as for an unscanned QR code).
+   */
+  private appPayOrderString(bizContent: Readonly<Record<string, string>>, notifyUrl: string): string {
+    const params = this.signedParams("alipay.trade.app.pay", bizContent, notifyUrl);
+    return new URLSearchParams(params).toString();
   }
 
   async queryPayment(paymentId: string, expected: Money): Promise<Result<PaymentStatusReport, ProviderCallError>> {
@@ -183,12 +233,8 @@ export class AlipayAdapter implements ProviderAdapter {
       : { status: 400, headers: { "content-type": "text/plain; charset=utf-8" }, body: "fail" };
   }
 
-  /** One signed gateway call; the answer is returned only once its signature verified. */
-  private async call(
-    method: string,
-    bizContent: Readonly<Record<string, string>>,
-    notifyUrl?: string,
-  ): Promise<Result<AlipayPayload, ProviderCallError>> {
+  /** The common parameters of `method` with `biz_content`, and their RSA2 `sign`. */
+  private signedParams(method: string, bizContent: Readonly<Record<string, string>>, notifyUrl: string | undefined): Record<string, string> {
     const params: Record<string, string> = {
       app_id: this.config.appId,
       method,
@@ -201,6 +247,16 @@ export class AlipayAdapter implements ProviderAdapter {
       ...(notifyUrl === undefined ? {} : { notify_url: notifyUrl }),
     };
     params["sign"] = rsa2Sign(alipaySigningString(params, ["sign"]), this.appPrivateKey);
+    return params;
+  }
+
+  /** One signed gateway call; the answer is returned only once its signature verified. */
+  private async call(
+    method: string,
+    bizContent: Readonly<Record<string, string>>,
+    notifyUrl?: string,
+  ): Promise<Result<AlipayPayload, ProviderCallError>> {
+    const params = this.signedParams(method, bizContent, notifyUrl);
     let status: number;
     let bodyText: string;
     try {
