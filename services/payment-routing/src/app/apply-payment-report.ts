@@ -1,9 +1,10 @@
+import { context } from "@opentelemetry/api";
 import { equals } from "@tributary/money";
 import { assertNever } from "@tributary/result";
 import type { PaymentStatusReport } from "../adapters/providers/provider-adapter.js";
 import { failOver } from "./fail-over.js";
 import { after, captureFee, earliest, feeScheduleOf, unownedCaptureRefundRef } from "./lifecycle-rules.js";
-import type { LifecycleDeps, PaymentRecord, Tx } from "./ports.js";
+import type { LifecycleDeps, PaymentOutbox, PaymentRecord, TracedPaymentEvent, Tx } from "./ports.js";
 
 /**
  * What applying a provider's report did, in the shape the webhook layer acknowledges by
@@ -17,6 +18,35 @@ export type LifecycleOutcome =
   | { readonly code: "retry_later"; readonly reason: string };
 
 const ignored = (reason: string): LifecycleOutcome => ({ code: "ignored", reason });
+
+/**
+ * The writes of a group of applies that commit in one transaction (the webhook's group commit).
+ * A plain capture — a live attempt (`creating` / `pending`) captured with the amount it expects —
+ * hands its row change and its PaymentCaptured to {@link DeferredCaptures.add} instead of writing
+ * them, and the caller writes every one of the group in one UPDATE and one outbox append before
+ * it commits. Every other apply calls `flush` before it touches the database, so it sees the rows
+ * and the outbox exactly as if the group's earlier applies had written theirs one by one (a
+ * failover reads the order's other attempts; a late capture appends to the same order's key).
+ */
+export interface DeferredCaptures {
+  add(capture: DeferredCapture): void;
+  /** Writes what was added so far, in `tx`. */
+  flush(tx: Tx): Promise<void>;
+}
+
+/** One plain capture, as {@link applyPaymentReport} would have written it. */
+export interface DeferredCapture {
+  readonly paymentId: string;
+  /** Kept as it is when the report names none (as `updatePayment` leaves an absent field). */
+  readonly providerTransactionId: string | undefined;
+  readonly providerStatus: string;
+  readonly capturedAt: Date;
+  readonly updatedAt: Date;
+  /** The PaymentCaptured to append, with the trace context it was decided in. */
+  readonly event: TracedPaymentEvent;
+  /** Where the event goes: the lifecycle's outbox (which also counts it). */
+  readonly outbox: PaymentOutbox;
+}
 
 /**
  * Applies what a provider says about one of our payments — from a verified notification or from
@@ -44,14 +74,15 @@ const ignored = (reason: string): LifecycleOutcome => ({ code: "ignored", reason
  * capture, or a pending report of a pending payment change nothing (`ignored`).
  *
  * `locked`, when given, is the payment's row as the caller already locked it FOR UPDATE in `tx`
- * (the webhook's id-storing statement does), so it is not read a second time.
+ * (the webhook's id-storing statement does), so it is not read a second time; with
+ * `locked.deferred` a plain capture is handed to the caller's group instead of written here.
  */
 export async function applyPaymentReport(
   deps: LifecycleDeps,
   tx: Tx,
   paymentId: string,
   report: PaymentStatusReport,
-  locked?: { readonly record: PaymentRecord | undefined },
+  locked?: { readonly record: PaymentRecord | undefined; readonly deferred?: DeferredCaptures },
 ): Promise<LifecycleOutcome> {
   if (report.paymentId !== paymentId) return ignored(`the report names payment ${report.paymentId}, not ${paymentId}`);
   if (locked !== undefined && locked.record !== undefined && locked.record.paymentId !== paymentId) {
@@ -60,15 +91,18 @@ export async function applyPaymentReport(
   const payment = locked === undefined ? await deps.store.loadPayment(tx, paymentId, { forUpdate: true }) : locked.record;
   if (payment === undefined) return ignored(`payment ${paymentId} is not ours`);
   const now = deps.clock();
+  const deferred = locked?.deferred;
   switch (report.status) {
     case "pending":
+      await deferred?.flush(tx);
       return applyPending(deps, tx, payment, report, now);
     case "captured":
     case "partially_refunded":
     case "refunded":
-      return applyCaptured(deps, tx, payment, report, now);
+      return applyCaptured(deps, tx, payment, report, now, deferred);
     case "failed":
     case "closed":
+      await deferred?.flush(tx);
       return applyUnpaid(deps, tx, payment, report, now);
     default:
       return assertNever(report.status, "provider payment status");
@@ -86,10 +120,20 @@ async function applyPending(deps: LifecycleDeps, tx: Tx, payment: PaymentRecord,
   return { code: "applied", detail: `payment ${payment.paymentId} exists at ${payment.provider}: pending` };
 }
 
-async function applyCaptured(deps: LifecycleDeps, tx: Tx, payment: PaymentRecord, report: PaymentStatusReport, now: Date): Promise<LifecycleOutcome> {
+async function applyCaptured(
+  deps: LifecycleDeps,
+  tx: Tx,
+  payment: PaymentRecord,
+  report: PaymentStatusReport,
+  now: Date,
+  deferred: DeferredCaptures | undefined,
+): Promise<LifecycleOutcome> {
   if (payment.status === "captured") return ignored(`payment ${payment.paymentId} is already captured`);
   if (payment.capturedAt !== undefined) return ignored(`the late capture of payment ${payment.paymentId} is already recorded`);
   if (payment.status === "review") return ignored(`payment ${payment.paymentId} is in review`);
+  const plain = (payment.status === "creating" || payment.status === "pending") && report.amount !== undefined && equals(report.amount, payment.amount);
+  // Anything but a plain capture writes here, after the group's earlier captures are written.
+  if (!plain) await deferred?.flush(tx);
   if (report.amount === undefined || !equals(report.amount, payment.amount)) {
     const stated = report.amount === undefined ? "no amount" : `${report.amount.amountMinor} ${report.amount.currency}`;
     deps.logger?.error({ paymentId: payment.paymentId, provider: payment.provider, stated }, "payment-routing: a capture report's amount does not match the payment; sent to review");
@@ -107,10 +151,28 @@ async function applyCaptured(deps: LifecycleDeps, tx: Tx, payment: PaymentRecord
     capturedAt,
   };
   if (payment.status === "creating" || payment.status === "pending") {
+    const event: TracedPaymentEvent = {
+      type: "payment_captured",
+      payment: { ...payment, status: "captured" },
+      providerTransactionId: report.providerTransactionId,
+      fee,
+      capturedAt,
+    };
+    if (deferred !== undefined) {
+      deferred.add({
+        paymentId: payment.paymentId,
+        providerTransactionId: report.providerTransactionId,
+        providerStatus: report.providerStatus,
+        capturedAt,
+        updatedAt: now,
+        // Appended later, outside this apply's span: the event keeps the span it was decided in.
+        event: { ...event, traceContext: context.active() },
+        outbox: deps.outbox,
+      });
+      return { code: "applied", detail: `payment ${payment.paymentId} captured` };
+    }
     await deps.store.updatePayment(tx, payment.paymentId, { ...captured, status: "captured", nextCheckAt: null }, now);
-    await deps.outbox.append(tx, [
-      { type: "payment_captured", payment: { ...payment, status: "captured" }, providerTransactionId: report.providerTransactionId, fee, capturedAt },
-    ]);
+    await deps.outbox.append(tx, [event]);
     return { code: "applied", detail: `payment ${payment.paymentId} captured` };
   }
   // A capture of a failed or closed attempt.

@@ -1,7 +1,8 @@
 import { PROVIDER_IDS, type ProviderId } from "@tributary/contracts";
 import type { Pool, PoolClient, QueryResult } from "pg";
 import { PAYMENT_COLUMNS, toPayment, type PaymentRow } from "../db/pg-payment-store.js";
-import type { PaymentRecord } from "../../app/ports.js";
+import type { DeferredCapture, DeferredCaptures } from "../../app/apply-payment-report.js";
+import type { PaymentRecord, Tx } from "../../app/ports.js";
 import { DEFAULT_UNTIMED_RETENTION_MS, retentionMs } from "./webhook-decision.js";
 
 /*
@@ -22,9 +23,14 @@ export type RecordedNotification =
    */
   | { readonly fresh: true; readonly traceParent: string | undefined; readonly payment?: LockedPayment };
 
-/** A payment row the caller's transaction has already locked FOR UPDATE (undefined `record`: no such row). */
+/**
+ * A payment row the caller's transaction has already locked FOR UPDATE (undefined `record`: no
+ * such row). `deferred`, in a group commit, takes a plain capture's writes for the group to write
+ * together before it commits (see `DeferredCaptures` in app/apply-payment-report.ts).
+ */
 export interface LockedPayment {
   readonly record: PaymentRecord | undefined;
+  readonly deferred?: DeferredCaptures;
 }
 
 /**
@@ -65,6 +71,92 @@ export async function beginAndRecordNotificationId(
   if (row?.fresh !== true) return { fresh: false };
   const record = row.payment_id === null ? undefined : toPayment(row);
   return { fresh: true, traceParent: record?.traceParent, payment: { record } };
+}
+
+/** One payment notification of a group, as {@link beginAndRecordPaymentNotificationIds} stores it. */
+export interface PaymentNotificationToRecord {
+  readonly provider: ProviderId;
+  readonly notificationId: string;
+  readonly paymentId: string;
+  readonly receivedAt: Date;
+}
+
+/**
+ * {@link beginAndRecordNotificationId} (with `lockPayment`) for a group of payment notifications,
+ * in ONE round trip: `BEGIN`, then one statement that inserts every id (`ON CONFLICT DO NOTHING`)
+ * and locks the payment row of each id it inserted, FOR UPDATE in payment id order (two groups,
+ * or a group and a single notification, lock rows in one order), returning them. The answer is in
+ * the order of `notifications`: `fresh: false` for an id already stored. The group must name each
+ * (provider, id) and each payment at most once (the caller splits it so); ids are inserted in
+ * (provider, id) order for the same reason rows are locked in order. `client` must be outside a
+ * transaction.
+ */
+export async function beginAndRecordPaymentNotificationIds(client: PoolClient, notifications: readonly PaymentNotificationToRecord[]): Promise<RecordedNotification[]> {
+  if (notifications.length === 0) return [];
+  const q = (text: string) => client.escapeLiteral(text);
+  const key = (provider: string, notificationId: string) => `${provider}\u0000${notificationId}`;
+  const sorted = [...notifications].sort((a, b) => compareText(key(a.provider, a.notificationId), key(b.provider, b.notificationId)));
+  const values = sorted
+    .map((n) => `(${q(n.provider)}::payment_provider, ${q(n.notificationId)}, ${q(n.paymentId)}, ${q(n.receivedAt.toISOString())}::timestamptz)`)
+    .join(",\n       ");
+  const results = (await client.query(
+    `BEGIN;
+     WITH ins AS (
+       INSERT INTO webhook_notifications (provider, notification_id, payment_id, received_at)
+       VALUES ${values}
+       ON CONFLICT (provider, notification_id) DO NOTHING
+       RETURNING provider, notification_id, payment_id
+     ),
+     locked AS (SELECT ${PAYMENT_COLUMNS} FROM payments WHERE payment_id IN (SELECT payment_id FROM ins) ORDER BY payment_id FOR UPDATE)
+     SELECT ins.provider::text AS notified_provider, ins.notification_id AS notified_id, locked.*
+     FROM ins LEFT JOIN locked ON locked.payment_id = ins.payment_id`,
+  )) as unknown as [QueryResult, QueryResult<PaymentRow & { notified_provider: string; notified_id: string }>];
+  const fresh = new Map<string, RecordedNotification>();
+  for (const row of results[1].rows) {
+    const record = row.payment_id === null ? undefined : toPayment(row);
+    fresh.set(key(row.notified_provider, row.notified_id), { fresh: true, traceParent: record?.traceParent, payment: { record } });
+  }
+  return notifications.map((n) => fresh.get(key(n.provider, n.notificationId)) ?? { fresh: false });
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// A plain capture of a group (see DeferredCaptures): what updatePayment would set, one row per
+// element. A report without a provider transaction id keeps the stored one, as updatePayment does.
+const WRITE_CAPTURES = `UPDATE payments p SET status = 'captured', next_check_at = NULL,
+    provider_transaction_id = COALESCE(v.provider_transaction_id, p.provider_transaction_id),
+    provider_status = v.provider_status, captured_at = v.captured_at, updated_at = v.updated_at
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+    AS v(payment_id, provider_transaction_id, provider_status, captured_at, updated_at)
+  WHERE p.payment_id = v.payment_id`;
+
+/**
+ * Writes a group's plain captures: one UPDATE of every payment row (locked already by the
+ * group's first statement), then one outbox append of every PaymentCaptured per outbox (there is
+ * one, the lifecycle's), in the order they were decided. A row that is not updated is a broken
+ * invariant (the group holds its lock): it throws, and the caller rolls the group back.
+ */
+export async function writeDeferredCaptures(tx: Tx, captures: readonly DeferredCapture[]): Promise<void> {
+  if (captures.length === 0) return;
+  const result = await tx.query({
+    name: "pr-webhook-write-captures",
+    text: WRITE_CAPTURES,
+    values: [
+      captures.map((c) => c.paymentId),
+      captures.map((c) => c.providerTransactionId ?? null),
+      captures.map((c) => c.providerStatus),
+      captures.map((c) => c.capturedAt),
+      captures.map((c) => c.updatedAt),
+    ],
+  });
+  if (result.rowCount !== captures.length) {
+    throw new Error(`a group commit updated ${String(result.rowCount)} of its ${captures.length} captured payments`);
+  }
+  const byOutbox = new Map<DeferredCapture["outbox"], DeferredCapture["event"][]>();
+  for (const capture of captures) byOutbox.set(capture.outbox, [...(byOutbox.get(capture.outbox) ?? []), capture.event]);
+  for (const [outbox, events] of byOutbox) await outbox.append(tx, events);
 }
 
 /** How long stored ids are kept. */

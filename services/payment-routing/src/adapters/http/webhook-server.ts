@@ -5,7 +5,7 @@ import Fastify, { type FastifyError, type FastifyRequest } from "fastify";
 import type { Pool } from "pg";
 import type { ProviderAdapter, RawNotification } from "../providers/provider-adapter.js";
 import type { NotificationEffects } from "./notification-effects.js";
-import { defaultWebhookTracer, handleNotification, type NotificationHandlerDeps } from "./notification-handler.js";
+import { createNotificationGroupCommit, defaultWebhookTracer, handleNotification, type NotificationHandlerDeps } from "./notification-handler.js";
 import { pruneWebhookNotifications } from "./notification-store.js";
 import { DEFAULT_REPLAY_WINDOW_MS, DEFAULT_UNTIMED_RETENTION_MS, webhookPath } from "./webhook-decision.js";
 import { WebhookMetrics } from "./webhook-metrics.js";
@@ -35,6 +35,11 @@ export interface WebhookServerOptions {
   readonly tracer?: Tracer;
   /** Largest body accepted, in bytes; 1 MiB unless told (real notifications are a few KiB). */
   readonly bodyLimitBytes?: number;
+  /**
+   * Whether payment notifications arriving together share one transaction (group commit, see
+   * `NotificationGroupCommit`); on unless told. Off, each has a transaction of its own.
+   */
+  readonly groupCommit?: boolean;
 }
 
 /** A running webhook server. */
@@ -83,6 +88,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     logger,
     metrics,
     tracer: options.tracer ?? defaultWebhookTracer(),
+    ...(options.groupCommit === false ? {} : { groupCommit: createNotificationGroupCommit() }),
   };
 
   const app = Fastify({ loggerInstance: logger, disableRequestLogging: true, bodyLimit: options.bodyLimitBytes ?? 1_048_576 });
