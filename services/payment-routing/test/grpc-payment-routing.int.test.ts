@@ -191,6 +191,24 @@ describe("the routing policy over gRPC", () => {
 });
 
 describe("payments over gRPC", () => {
+  it("GetPayment shows the checkout what to hand the buyer: a QR code's content or the wallet SDK's parameters", async () => {
+    const [qr, app, none] = await seedPayments(env.pool, [
+      { merchantId: "m-taobao-1", status: "pending", createdAt: new Date("2026-12-09T09:00:00Z") },
+      { merchantId: "m-taobao-1", status: "pending", createdAt: new Date("2026-12-09T09:00:01Z") },
+      { merchantId: "m-taobao-1", status: "pending", createdAt: new Date("2026-12-09T09:00:02Z") },
+    ]);
+    await env.pool.query("UPDATE payments SET buyer_action = $2 WHERE payment_id = $1", [qr, JSON.stringify({ kind: "qr_code", url: "https://qr.alipay.com/bax01" })]);
+    await env.pool.query("UPDATE payments SET buyer_action = $2 WHERE payment_id = $1", [
+      app,
+      JSON.stringify({ kind: "app_params", params: { orderStr: "app_id=2021&method=alipay.trade.app.pay&sign=x" } }),
+    ]);
+    const client = env.client(tokens.shopTaobao);
+    expect((await client.getPayment({ paymentId: qr ?? "" })).payment?.buyerAction?.action).toEqual({ case: "qrCodeUrl", value: "https://qr.alipay.com/bax01" });
+    const appAction = (await client.getPayment({ paymentId: app ?? "" })).payment?.buyerAction?.action;
+    expect(appAction?.case === "appParameters" && appAction.value.parameters).toEqual({ orderStr: "app_id=2021&method=alipay.trade.app.pay&sign=x" });
+    expect((await client.getPayment({ paymentId: none ?? "" })).payment?.buyerAction).toBeUndefined();
+  });
+
   it("GetPayment answers another merchant's payment exactly as a missing one", async () => {
     const [taobaoPayment] = await seedPayments(env.pool, [{ merchantId: "m-taobao-1", status: "captured", createdAt: new Date("2026-12-09T10:00:00Z") }]);
     const own = await env.client(tokens.shopTaobao).getPayment({ paymentId: taobaoPayment ?? "" });

@@ -101,7 +101,13 @@ export interface PaymentRoutingTestEnv {
   /** Where the service tells providers to notify: `<base>/webhooks/<provider>`. */
   readonly notifyBaseUrl: string;
   /** Publishes OrderAccepted for a new order; returns its id. */
-  acceptOrder(order?: { channel?: Channel; amountMinor?: bigint; preferred?: ProviderId; buyerId?: string }): Promise<string>;
+  acceptOrder(order?: {
+    channel?: Channel;
+    amountMinor?: bigint;
+    preferred?: ProviderId;
+    buyerId?: string;
+    buyerAccounts?: Partial<Record<ProviderId, string>>;
+  }): Promise<string>;
   /** Publishes any orders.v1 event with a valid envelope. */
   publishOrders<S extends DescMessage>(key: string, schema: S, message: MessageInitShape<S>): Promise<string>;
   attempts(orderId: string): Promise<PaymentRecord[]>;
@@ -276,7 +282,14 @@ export async function startPaymentRoutingTestEnv(options: TestEnvOptions = {}): 
           orderId,
           merchantId,
           merchantOrderRef: `ref-${orderId}`,
-          buyer: { buyerId: order.buyerId ?? "buyer-1", country: "CN" },
+          buyer: {
+            buyerId: order.buyerId ?? "buyer-1",
+            country: "CN",
+            providerAccounts: Object.entries(order.buyerAccounts ?? {}).map(([provider, accountId]) => ({
+              provider: providerIdToProto(provider as ProviderId),
+              accountId,
+            })),
+          },
           lines: [{ sku: "SKU-1", category: "apparel", quantity: 1n, unitPrice: { currency: "CNY", amountMinor } }],
           total: { currency: "CNY", amountMinor },
           channel: channelIdToProto(order.channel ?? "web"),

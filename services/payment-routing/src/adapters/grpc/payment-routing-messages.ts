@@ -4,7 +4,7 @@ import { channelIdFromProto, channelIdToProto, providerIdFromProto, providerIdTo
 import type { MoneySchema, Money as ProtoMoney } from "@tributary/contracts/common/v1/money";
 import type { Channel as ProtoChannel } from "@tributary/contracts/common/v1/provider";
 import { Provider as ProtoProvider } from "@tributary/contracts/common/v1/provider";
-import { PaymentStatus as ProtoPaymentStatus, type PaymentSchema } from "@tributary/contracts/payment/v1/payment";
+import { PaymentStatus as ProtoPaymentStatus, type BuyerActionSchema, type PaymentSchema } from "@tributary/contracts/payment/v1/payment";
 import {
   BreakerState as ProtoBreakerState,
   CandidateTier as ProtoCandidateTier,
@@ -22,6 +22,7 @@ import type { BreakerState, ProviderHealth } from "../../domain/routing/health.j
 import type { CandidateTier, RoutingDecision } from "../../domain/routing/route.js";
 import type { Channel, RoutingOrder } from "../../domain/routing/routing-order.js";
 import type { PaymentRow, PaymentRowStatus } from "../prisma/prisma-payment-reader.js";
+import type { BuyerAction } from "../providers/provider-adapter.js";
 import type { InvalidRequestError } from "./payment-routing-error-codes.js";
 
 /** The channel of a proto enum value; `undefined` for UNSPECIFIED or a number we do not define. */
@@ -233,7 +234,22 @@ export function paymentToProto(row: PaymentRow): MessageInitShape<typeof Payment
     updatedAt: timestampFromDate(row.updatedAt),
     expiresAt: timestampFromDate(row.expiresAt),
     ...(row.capturedAt === null ? {} : { capturedAt: timestampFromDate(row.capturedAt) }),
+    ...(row.buyerAction === null ? {} : { buyerAction: buyerActionToProto(row.buyerAction as unknown as BuyerAction) }),
   };
+}
+
+/** The stored buyer action (the adapters' {@link BuyerAction}) as the contract's `BuyerAction`. */
+function buyerActionToProto(action: BuyerAction): MessageInitShape<typeof BuyerActionSchema> {
+  switch (action.kind) {
+    case "qr_code":
+      return { action: { case: "qrCodeUrl", value: action.url } };
+    case "app_params":
+      return { action: { case: "appParameters", value: { parameters: { ...action.params } } } };
+    case "redirect":
+      return { action: { case: "redirectUrl", value: action.url } };
+    default:
+      return assertNever(action, "buyer action");
+  }
 }
 
 /** The same violations with `prefix.` before each field (the policy's paths inside `policy_json`). */
