@@ -25,6 +25,7 @@ import { readStackState, stackStatePath } from "../stack/stack-state.js";
 import { watchDay, type DayEvents } from "./day-watch.js";
 import { summariseDay, type DaySummary } from "./day-summary.js";
 import { writeDayReports } from "./day-reports.js";
+import { startAlipayAppBuyers, type AlipayAppBuyers } from "./alipay-app-buyers.js";
 import { isTrialTreatment, stepLabel, switchOnWechatTrial, trialOutcome, type StepRouting } from "./wechat-trial.js";
 
 /** What `day run` is asked to do. */
@@ -135,6 +136,7 @@ async function businessDay(options: DayRunOptions, stack: RunningStack, day: Day
   const watch = await step("watch the topics", () => watchDay(stack.kafka, runId, day.billDate));
   const { events } = watch;
   const { progress } = options;
+  let appBuyers: AlipayAppBuyers | undefined;
   try {
     const dayStarted = Date.now();
     options.print(`day ${day.billDate}: run ${runId}, ${orders.length} orders (seed ${options.seed})`);
@@ -145,6 +147,13 @@ async function businessDay(options: DayRunOptions, stack: RunningStack, day: Day
     const stepMs = Math.max(6_000, Math.ceil(orders.length / 4 / 40) * 1_000);
     const trial = await step("switch on the WeChat Pay trial", () => switchOnWechatTrial(paymentRoutingAddress, stack.operatorToken, day.billDate, stepMs));
     options.print(`roll-out ${trial.rolloutId}: WeChat Pay in trial (policy v${trial.policyVersion}), a step every ${stepMs / 1000} s: ${trial.steps.map((s) => stepLabel(s)).join(" → ")}`);
+    // The buyers whose Alipay app submits an app payment's order string (see alipay-app-buyers.ts).
+    appBuyers = startAlipayAppBuyers({
+      paymentRoutingAddress,
+      token: stack.operatorToken,
+      appPayUrl: stack.sandbox.providers.alipay.appPayUrl,
+      attempts: events.attempts,
+    });
     const stepRouting: StepRouting[] = [];
     await step("publish orders", async () => {
       progress.start("published", orders.length);
@@ -180,6 +189,12 @@ async function businessDay(options: DayRunOptions, stack: RunningStack, day: Day
         "OrderPaid / OrderPaymentFailed on orders.v1 for every accepted order",
       );
     });
+
+    const appBuying = await appBuyers.stop();
+    options.print(
+      `Alipay app payments: ${appBuying.seen} handed to the buyer's app, ${appBuying.submitted} order strings accepted by Alipay` +
+        (appBuying.failed.length === 0 ? "" : `, ${appBuying.failed.length} not: ${appBuying.failed.slice(0, 3).join("; ")}`),
+    );
 
     // Every capture must be in the ledger before the day is closed (captures booked later would
     // land in the next day's batch, as a late capture does).
@@ -237,6 +252,7 @@ async function businessDay(options: DayRunOptions, stack: RunningStack, day: Day
     return { ...withTrial, reports };
   } finally {
     progress.stop();
+    await appBuyers?.stop();
     await watch.stop();
     await settlementDb.end();
     await reconciliationDb.end();

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { fromBinary } from "@bufbuild/protobuf";
 import type { Consumer, Kafka } from "kafkajs";
-import { ordersTopic, paymentsTopic, providerIdFromProto, reconciliationTopic, settlementTopic, type ProviderId } from "@tributary/contracts";
+import { channelIdFromProto, ordersTopic, paymentsTopic, providerIdFromProto, reconciliationTopic, settlementTopic, type ChannelId, type ProviderId } from "@tributary/contracts";
 import { OrderAcceptedSchema, OrderPaidSchema, OrderPaymentFailedSchema, OrderRejectedSchema } from "@tributary/contracts/order/v1/order_events";
 import { PaymentCapturedSchema, PaymentFailedSchema, PaymentRoutedSchema } from "@tributary/contracts/payment/v1/payment_events";
 import { DiscrepancyClass, DiscrepancyFoundSchema, ReconciliationCompletedSchema } from "@tributary/contracts/reconciliation/v1/reconciliation_events";
@@ -16,6 +16,14 @@ export interface CapturedPayment {
   readonly providerTransactionId: string;
   readonly amountMinor: bigint;
   readonly feeMinor: bigint;
+}
+
+/** One payment attempt of the run, as `PaymentRouted` said, with its order's checkout channel. */
+export interface RoutedAttempt {
+  readonly paymentId: string;
+  readonly orderId: string;
+  readonly provider: ProviderId;
+  readonly channel: ChannelId | undefined;
 }
 
 /** A provider's reconciliation run of the day, as `ReconciliationCompleted` said. */
@@ -52,6 +60,8 @@ export interface DayEvents {
   readonly rejected: Map<string, string>;
   /** order id → provider it was first routed to. */
   readonly routed: Map<string, { provider: ProviderId; rule: string }>;
+  /** Every attempt in the order routed (first ones and failovers). */
+  readonly attempts: RoutedAttempt[];
   /** order id → payment id, amount. */
   readonly paid: Map<string, { paymentId: string; amountMinor: bigint }>;
   /** order id → reason. */
@@ -96,6 +106,7 @@ export async function watchDay(kafka: Kafka, runId: string, billDate: string): P
     accepted: new Map(),
     rejected: new Map(),
     routed: new Map(),
+    attempts: [],
     paid: new Map(),
     failed: new Map(),
     captured: new Map(),
@@ -107,6 +118,7 @@ export async function watchDay(kafka: Kafka, runId: string, billDate: string): P
     discrepancies: [],
   };
   const ours = new Set<string>();
+  const channels = new Map<string, ChannelId | undefined>();
   const consumer: Consumer = kafka.consumer({ groupId: `tributary-day-watch-${randomUUID()}`, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 200 });
   await consumer.connect();
   await consumer.subscribe({ topics: [ordersTopic.name, paymentsTopic.name, settlementTopic.name, reconciliationTopic.name], fromBeginning: false });
@@ -121,6 +133,7 @@ export async function watchDay(kafka: Kafka, runId: string, billDate: string): P
           if (order?.merchantOrderRef.startsWith(`${runId}-`) === true) {
             events.accepted.set(order.merchantOrderRef, order.orderId);
             ours.add(order.orderId);
+            channels.set(order.orderId, channelIdFromProto(order.channel));
           }
           break;
         }
@@ -134,8 +147,9 @@ export async function watchDay(kafka: Kafka, runId: string, billDate: string): P
         case PaymentRoutedSchema.typeName: {
           const routed = fromBinary(PaymentRoutedSchema, value);
           const provider = providerIdFromProto(routed.provider);
-          if (ours.has(routed.orderId) && provider !== undefined && !events.routed.has(routed.orderId)) {
-            events.routed.set(routed.orderId, { provider, rule: routed.routingRule });
+          if (ours.has(routed.orderId) && provider !== undefined) {
+            if (!events.routed.has(routed.orderId)) events.routed.set(routed.orderId, { provider, rule: routed.routingRule });
+            events.attempts.push({ paymentId: routed.paymentId, orderId: routed.orderId, provider, channel: channels.get(routed.orderId) });
           }
           break;
         }

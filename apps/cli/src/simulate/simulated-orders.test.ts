@@ -1,4 +1,4 @@
-import { Provider } from "@tributary/contracts/common/v1/provider";
+import { Channel, Provider } from "@tributary/contracts/common/v1/provider";
 import { describe, expect, it } from "vitest";
 import { defaultSimulation, simulatedOrders } from "./simulated-orders.js";
 
@@ -40,6 +40,24 @@ describe("simulatedOrders", () => {
     expect(wechat).toBeLessThan(0.12);
     const merchants = new Set(orders.map((order) => order.merchantId));
     expect(merchants).toEqual(new Set(["m-taobao-1", "m-small-2"]));
+  });
+
+  it("mini-program orders carry the buyer's Alipay id and WeChat openid, the same for the same buyer; other channels none", () => {
+    const mini = orders.filter((order) => order.channel === Channel.MINI_PROGRAM);
+    expect(mini.length).toBeGreaterThan(0);
+    for (const order of mini) {
+      const [alipay, wechat] = order.buyer?.providerAccounts ?? [];
+      expect(alipay?.provider).toBe(Provider.ALIPAY);
+      expect(alipay?.accountId).toMatch(/^2088\d{12}$/);
+      expect(wechat?.provider).toBe(Provider.WECHAT_PAY);
+    }
+    const byBuyer = new Map<string, string>();
+    for (const order of mini) {
+      const ids = (order.buyer?.providerAccounts ?? []).map((a) => a.accountId).join(",");
+      expect(byBuyer.get(order.buyer?.buyerId ?? "") ?? ids).toBe(ids);
+      byBuyer.set(order.buyer?.buyerId ?? "", ids);
+    }
+    expect(orders.filter((order) => order.channel !== Channel.MINI_PROGRAM).every((order) => order.buyer?.providerAccounts.length === 0)).toBe(true);
   });
 
   it("a mix with only zero weights is refused", () => {

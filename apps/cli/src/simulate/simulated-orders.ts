@@ -66,19 +66,39 @@ export function simulatedOrders(simulation: OrderSimulation): OrderPlaced[] {
     }));
     const total = lines.reduce((sum, line) => sum + line.quantity * line.unitPrice.amountMinor, 0n);
     const preferred = preferences();
+    // Drawn in this order (merchant, country, channel) so a seed gives the orders it always gave.
+    const merchantId = simulation.merchants[Math.floor(random() * simulation.merchants.length)]!;
+    const country = random() < simulation.foreignBuyerShare ? "HK" : "CN";
+    const channel = channels();
     orders.push(
       create(OrderPlacedSchema, {
-        merchantId: simulation.merchants[Math.floor(random() * simulation.merchants.length)]!,
+        merchantId,
         merchantOrderRef: `${simulation.runId}-${String(index + 1).padStart(6, "0")}`,
-        buyer: { buyerId: `buyer-${buyerNumber}`, country: random() < simulation.foreignBuyerShare ? "HK" : "CN" },
+        buyer: {
+          buyerId: `buyer-${buyerNumber}`,
+          country,
+          providerAccounts: channel === "mini_program" ? miniProgramAccounts(buyerNumber) : [],
+        },
         lines,
         total: { currency: "CNY", amountMinor: total },
-        channel: channelIdToProto(channels()),
+        channel: channelIdToProto(channel),
         preferredProvider: preferred === "none" ? Provider.UNSPECIFIED : providerIdToProto(preferred),
       }),
     );
   }
   return orders;
+}
+
+/**
+ * The wallet accounts a mini-program checkout knows of its buyer (the super-app signed them in):
+ * a WeChat openid and an Alipay user id, each a function of the buyer alone, so the same buyer
+ * always pays from the same accounts. WeChat JSAPI and Alipay's mini-program payment need them.
+ */
+function miniProgramAccounts(buyerNumber: number): { provider: Provider; accountId: string }[] {
+  return [
+    { provider: Provider.ALIPAY, accountId: `2088${String(100_000_000_000 + buyerNumber)}` },
+    { provider: Provider.WECHAT_PAY, accountId: `oSim${buyerNumber.toString(36).padStart(24, "0")}` },
+  ];
 }
 
 /** Every rail of the registry, for validating a `--provider-mix` given on the command line. */
