@@ -89,12 +89,13 @@ describe("payment lifecycle: failover only when safe, unowned captures", () => {
     expect(env.eventTypes(orderId)).toEqual(["PaymentRouted", "PaymentCaptured"]);
   });
 
-  it("a refusal at creation (Alipay has no app product) fails over at once", async () => {
-    const orderId = await env.acceptOrder({ preferred: "alipay", channel: "app" });
+  it("a refusal at creation (Alipay refuses a total over its 100,000,000 CNY limit) fails over at once", async () => {
+    const orderId = await env.acceptOrder({ preferred: "alipay", amountMinor: 10_000_000_001n });
     const second = await env.waitForAttempt(orderId, (p) => p.attempt === 2, "a second attempt");
     const [first] = await env.attempts(orderId);
     expect(first).toMatchObject({ provider: "alipay", status: "failed" });
-    expect(first?.failureReason).toContain("channel_not_supported");
+    expect(first?.failureReason).toContain("ACQ.INVALID_PARAMETER");
+    expect(env.sandbox.transactions("alipay").some((t) => t.outTradeNo === first?.paymentId)).toBe(false);
     expect(second.provider).not.toBe("alipay");
   });
 
