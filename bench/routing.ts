@@ -119,6 +119,8 @@ const orders: RoutingOrder[] = Array.from({ length: poolSize }, (_, i) => ({
   channel: pick(CHANNELS),
   country: next() < 0.95 ? "CN" : "HK",
   preferredProvider: next() < 0.3 ? pick(PROVIDER_IDS) : undefined,
+  // Every buyer's wallets are known, so mini-program orders keep WeChat JSAPI and Alipay eligible.
+  buyerAccounts: { alipay: `2088${String(100_000_000_000 + i)}`, wechat_pay: `oBench${i}` },
 }));
 const draws = Array.from({ length: poolSize }, () => next());
 
