@@ -14,7 +14,13 @@ import { createLogger, messagingMetrics, type Logger, type MessagingMetrics } fr
 import type { IHeaders, Kafka, Producer } from "kafkajs";
 import type { Pool, PoolClient, QueryResult } from "pg";
 import { deadLetterHeaderNames } from "./dead-letter-headers.js";
-import { createEnvelopeReader, envelopeHeaderNames, kafkaHeadersGetter, kafkaHeadersToRecord } from "./envelope-headers.js";
+import {
+  createEnvelopeReader,
+  envelopeHeaderNames,
+  kafkaHeadersGetter,
+  kafkaHeadersToRecord,
+  type EnvelopeFields,
+} from "./envelope-headers.js";
 import { createIdempotentProducer } from "./idempotent-producer.js";
 import { messagingAttributes } from "./messaging-attributes.js";
 import { isInfrastructureError, isTransactionConflict } from "@tributary/infrastructure-error";
@@ -155,6 +161,26 @@ interface Applied {
   readonly released: readonly string[];
 }
 
+/**
+ * A chunk as the happy path reads it before its first statement: every message's envelope (checked
+ * as `decode` checks it, the protobuf bytes not yet decoded) and the inbox statement's array
+ * literals. The path empties `envelopes` once the events are made, so that they do not live on
+ * through the rest of the transaction.
+ */
+interface ChunkEnvelopes {
+  readonly envelopes: EnvelopeFields[];
+  readonly eventIds: string;
+  readonly offsets: string;
+}
+
+/**
+ * How the careful path (`processChunkCarefully`) first tries each run of a chunk: in one
+ * transaction (`together`), in one that skips events the inbox has seen (`skipping_seen`, after
+ * the happy path found one there), or one event per transaction with retries (`alone`, after the
+ * happy path's transaction failed).
+ */
+type FirstTry = "together" | "skipping_seen" | "alone";
+
 // The happy path: a chunk of events the inbox has never seen. A plain INSERT costs Postgres about
 // half of an ON CONFLICT one (no speculative insertion) and sends no rows back; if any event is
 // already there (a redelivery), the primary key refuses the whole statement and the chunk is
@@ -275,23 +301,75 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     if ("code" in envelope) {
       return rejection(raw, partition, key, `${envelope.code}: ${envelope.header}${"value" in envelope ? ` = ${envelope.value}` : ""}`);
     }
-    const { eventId, eventType, schemaVersion, producer, occurredAtMs } = envelope;
-    const empty = blankHeader(eventType, schemaVersion, producer);
+    const empty = blankHeader(envelope.eventType, envelope.schemaVersion, envelope.producer);
     if (empty !== undefined) return rejection(raw, partition, key, `empty_header: ${empty}`);
-    const schema: DescMessage | undefined = schemaByType.get(eventType);
+    const schema: DescMessage | undefined = schemaByType.get(envelope.eventType);
     if (schema === undefined) {
-      return rejection(raw, partition, key, `unknown_event_type: ${eventType} is not carried by ${topicName}`);
+      return rejection(raw, partition, key, `unknown_event_type: ${envelope.eventType} is not carried by ${topicName}`);
     }
+    return decodeValue(partition, raw, key, envelope, schema);
+  };
+
+  /** The last step of `decode`: the protobuf bytes, by the schema the envelope named. */
+  const decodeValue = (partition: number, raw: RawMessage, key: string, envelope: EnvelopeFields, schema: DescMessage): Decoded<T> | Rejected => {
     let message: TopicMessage<T>;
     try {
       message = fromBinary(schema, raw.value ?? new Uint8Array()) as TopicMessage<T>;
     } catch (error) {
       return rejection(raw, partition, key, `undecodable: ${error instanceof Error ? error.message : String(error)}`);
     }
+    const { eventId, eventType, producer, occurredAtMs } = envelope;
     return {
       raw,
       event: new LiveEvent<T>(eventId, eventType, key, topicName, partition, raw.offset, occurredAtMs, producer, raw.headers, message),
     };
+  };
+
+  /**
+   * The happy path's first pass over a chunk: every envelope, checked as `decode` checks it, and
+   * the inbox statement's array literals; undefined as soon as one message would be rejected before
+   * its bytes are decoded (no key, a bad envelope, a type the topic does not carry): such a chunk
+   * takes the careful path, which deals with the message at its place.
+   */
+  const readChunkEnvelopes = (messages: readonly RawMessage[]): ChunkEnvelopes | undefined => {
+    const envelopes: EnvelopeFields[] = [];
+    // Array literals built here, in one pass: event ids are validated UUIDs and offsets decimal
+    // strings, so neither needs the quoting and escaping pg would spend on every element.
+    let eventIds = "{";
+    let offsets = "{";
+    for (let i = 0; i < messages.length; i += 1) {
+      const raw = messages[i]!;
+      if (raw.key === null || raw.key.length === 0) return undefined;
+      const envelope = readEnvelope(raw.headers);
+      if ("code" in envelope) return undefined;
+      if (blankHeader(envelope.eventType, envelope.schemaVersion, envelope.producer) !== undefined) return undefined;
+      if (!schemaByType.has(envelope.eventType)) return undefined;
+      envelopes.push(envelope);
+      const separator = i === 0 ? "" : ",";
+      eventIds += separator + envelope.eventId;
+      offsets += separator + raw.offset;
+    }
+    return { envelopes, eventIds: `${eventIds}}`, offsets: `${offsets}}` };
+  };
+
+  /**
+   * The happy path's second pass, after the inbox INSERT: the protobuf bytes of every message of
+   * the chunk, made into events; undefined if any does not decode (the chunk then takes the
+   * careful path). Empties `chunk.envelopes`: the events hold what the transaction still needs.
+   */
+  const decodeChunk = (partition: number, messages: readonly RawMessage[], chunk: ChunkEnvelopes): Decoded<T>[] | undefined => {
+    const envelopes = chunk.envelopes;
+    const decoded: Decoded<T>[] = [];
+    for (let i = 0; i < messages.length; i += 1) {
+      const raw = messages[i]!;
+      const envelope = envelopes[i]!;
+      // readChunkEnvelopes checked the key and the type.
+      const result = decodeValue(partition, raw, raw.key!.toString("utf8"), envelope, schemaByType.get(envelope.eventType)!);
+      if (!("event" in result)) return undefined;
+      decoded.push(result);
+    }
+    envelopes.length = 0;
+    return decoded;
   };
 
   /**
@@ -385,8 +463,7 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
    * group and topic is parked; says whether one is (then nothing was inserted). Throws a unique
    * violation if an event is already in the inbox.
    */
-  const beginAndInsertNewUnlessParked = async (tx: PoolClient, partition: number, batch: readonly Decoded<T>[]): Promise<boolean> => {
-    const [, , , eventIds, offsets] = inboxValues(partition, batch);
+  const beginAndInsertNewUnlessParked = async (tx: PoolClient, partition: number, eventIds: unknown, offsets: unknown): Promise<boolean> => {
     // Broken invariants, not operating errors: decode admits only UUID event ids, kafkajs gives decimal offsets.
     if (typeof eventIds !== "string" || !uuidArrayLiteral.test(eventIds)) throw new Error(`consumer: event ids not UUIDs: ${String(eventIds).slice(0, 200)}`);
     if (typeof offsets !== "string" || !offsetArrayLiteral.test(offsets)) throw new Error(`consumer: offsets not decimal: ${String(offsets).slice(0, 200)}`);
@@ -459,14 +536,30 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     stage: { inbox: boolean },
   ): Promise<Applied> => {
     if (assumeNew) {
+      const [, , , eventIds, offsets] = inboxValues(partition, batch);
       stage.inbox = true;
-      const parked = await beginAndInsertNewUnlessParked(tx, partition, batch);
+      const parked = await beginAndInsertNewUnlessParked(tx, partition, eventIds, offsets);
       stage.inbox = false;
       if (!parked) {
         await runHandler(batch, tx);
         return { released: [] };
       }
     }
+    return applyBehindParked(tx, partition, batch, assumeNew, stage);
+  };
+
+  /**
+   * The rest of `applyEvents` when some key may be parked, in the caller's open transaction: lock
+   * the batch's parked keys, park the events of parked or draining keys behind them, record the
+   * others in the inbox (all new, or a unique violation, with `assumeNew`) and handle the new ones.
+   */
+  const applyBehindParked = async (
+    tx: PoolClient,
+    partition: number,
+    batch: readonly Decoded<T>[],
+    assumeNew: boolean,
+    stage: { inbox: boolean },
+  ): Promise<Applied> => {
     const parked = await lockParkedKeys(tx, scope, batch.map((d) => d.event.key));
     let toHandle: readonly Decoded<T>[] = batch;
     const released: string[] = [];
@@ -525,11 +618,60 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     }
   };
 
-  /** Applies a chunk in one transaction; undefined (and rolled back) if any handler threw. */
-  const applyTogether = async (partition: number, batch: readonly Decoded<T>[]): Promise<Applied | undefined> => {
-    let outcome = await tryTogether(partition, batch, true);
+  /**
+   * Applies a chunk in one transaction; undefined (and rolled back) if any handler threw. With
+   * `assumeNew` false it skips the attempt that assumes every event is new to the inbox.
+   */
+  const applyTogether = async (partition: number, batch: readonly Decoded<T>[], assumeNew: boolean): Promise<Applied | undefined> => {
+    let outcome = await tryTogether(partition, batch, assumeNew);
     if (outcome === "seen") outcome = await tryTogether(partition, batch, false);
     return typeof outcome === "string" ? undefined : outcome;
+  };
+
+  /**
+   * The happy path of a whole chunk whose envelopes all read (`readChunkEnvelopes`), in one
+   * transaction: BEGIN and the inbox INSERT are sent first, and the protobuf bytes are decoded
+   * while Postgres inserts (the chunk's CPU and its first round trip overlap, so the chunk's
+   * messages live a shorter time); then the handler, then COMMIT. The events are let go before
+   * COMMIT is sent, so they do not live through its round trip (each one a chance for a
+   * young-generation GC to copy and promote them). Returns what committed, or why nothing did:
+   * "seen" (an event is in the inbox already), "undecodable" (some bytes do not decode; rolled back
+   * before any handler ran), or "failed" (a handler or the database threw). The careful path then
+   * does the chunk again.
+   */
+  const tryChunk = async (partition: number, messages: readonly RawMessage[], chunk: ChunkEnvelopes): Promise<Applied | "seen" | "undecodable" | "failed"> => {
+    const tx = await options.pool.connect();
+    const stage = { inbox: false };
+    try {
+      stage.inbox = true;
+      // pg writes the statement when it is queued on an idle client: it is on its way while we decode.
+      const inserted = beginAndInsertNewUnlessParked(tx, partition, chunk.eventIds, chunk.offsets);
+      const decoded = decodeChunk(partition, messages, chunk);
+      const parked = await inserted;
+      stage.inbox = false;
+      if (decoded === undefined) {
+        await tx.query("ROLLBACK");
+        return "undecodable";
+      }
+      const applied = parked ? await applyBehindParked(tx, partition, decoded, true, stage) : await handleNew(tx, decoded);
+      // Only the handler's own references (if it keeps any) hold the events now.
+      decoded.length = 0;
+      await tx.query("COMMIT");
+      return applied;
+    } catch (error) {
+      await tx.query("ROLLBACK").catch(() => undefined);
+      if (stage.inbox && (error as { code?: unknown }).code === uniqueViolation) return "seen";
+      logger.warn({ err: error, topic: topicName, partition }, "consumer: chunk failed, applying one by one");
+      return "failed";
+    } finally {
+      tx.release();
+    }
+  };
+
+  /** Handles events the inbox INSERT recorded as new (no key parked): nothing released. */
+  const handleNew = async (tx: PoolClient, decoded: readonly Decoded<T>[]): Promise<Applied> => {
+    await runHandler(decoded, tx);
+    return { released: [] };
   };
 
   /**
@@ -675,10 +817,10 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
     await deadLetterAndPark(rejected);
   };
 
-  /** Applies a run of decoded events of one partition: together, else one by one with retries. */
-  const applyRun = async (partition: number, run: readonly Decoded<T>[], heartbeat: () => Promise<void>): Promise<void> => {
+  /** Applies a run of decoded events of one partition: together (unless told `alone`), else one by one with retries. */
+  const applyRun = async (partition: number, run: readonly Decoded<T>[], heartbeat: () => Promise<void>, firstTry: FirstTry): Promise<void> => {
     if (run.length === 0) return;
-    const together = await applyTogether(partition, run);
+    const together = firstTry === "alone" ? undefined : await applyTogether(partition, run, firstTry === "together");
     if (together !== undefined) {
       if (together.released.length > 0) drainer.kick();
       return;
@@ -691,14 +833,42 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
   };
 
   /**
-   * Processes a chunk in offset order. Runs of decodable events are applied together; a rejected
-   * message in between is dealt with at its place, so the events of its key before it apply and
-   * those after it find the key parked.
+   * Processes a chunk in offset order: on the happy path (`tryChunk`) in one transaction, else
+   * carefully (`processChunkCarefully`), which is also what follows when the happy path finds a
+   * message it cannot decode, an event the inbox has seen, or a failing handler.
    */
   const processChunk = async (
     partition: number,
     messages: readonly RawMessage[],
     heartbeat: () => Promise<void>,
+  ): Promise<void> => {
+    const chunk = readChunkEnvelopes(messages);
+    let firstTry: FirstTry = "together";
+    if (chunk !== undefined && messages.length > 0) {
+      const outcome = await tryChunk(partition, messages, chunk);
+      if (typeof outcome !== "string") {
+        if (outcome.released.length > 0) drainer.kick();
+        metrics.consumed.add(messages.length, baseAttributes);
+        return;
+      }
+      // Nothing of the chunk committed. A failed handler is not run together again: one by one,
+      // with retries, isolates the event that fails, as after a failed run on the careful path.
+      firstTry = outcome === "seen" ? "skipping_seen" : outcome === "failed" ? "alone" : "together";
+    }
+    await processChunkCarefully(partition, messages, heartbeat, firstTry);
+  };
+
+  /**
+   * Processes a chunk in offset order, each message decoded before any is applied. Runs of
+   * decodable events are applied together (first tried as `firstTry` says); a rejected message in
+   * between is dealt with at its place, so the events of its key before it apply and those after
+   * it find the key parked.
+   */
+  const processChunkCarefully = async (
+    partition: number,
+    messages: readonly RawMessage[],
+    heartbeat: () => Promise<void>,
+    firstTry: FirstTry,
   ): Promise<void> => {
     let run: Decoded<T>[] = [];
     // An indexed loop: an iterator's result objects are not optimised away in an async function
@@ -710,11 +880,11 @@ export async function startIdempotentConsumer<T extends TopicDefinition>(
         run.push(result);
         continue;
       }
-      await applyRun(partition, run, heartbeat);
+      await applyRun(partition, run, heartbeat, firstTry);
       run = [];
       await reject(result);
     }
-    await applyRun(partition, run, heartbeat);
+    await applyRun(partition, run, heartbeat, firstTry);
     metrics.consumed.add(messages.length, baseAttributes);
   };
 

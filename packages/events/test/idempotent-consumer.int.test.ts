@@ -296,6 +296,45 @@ describe("idempotent consumer", () => {
     expect(letters.map((l) => [l.eventId, l.reason])).toEqual([[poisonBase.eventId, "non_retryable: refused"]]);
   });
 
+  it("with handleBatch, rolls a chunk back whose bytes do not decode behind a valid envelope, and applies it carefully", async () => {
+    // Every envelope reads, so the chunk takes the happy path, which records the inbox rows before it
+    // decodes the bytes: it must roll them back, so that the events around the undecodable one still apply.
+    const topic = newTestTopic("batch-undecodable");
+    await createTestTopic(kafka, topic, 1);
+    const groupId = `batch-undecodable-${randomUUID()}`;
+    const calls: string[][] = [];
+    const before = cancellation("order-u", 1);
+    const undecodable = { ...cancellation("order-u", 2), value: Buffer.from([0xff, 0xff, 0xff]) };
+    const otherKey = cancellation("order-v", 3);
+    const behind = cancellation("order-u", 4);
+    await produce(topic, [before, undecodable, otherKey, behind]);
+    const consumer = await startIdempotentConsumer({
+      kafka,
+      pool,
+      groupId,
+      topic,
+      maxAttempts: 2,
+      retryBackoffMs: 20,
+      handleBatch: async (events, tx) => {
+        calls.push(events.map((e) => e.eventId));
+        for (const event of events) await recordEffect(groupId, event, tx);
+      },
+    });
+    try {
+      await caughtUp(groupId, topic);
+    } finally {
+      await consumer.stop();
+    }
+    // The event before it applies; its key is parked, so the later event of that key waits; the other key flows.
+    expect((await effects(pool, groupId)).map((e) => e.event_id)).toEqual([before.eventId, otherKey.eventId]);
+    expect(calls).toEqual([[before.eventId], [otherKey.eventId]]);
+    const { rows } = await pool.query<{ event_id: string }>(`SELECT "event_id" FROM "inbox" WHERE "consumer_group" = $1 ORDER BY "offset"`, [groupId]);
+    expect(rows.map((r) => r.event_id)).toEqual([before.eventId, otherKey.eventId]);
+    const letters = await listDeadLetters(kafka, topic.deadLetterName);
+    expect(letters.map((l) => l.eventId)).toEqual([undecodable.eventId]);
+    expect(letters[0]?.reason).toMatch(/^undecodable: /);
+  });
+
   it("never dead-letters a message because the database connection failed; it retries it", async () => {
     const topic = newTestTopic("db-down");
     await createTestTopic(kafka, topic, 1);
