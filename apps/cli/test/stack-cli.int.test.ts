@@ -21,6 +21,7 @@ import { parse } from "csv-parse/sync";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { paymentsTopic, providerIdToProto } from "@tributary/contracts";
+import { Provider } from "@tributary/contracts/common/v1/provider";
 import { PaymentCapturedSchema } from "@tributary/contracts/payment/v1/payment_events";
 import { createIdempotentProducer, envelopeHeaders, newEventId, protobufContentType } from "@tributary/events";
 import { databaseUrl, dropDatabase, findServiceDatabases } from "@tributary/local-postgres";
@@ -178,6 +179,17 @@ describe("tributary stack up | status | simulate | trace | routing | settle | re
     const decision = JSON.parse(preview.stdout) as { candidates: unknown[]; dropped: { reasons: { code: string }[] }[] };
     expect(decision.candidates.length).toBeGreaterThan(0);
     expect(decision.dropped.flatMap((dropped) => dropped.reasons.map((reason) => reason.code))).toContain("excluded_by_rule");
+    // A mini-program checkout: WeChat JSAPI needs the openid; given one, WeChat Pay is no longer dropped for the lack of it.
+    const miniProgram = async (...extra: string[]) => {
+      const answer = await cli("routing", "preview", "--merchant", "m-small-2", "--amount", "12.00", "--channel", "mini_program", "--json", ...extra);
+      const parsed = JSON.parse(answer.stdout) as { dropped: { provider: number; reasons: { code: string }[] }[] };
+      return parsed.dropped.flatMap((dropped) => dropped.reasons.map((reason) => `${Provider[dropped.provider] ?? "?"}:${reason.code}`));
+    };
+    expect(await miniProgram()).toContain("WECHAT_PAY:buyer_account_missing");
+    expect(await miniProgram("--buyer-account", "wechat_pay=oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")).not.toContain("WECHAT_PAY:buyer_account_missing");
+    const badAccount = await cli("routing", "preview", "--merchant", "m-small-2", "--amount", "12.00", "--buyer-account", "paypal=x");
+    expect(badAccount.code).toBe(2);
+    expect(badAccount.stderr).toContain("--buyer-account must be <rail>=<id>");
     const resume = await cli("routing", "resume", "no-such-rollout", "--reason", "test");
     expect(resume.code).toBe(1);
     expect(resume.stderr).toContain("no-such-rollout");

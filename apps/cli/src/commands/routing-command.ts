@@ -81,11 +81,31 @@ export function routingCommand(): Command {
       .option("--category <name...>", "line categories", ["apparel"])
       .option("--country <code>", "the buyer's country", "CN")
       .addOption(new Option("--prefer <rail>", "the buyer's preferred rail").choices([...PROVIDER_IDS]))
+      .option("--buyer-account <rail=id...>", "the buyer's account at a rail, e.g. wechat_pay=oUpF8… or alipay=2088… (WeChat JSAPI and Alipay mini-program need one)", [])
       .option("--json", "the decision as JSON"),
   ).action(
-    async (options: EndpointOptions & { merchant: string; amount: string; buyer: string; channel: string; category: string[]; country: string; prefer?: string; json?: boolean }) => {
+    async (
+      options: EndpointOptions & {
+        merchant: string;
+        amount: string;
+        buyer: string;
+        channel: string;
+        category: string[];
+        country: string;
+        prefer?: string;
+        buyerAccount: string[];
+        json?: boolean;
+      },
+    ) => {
       const amount = parseDecimal(options.amount, "CNY");
       if (!amount.ok) throw new CliError(`--amount must be a CNY amount like 129.90, got "${options.amount}"`, 2);
+      const buyerAccounts = options.buyerAccount.map((text) => {
+        const [rail, id] = [text.slice(0, text.indexOf("=")), text.slice(text.indexOf("=") + 1)];
+        if (!text.includes("=") || !isProviderId(rail) || id === "") {
+          throw new CliError(`--buyer-account must be <rail>=<id> with a rail of ${PROVIDER_IDS.join(", ")}, got "${text}"`, 2);
+        }
+        return { provider: providerIdToProto(rail), accountId: id };
+      });
       const preferred = options.prefer;
       await withClient(options, async (client) => {
         const decision = await client.previewRoute({
@@ -97,6 +117,7 @@ export function routingCommand(): Command {
             channel: isChannelId(options.channel) ? channelIdToProto(options.channel) : Channel.APP,
             country: options.country,
             ...(preferred !== undefined && isProviderId(preferred) ? { preferredProvider: providerIdToProto(preferred) } : {}),
+            buyerAccounts,
           },
         });
         if (options.json === true) {
