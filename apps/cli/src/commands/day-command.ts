@@ -19,7 +19,7 @@ export function dayCommand(): Command {
       "bring the stack up on fresh databases, publish simulated orders, wait until every order is paid or failed, close the day in settlement, " +
         "announce each provider's bill, wait for every reconciliation, write the reports to ./out/<day>/ and print the summary",
     )
-    .option("--orders <n>", "how many orders", positiveInteger, 500)
+    .option("--orders <n>", "how many orders", positiveInteger, 2000)
     .option("--seed <n>", "seed of the orders and of the sandbox's buyers and faults", positiveInteger, 20261201)
     .option("--out <dir>", "where the reports go", "out")
     .option("--json", "print the summary as one JSON object (progress and stack lines go to stderr)")
