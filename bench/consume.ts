@@ -23,7 +23,14 @@
  * lookup); the full inbox count is checked after the timing. Each side's CPU time per message in
  * this process is reported too (`cpuMicrosPerMessage`; not the goal, but steady under load).
  *
- * Results on the shared 2-core machine, 2026-12-01 17:34–17:55, five runs after `5cf213a` (the
+ * Results on the shared 2-core machine, 2026-12-01 21:10–21:35, five runs after `c0f1af3` (the
+ * happy path decodes a chunk's bytes while Postgres runs its inbox INSERT and lets the events go
+ * before COMMIT): ratio 0.462, 0.444, 0.560, 0.567, 0.529 — median 0.529 (0.444–0.567, 23 %), the
+ * goal met by the median but not by runs 1–2; 1-minute load 4.0, 7.9, 11.1, 9.9, 4.5 at the start
+ * of each run. CPU per message subject 17.6–21.1 µs, raw 10.3–12.4 (both ~1.6× the set below: the
+ * machine); raw/subject CPU 0.57–0.65 against 0.59–0.61 below.
+ *
+ * The set before, 2026-12-01 17:34–17:55, five runs after `5cf213a` (the
  * envelope's time read on its bytes and its Date made on first read, no Result per envelope, event
  * ids checked on their latin1 string, links without extraction when no propagator reads headers, an
  * indexed per-message loop): ratio 0.434, 0.462, 0.498, 0.456, 0.468 — median 0.462 (0.434–0.498,
