@@ -13,7 +13,8 @@
  *   booking time with our records from
  *   `SettlementService.StreamPaymentsForReconciliation` through reconciliation's own settlement
  *   adapter (`createSettlementLedgerRecords(…).chunksFor`: real gRPC client, bearer token bound to
- *   wechat_pay, settlement's real `SettlementRecord` messages, 1,000 to a message), into
+ *   wechat_pay, settlement's real `SettlementRecord` messages, 1,000 to a message, each record read
+ *   off the wire by `ledgerRecordFromWire` without protobuf-es message objects), into
  *   `createStreamMatcher` (pass 0 as a hash join closed behind a 30-min booking-time horizon, the
  *   rest by `matchBill`); items are counted as they come out, every one must be `matched`, every
  *   record must have been streamed, and the bill's summary must have checked out. So the subject
@@ -26,24 +27,26 @@
  * the records generated as the bill is, in booking order, every message encoded before the stream
  * starts; see `serveRecords`), so settlement's keyset reads from Postgres, its protobuf encoding
  * (~3–5 µs a record with protobuf-es here) and its service-kit server's per-message cost are not in
- * the figure — and on this 2-core machine they would run on the same cores as the subject. Using
- * the real service was judged and not done in the 2026-12-01 session: its handlers are reached
- * through `startSettlementService` (Kafka consumers and relay as well as gRPC), its records are
- * `payment_captured` journal entries with their lines, fees and business date, and seeding a
- * million of those by SQL in settlement's schema, then serving them, did not fit the time left.
+ * the figure. Judged twice on 2026-12-01 and not done. The seeding: settlement's handlers are
+ * reached through `startSettlementService` (Kafka consumers and relay as well as gRPC), its records
+ * are `payment_captured` journal entries with their lines, fees and business date. The figure: on
+ * this 2-core machine settlement's serving (3–5 CPU-s for the day's encoding alone, about the
+ * whole parse-only time) would share the subject's cores, so the ratio would measure settlement as
+ * much as reconciliation; settlement's records/s belong in a figure of their own.
  * Each side runs in a child process of its own, so its peak RSS (`maxRSS`) is its own (the
  * server's is not in the subject's); each runs BENCH_ROUNDS (3 unless told) times, alternating,
  * and the medians are reported. Runs and numbers: services/reconciliation/README.md.
  * Last stdout line: `{"bench":"recon","ratio":…,"subject":{"linesPerSecond":…,"peakRssMb":…},…}`
  * with `ratio` = parse+match time / parse-only time (median of per-round ratios).
- * Last measured (2026-12-01, code of 87531ac, four runs under flock, 3 rounds each; 1-minute load
- * at start → end 12.9 → 7.7, 6.6 → 3.3, 3.3 → 2.4, 2.0 → 2.0; run 2's first round overlapped this
- * session's own vitest run):
- *   parse + match 132,157, 158,429, 148,304, 169,722 lines/s — median 153,367 (24 % spread): met;
- *   ratio 2.640, 2.411, 2.301, 2.212 — median 2.36 (18 % spread): NOT met (≤ 2; single rounds
- *   1.99–3.33, two of twelve at 1.99); peak RSS 403, 414, 422, 428 MB — met (≤ 512);
- *   parse-only 303,912, 335,134, 341,245, 374,329 (median 338,190); split median 1,009,366.
- * Before (on-thread parse, same stand-in): 93,324 lines/s, ratio 3.86, RSS ≤ 486 MB.
+ * Last measured (2026-12-01 21:17–21:37 UTC, code of 86eb1f3, five runs under flock, 3 rounds each;
+ * 1-minute load at start → end 3.61 → 3.29, 9.72 → 8.11, 9.81 → 5.28, 2.97 → 2.67, 2.67 → 2.88):
+ *   parse + match 115,736, 70,841, 122,804, 134,990, 112,583 lines/s — median 115,736 (55 % spread):
+ *   met on the median, not in run 2; ratio 1.801, 3.222, 1.486, 1.705, 1.663 — median 1.705 (102 %
+ *   spread): met on the median, not in run 2 (single rounds 1.30–4.31, nine of fifteen ≤ 2); peak
+ *   RSS 406, 419, 410, 407, 422 MB — met (≤ 512); parse-only 222,740, 225,519, 226,417, 230,142,
+ *   187,188 (median 225,519); split median 598,396.
+ * Before (87531ac, protobuf-es decoding the records, four runs): 153,367 lines/s, ratio 2.36 (2.21–2.64).
+ * Before that (on-thread parse, same stand-in): 93,324 lines/s, ratio 3.86, RSS ≤ 486 MB.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from "node:fs";
