@@ -75,6 +75,24 @@ describe("ledgerRecordFromWire", () => {
     expect(read).toMatchObject({ recordId: "refund:pay-0:4200", kind: "refund", amountMinor: -500n, feeMinor: -3n, bookedAtMs: 1_800_000_001_250 });
   });
 
+  it("keeps a refund's refund_ref as its merchantRefundRef, the key of a bill without the provider's refund id", () => {
+    const refund = create(SettlementRecordSchema, {
+      provider: Provider.ALIPAY,
+      providerTransactionId: "2026112322001400000000000001",
+      paymentId: "p-1",
+      kind: RecordKind.REFUND,
+      amount: { currency: "CNY", amountMinor: 500n },
+      fee: { currency: "CNY", amountMinor: 3n },
+      bookedAt: { seconds: 1_795_000_000n, nanos: 0 },
+      refundRef: "refund-42",
+    });
+    const read = ledgerRecordFromWire(toBinary(SettlementRecordSchema, refund), DAY);
+    expect(read).toMatchObject({ kind: "refund", merchantRefundRef: "refund-42", amountMinor: -500n, feeMinor: -3n });
+    expect(ledgerRecordOf(refund, DAY)).toEqual(read);
+    const payment = ledgerRecordFromWire(toBinary(SettlementRecordSchema, { ...refund, kind: RecordKind.PAYMENT, refundRef: "" }), DAY);
+    expect(payment.merchantRefundRef).toBe("");
+  });
+
   it("throws on a truncated record instead of reading what is there", () => {
     const bytes = toBinary(SettlementRecordSchema, create(SettlementRecordSchema, { providerTransactionId: "4200", paymentId: "pay-0", kind: RecordKind.PAYMENT, amount: { currency: "CNY", amountMinor: 1n }, bookedAt: { seconds: 1n } }));
     for (const cut of [1, 5, bytes.length - 1]) expect(() => ledgerRecordFromWire(bytes.subarray(0, cut), DAY)).toThrow();

@@ -32,10 +32,10 @@ export interface SettlementLedgerRecords extends LedgerRecordsSource {
  * (provider, business date)` — the day's records in booking order, many per message — mapped onto
  * {@link LedgerRecord}. A payment keeps the provider's transaction id and our payment id (the
  * `out_trade_no` we sent); a refund's provider id is the provider's refund id. Amounts and fees
- * come positive with a kind, and are signed here in the bill's convention (refunds negative). The
- * contract carries no refund reference of ours, so `merchantRefundRef` is empty (an Alipay refund,
- * whose bill has no refund id, cannot match yet). An empty message is a broken promise of the
- * contract and fails the stream.
+ * come positive with a kind, and are signed here in the bill's convention (refunds negative). A
+ * refund's `refund_ref` (our refund request number, e.g. Alipay's `out_request_no`) is its
+ * `merchantRefundRef`, the key a bill without the provider's refund id (Alipay's) matches it by.
+ * An empty message is a broken promise of the contract and fails the stream.
  */
 export function createSettlementLedgerRecords(options: SettlementLedgerRecordsOptions): SettlementLedgerRecords {
   async function* chunksFor(provider: ProviderId, businessDate: string): AsyncIterable<readonly LedgerRecord[]> {
@@ -123,6 +123,7 @@ const RECORD_KIND = 6;
 const RECORD_AMOUNT = 7;
 const RECORD_FEE = 8;
 const RECORD_BOOKED_AT = 9;
+const RECORD_REFUND_REF = 10;
 const MONEY_CURRENCY = 1;
 const MONEY_AMOUNT_MINOR = 2;
 const TIMESTAMP_SECONDS = 1;
@@ -141,6 +142,7 @@ export function ledgerRecordFromWire(bytes: Uint8Array, businessDate: string, cu
   const reader = new BinaryReader(bytes);
   let providerTransactionId = "";
   let paymentId = "";
+  let refundRef = "";
   let kind = 0;
   let currencyText: string | undefined;
   let amountMinor = 0n;
@@ -154,6 +156,7 @@ export function ledgerRecordFromWire(bytes: Uint8Array, businessDate: string, cu
     if (fieldNo === RECORD_PROVIDER_TRANSACTION_ID && wireType === WireType.LengthDelimited) providerTransactionId = reader.string();
     else if (fieldNo === RECORD_PAYMENT_ID && wireType === WireType.LengthDelimited) paymentId = reader.string();
     else if (fieldNo === RECORD_KIND && wireType === WireType.Varint) kind = reader.int32();
+    else if (fieldNo === RECORD_REFUND_REF && wireType === WireType.LengthDelimited) refundRef = reader.string();
     else if ((fieldNo === RECORD_AMOUNT || fieldNo === RECORD_FEE) && wireType === WireType.LengthDelimited) {
       const end = reader.uint32() + reader.pos;
       let minor = fieldNo === RECORD_AMOUNT ? amountMinor : feeMinor;
@@ -191,7 +194,7 @@ export function ledgerRecordFromWire(bytes: Uint8Array, businessDate: string, cu
   }
   // As protobuf-es's `timestampMs`.
   const bookedAtMs = bookedAtSeconds === undefined ? undefined : bookedAtSeconds * 1000 + Math.round(bookedAtNanos / 1_000_000);
-  return ledgerRecordFrom(providerTransactionId, paymentId, kind, currencyText, amountMinor, feeMinor, bookedAtMs, businessDate, currencies);
+  return ledgerRecordFrom(providerTransactionId, paymentId, refundRef, kind, currencyText, amountMinor, feeMinor, bookedAtMs, businessDate, currencies);
 }
 
 /** One message's records as ledger records, in order. */
@@ -225,6 +228,7 @@ export function ledgerRecordOf(record: SettlementRecord, businessDate: string, c
   return ledgerRecordFrom(
     record.providerTransactionId,
     record.paymentId,
+    record.refundRef,
     record.kind,
     record.amount?.currency,
     record.amount?.amountMinor ?? 0n,
@@ -243,6 +247,7 @@ export function ledgerRecordOf(record: SettlementRecord, businessDate: string, c
 function ledgerRecordFrom(
   providerTransactionId: string,
   paymentId: string,
+  refundRef: string,
   kind: RecordKind,
   currencyText: string | undefined,
   amountMinor: bigint,
@@ -278,7 +283,7 @@ function ledgerRecordFrom(
         providerTxnId: "",
         merchantOrderRef: paymentId,
         providerRefundId: providerTransactionId,
-        merchantRefundRef: "",
+        merchantRefundRef: refundRef,
         amountMinor: -amountMinor,
         feeMinor: -feeMinor,
         currency,
