@@ -16,8 +16,10 @@
  * migratable), otherwise the testkit's broker and a fresh `tributary_order_bench_test_<pid>` database on the
  * local Postgres. Sizes: BENCH_CONCURRENCY (32), BENCH_EVENTS (2000), BENCH_POOL (16).
  *
- * Results on the 2-core machine, 2026-12-01, five runs: ratio 0.345, 0.414, 0.363, 0.369, 0.382 —
- * median 0.369 (0.345–0.414), above the 0.3 goal; per-round ratio spread 11–38 %. README.md, "Benchmarks".
+ * Results on the 2-core machine, 2026-12-01 21:42–21:48 (a8b0630, the bench alone, load 2–3.3), five
+ * runs: ratio 0.297, 0.333, 0.285, 0.357, 0.353 — median 0.333 (0.285–0.357), above the 0.3 goal on
+ * the median; per-round ratio spread 15–31 %. At load 2–6 beside other jobs the same code made 0.267.
+ * README.md, "Benchmarks".
  */
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
