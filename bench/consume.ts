@@ -23,7 +23,11 @@
  * lookup); the full inbox count is checked after the timing. Each side's CPU time per message in
  * this process is reported too (`cpuMicrosPerMessage`; not the goal, but steady under load).
  *
- * Results on the shared 2-core machine, 2026-12-01 21:10–21:35, five runs after `c0f1af3` (the
+ * Results on the shared 2-core machine with the bench alone on it, 2026-12-01 21:50–22:00 on
+ * `a8b0630`, load 0.5–3.0: ratio 0.492, 0.507, 0.520, 0.511, 0.510 — median 0.510 (0.492–0.520),
+ * the goal met by the median and four runs of five; rounds agreed within 15 % in runs 3 and 4.
+ *
+ * Under load, 2026-12-01 21:10–21:35, five runs after `c0f1af3` (the
  * happy path decodes a chunk's bytes while Postgres runs its inbox INSERT and lets the events go
  * before COMMIT): ratio 0.462, 0.444, 0.560, 0.567, 0.529 — median 0.529 (0.444–0.567, 23 %), the
  * goal met by the median but not by runs 1–2; 1-minute load 4.0, 7.9, 11.1, 9.9, 4.5 at the start
