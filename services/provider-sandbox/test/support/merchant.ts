@@ -38,18 +38,7 @@ export async function alipayCall(
   nowMs: number,
   options: { notifyUrl?: string; tamper?: boolean } = {},
 ): Promise<{ payload: Record<string, unknown>; signatureValid: boolean }> {
-  const params: Record<string, string> = {
-    app_id: creds.appId,
-    method,
-    format: "JSON",
-    charset: "utf-8",
-    sign_type: "RSA2",
-    timestamp: shanghaiNow(nowMs),
-    version: "1.0",
-    biz_content: JSON.stringify(biz),
-  };
-  if (options.notifyUrl !== undefined) params["notify_url"] = options.notifyUrl;
-  params["sign"] = rsaSha256(sortedKv(params, ["sign"]), creds.appPrivateKeyPem);
+  const params = signedAlipayParams(creds, method, biz, nowMs, options.notifyUrl);
   if (options.tamper === true) params["biz_content"] = params["biz_content"]!.replace("}", ' }');
   const response = await fetch(creds.gatewayUrl, {
     method: "POST",
@@ -66,13 +55,14 @@ export async function alipayCall(
   return { payload: JSON.parse(raw) as Record<string, unknown>, signatureValid: rsaSha256Verify(raw, sign, creds.alipayPublicKeyPem) };
 }
 
-/** An app payment's order string as the merchant's server signs it (Alipay's server SDK `sdkExecute`). */
-export function alipayOrderString(
+/** The common parameters of an Alipay request with `biz_content`, signed RSA2 with the app's key. */
+function signedAlipayParams(
   creds: { appId: string; appPrivateKeyPem: string },
   method: string,
   biz: object,
   nowMs: number,
-): string {
+  notifyUrl?: string,
+): Record<string, string> {
   const params: Record<string, string> = {
     app_id: creds.appId,
     method,
@@ -83,8 +73,14 @@ export function alipayOrderString(
     version: "1.0",
     biz_content: JSON.stringify(biz),
   };
+  if (notifyUrl !== undefined) params["notify_url"] = notifyUrl;
   params["sign"] = rsaSha256(sortedKv(params, ["sign"]), creds.appPrivateKeyPem);
-  return new URLSearchParams(params).toString();
+  return params;
+}
+
+/** An app payment's order string as the merchant's server signs it (Alipay's server SDK `sdkExecute`). */
+export function alipayOrderString(creds: { appId: string; appPrivateKeyPem: string }, method: string, biz: object, nowMs: number): string {
+  return new URLSearchParams(signedAlipayParams(creds, method, biz, nowMs)).toString();
 }
 
 /** Calls WeChat Pay API v3 with a signed Authorization header and verifies the signed response. */
