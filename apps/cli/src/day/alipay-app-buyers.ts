@@ -45,7 +45,9 @@ const POLL_MS = 250;
 export function startAlipayAppBuyers(options: AlipayAppBuyerOptions): AlipayAppBuyers {
   const client = createClient(PaymentRoutingService, options.paymentRoutingAddress, { bearerToken: options.token, defaultDeadlineMs: 10_000 });
   const actionTimeoutMs = options.actionTimeoutMs ?? 30_000;
-  const taken = new Set<string>();
+  // The attempts list only grows: each tick takes up the attempts announced since the last.
+  let seen = 0;
+  let taken = 0;
   const inFlight = new Set<Promise<void>>();
   const failed: string[] = [];
   let submitted = 0;
@@ -77,9 +79,10 @@ export function startAlipayAppBuyers(options: AlipayAppBuyerOptions): AlipayAppB
   };
 
   const timer = setInterval(() => {
-    for (const attempt of options.attempts) {
-      if (attempt.provider !== "alipay" || attempt.channel !== "app" || taken.has(attempt.paymentId)) continue;
-      taken.add(attempt.paymentId);
+    for (; seen < options.attempts.length; seen++) {
+      const attempt = options.attempts[seen]!;
+      if (attempt.provider !== "alipay" || attempt.channel !== "app") continue;
+      taken += 1;
       const work = buy(attempt).finally(() => inFlight.delete(work));
       inFlight.add(work);
     }
@@ -93,7 +96,7 @@ export function startAlipayAppBuyers(options: AlipayAppBuyerOptions): AlipayAppB
         clearInterval(timer);
         await Promise.all([...inFlight]);
         closeClient(client);
-        return { seen: taken.size, submitted, failed };
+        return { seen: taken, submitted, failed };
       })();
       return stopping;
     },

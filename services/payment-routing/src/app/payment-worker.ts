@@ -236,6 +236,7 @@ function providerCalls(deps: LifecycleDeps, inTransaction: InTransaction) {
 
   /** The first call for an attempt: create it at the provider with the payment id as the idempotency key. */
   const create = async (payment: PaymentRecord): Promise<void> => {
+    const providerBuyerId = payment.buyerAccounts[payment.provider];
     const result = await call(payment, "create_payment", (adapter) =>
       adapter.createPayment({
         paymentId: payment.paymentId,
@@ -243,7 +244,7 @@ function providerCalls(deps: LifecycleDeps, inTransaction: InTransaction) {
         merchantId: payment.merchantId,
         amount: payment.amount,
         channel: payment.channel,
-        ...(payment.buyerAccounts[payment.provider] === undefined ? {} : { providerBuyerId: payment.buyerAccounts[payment.provider] }),
+        ...(providerBuyerId === undefined ? {} : { providerBuyerId }),
         description: `Tributary order ${payment.orderId}`,
         notifyUrl: deps.notifyUrl(payment.provider),
         expiresAt: payment.expiresAt,
