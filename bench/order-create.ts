@@ -91,8 +91,22 @@ function cannedResponse(request: CreateOrderRequest) {
 
 /** One side's round: calls per second, and this process's CPU time per call (client and server share it). */
 interface DriveResult {
+  readonly calls: number;
+  readonly seconds: number;
+  readonly cpuMs: number;
   readonly perSecond: number;
   readonly cpuMsPerCall: number;
+}
+
+/** Slices of a round; each side's round is the sum of its slices. */
+const slicesPerRound = Number.parseInt(process.env["BENCH_SLICES"] ?? "10", 10);
+
+/** The sum of one side's slices, as one round. */
+function sumSlices(slices: readonly DriveResult[]): DriveResult {
+  const calls = slices.reduce((sum, s) => sum + s.calls, 0);
+  const seconds = slices.reduce((sum, s) => sum + s.seconds, 0);
+  const cpuMs = slices.reduce((sum, s) => sum + s.cpuMs, 0);
+  return { calls, seconds, cpuMs, perSecond: calls / seconds, cpuMsPerCall: cpuMs / calls };
 }
 
 /** Sends `count` CreateOrder calls with `concurrency` in flight through one raw grpc-js client. */
@@ -125,7 +139,8 @@ async function drive(address: string, merchantId: string, count: number, offset:
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpu0);
   client.close();
-  return { perSecond: count / seconds, cpuMsPerCall: (cpu.user + cpu.system) / 1000 / count };
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  return { calls: count, seconds, cpuMs, perSecond: count / seconds, cpuMsPerCall: cpuMs / count };
 }
 
 /** A grpc-js server whose CreateOrder answers a canned order at once: the raw baseline. */
@@ -146,6 +161,24 @@ async function startBareServer(): Promise<{ address: string; stop(): void }> {
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
   return { address: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
+}
+
+/**
+ * Waits until the relay has published every OrderAccepted the round appended, and returns how long
+ * that took. The relay publishes while the round runs (that work is in CreateOrder's time); what it
+ * still had to publish when the last call returned would otherwise run inside the next bare round,
+ * on the same event loop, and slow the baseline: the bare rounds fell 3,105 → 1,997 calls/s over a
+ * run (45 % spread) before this wait.
+ */
+async function waitForRelay(pool: pg.Pool): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const result = await pool.query(
+      `SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL AND quarantined_at IS NULL) AS pending`,
+    );
+    if (!(result.rows[0] as { pending: boolean }).pending) return Math.round(performance.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 async function waitForCount(pool: pg.Pool, merchantId: string, expected: number): Promise<void> {
@@ -188,6 +221,7 @@ async function main(): Promise<void> {
   const merchant = `bench-rpc-${runId}`;
   const bareRounds: DriveResult[] = [];
   const createRounds: DriveResult[] = [];
+  const drainMs: number[] = [];
   let intakeRate: number;
   let bareCount = 0;
   let createCount = 0;
@@ -198,20 +232,41 @@ async function main(): Promise<void> {
     // Warm both paths up (JIT, connections, plan caches) before anything is measured.
     await drive(bareServer.address, `bench-bare-${runId}`, warmup, 1_000_000);
     await drive(service.address, merchant, warmup, 1_000_000);
+    await waitForRelay(pool);
     const bareWarm = await drive(bareServer.address, `bench-bare-${runId}`, warmup, 2_000_000);
     const createWarm = await drive(service.address, merchant, warmup, 2_000_000);
-    bareCount = sizeRound(bareWarm.perSecond, warmup, 500_000);
-    createCount = sizeRound(createWarm.perSecond, warmup, 200_000);
-    log(`order-create bench: rounds of ~${roundSeconds} s: bare ${bareCount} calls, CreateOrder ${createCount} calls, ${concurrency} in flight`);
+    await waitForRelay(pool);
+    bareCount = Math.ceil(sizeRound(bareWarm.perSecond, warmup, 500_000) / slicesPerRound);
+    createCount = Math.ceil(sizeRound(createWarm.perSecond, warmup, 200_000) / slicesPerRound);
+    log(
+      `order-create bench: rounds of ~${roundSeconds} s per side in ${slicesPerRound} alternating slices: ` +
+        `bare ${bareCount} calls, CreateOrder ${createCount} calls per slice, ${concurrency} in flight`,
+    );
+    let offset = 3_000_000;
     for (let round = 0; round < roundCount; round += 1) {
-      bareRounds.push(await drive(bareServer.address, `bench-bare-${runId}`, bareCount, 3_000_000 + round * bareCount));
-      createRounds.push(await drive(service.address, merchant, createCount, 3_000_000 + round * createCount));
+      // The sides alternate slice by slice, so each side's round spans the same seconds of the
+      // machine's varying speed as the other's (this host's speed drifts on a scale of seconds: with
+      // one block per side, bare rounds ran 2,784–3,910 calls/s at 0.30–0.41 CPU ms per call).
+      const bareSlices: DriveResult[] = [];
+      const createSlices: DriveResult[] = [];
+      let roundDrainMs = 0;
+      for (let slice = 0; slice < slicesPerRound; slice += 1) {
+        bareSlices.push(await drive(bareServer.address, `bench-bare-${runId}`, bareCount, offset));
+        createSlices.push(await drive(service.address, merchant, createCount, offset));
+        offset += Math.max(bareCount, createCount);
+        roundDrainMs += await waitForRelay(pool);
+      }
+      bareRounds.push(sumSlices(bareSlices));
+      createRounds.push(sumSlices(createSlices));
+      drainMs.push(roundDrainMs);
       log(
-        `round ${round + 1}: bare grpc-js ${Math.round(bareRounds[round]?.perSecond ?? 0)}/s, ` +
-          `CreateOrder ${Math.round(createRounds[round]?.perSecond ?? 0)}/s`,
+        `round ${round + 1}: bare grpc-js ${Math.round(bareRounds[round]?.perSecond ?? 0)}/s ` +
+          `(${bareRounds[round]?.cpuMsPerCall.toFixed(3)} CPU ms/call), ` +
+          `CreateOrder ${Math.round(createRounds[round]?.perSecond ?? 0)}/s ` +
+          `(${createRounds[round]?.cpuMsPerCall.toFixed(3)} CPU ms/call), relay tail ${drainMs[round]} ms (untimed)`,
       );
     }
-    await waitForCount(pool, merchant, createCount * roundCount + 2 * warmup);
+    await waitForCount(pool, merchant, createCount * slicesPerRound * roundCount + 2 * warmup);
 
     // Kafka intake: publish first, then time how fast the intake turns them into orders.
     const kafka = new Kafka({ clientId: "bench-order", brokers: [...kafkaEndpoint.brokers], logLevel: logLevel.NOTHING });
@@ -306,7 +361,10 @@ async function main(): Promise<void> {
       perSecond: createSpread.median,
       roundPerSecond: createSpread.rounds,
       cpuMsPerCall: cpuMs(createRounds),
-      requestsPerRound: createCount,
+      requestsPerRound: createCount * slicesPerRound,
+      slicesPerRound,
+      // After each round's last response, how long the relay took to publish the rest (not timed).
+      relayTailMs: drainMs,
       rounds: roundCount,
       concurrency,
       intake: {
@@ -320,7 +378,8 @@ async function main(): Promise<void> {
       perSecond: bareSpread.median,
       roundPerSecond: bareSpread.rounds,
       cpuMsPerCall: cpuMs(bareRounds),
-      requestsPerRound: bareCount,
+      requestsPerRound: bareCount * slicesPerRound,
+      slicesPerRound,
       rounds: roundCount,
       concurrency,
       rawConsume: { name: "kafkajs eachMessage, same messages, no decode, no database", eventsPerSecond: Math.round(rawConsumeRate), events },
