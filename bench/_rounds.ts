@@ -5,6 +5,8 @@
  * min–max and (max − min) / median. Rounds "agree" when that spread is at most 15 %.
  */
 
+import { createHash } from "node:crypto";
+
 /** How long one round should last, in seconds, at the rate the warm-up measured. */
 export const roundSeconds = Number.parseFloat(process.env["BENCH_ROUND_SECONDS"] ?? "5");
 
@@ -73,4 +75,22 @@ export function log(line: string): void {
 /** Per-round ratios subject/baseline, paired by round (each pair ran under the same machine load). */
 export function pairedRatios(subject: readonly number[], baseline: readonly number[]): number[] {
   return subject.map((s, i) => s / (baseline[i] ?? Number.NaN));
+}
+
+/**
+ * This host's single-thread speed right now: SHA-256 of 1 KiB for `ms` milliseconds, in hashes per
+ * second. Benches take one reading per round and report their spread beside the rounds': alone on
+ * the 2-core machine (2026-12-02) this loop ran 292k–427k hashes/s in twelve 5-s windows (35 %
+ * spread), so one side's rounds can differ by more than 15 % on work that did not change, while
+ * the paired per-round ratio cancels most of it.
+ */
+export function hostSpeedProbe(ms = 250): number {
+  const block = Buffer.alloc(1024, 7);
+  const end = performance.now() + ms;
+  let hashes = 0;
+  while (performance.now() < end) {
+    for (let i = 0; i < 100; i += 1) createHash("sha256").update(block).digest();
+    hashes += 100;
+  }
+  return Math.round((hashes * 1000) / ms);
 }

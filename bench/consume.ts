@@ -9,10 +9,11 @@
  *   a per-event `handle` (one INSERT round trip per event) is measured too and reported as
  *   `subject.perEventHandler`: it is bound by Postgres round trips, not by the consumer.
  * Each is timed from its first message to its last one (the subject: to the last inbox commit),
- * so the group join is not counted. Rounds: a warm-up of BENCH_WARMUP_MESSAGES (20k) per side
- * measures the rates; each round then reads as many messages as the raw consumer reads in
- * BENCH_ROUND_SECONDS (5 s; the subject takes longer on the same messages; the per-event handler
- * gets its own count), BENCH_ROUNDS (5) alternating rounds, fresh groups. `ratio` is the median of
+ * so the group join is not counted. Rounds: a warm-up of BENCH_WARMUP_MESSAGES (20k) per side, and
+ * a 100k-message raw pass that sizes the rounds; each round then reads as many messages as the raw
+ * consumer reads in BENCH_ROUND_SECONDS (5 s; the subject takes longer on the same messages; the
+ * per-event handler gets its own count), in BENCH_SLICES (4) alternating raw/subject slices summed
+ * per side, BENCH_ROUNDS (5) rounds, a fresh group per slice. `ratio` is the median of
  * the per-round ratios; stderr and the JSON give each side's rounds, median and spread
  * (bench/_rounds.ts). Last stdout line:
  * `{"bench":"consume","subject":{…},"baseline":{…},"ratio":…,"goal":0.5,"spread":{…},"agreed":…}`.
@@ -23,7 +24,15 @@
  * lookup); the full inbox count is checked after the timing. Each side's CPU time per message in
  * this process is reported too (`cpuMicrosPerMessage`; not the goal, but steady under load).
  *
- * Results on the shared 2-core machine with the bench alone on it, 2026-12-01 21:50–22:00 on
+ * Rounds as alternating slices (BENCH_SLICES, 4: raw, subject, raw, subject, … summed per side), the
+ * rounds sized on a 100k-message raw pass. Five runs alone on the machine, 2026-12-02 00:00–00:25
+ * on this code (load 2.0–3.5): ratio 0.522, 0.531, 0.524, 0.528, 0.489 — median 0.524
+ * (0.489–0.531), the goal met by the median and four runs of five. Per-round ratio spread 21.9,
+ * 16.7, 13.1, 12.8, 21.0 % (within 15 % in runs 3–4); raw rounds spread 11.7–29.5 %, subject
+ * 12.6–28.1 %. The host itself drifts that much: a one-thread SHA-256 loop alone on the machine ran
+ * 292k–427k hashes/s over twelve 5-s windows (35 %), hence `spread.hostSpeed` in the report.
+ *
+ * Before slicing, results on the shared 2-core machine with the bench alone on it, 2026-12-01 21:50–22:00 on
  * `a8b0630`, load 0.5–3.0: ratio 0.492, 0.507, 0.520, 0.511, 0.510 — median 0.510 (0.492–0.520),
  * the goal met by the median and four runs of five; rounds agreed within 15 % in runs 3 and 4.
  *
@@ -61,7 +70,7 @@ import {
   startInfra,
   warmupMessages,
 } from "./_events-infra.js";
-import { describeSpread, log, pairedRatios, roundCount, roundSeconds, sizeRound, spreadOf } from "./_rounds.js";
+import { describeSpread, hostSpeedProbe, log, pairedRatios, roundCount, roundSeconds, sizeRound, spreadOf } from "./_rounds.js";
 
 const infra = await startInfra();
 const { kafka, pool } = infra;
@@ -232,11 +241,13 @@ try {
   const baselineCpu: number[] = [];
   const subjectCpu: number[] = [];
   const subjectMs: number[] = [];
+  const hostSpeed: number[] = [];
   for (let round = 0; round < roundCount; round += 1) {
     // A round is `slices` alternating pairs (raw, then subject, each a fresh group reading the first
     // `sliceMessages` messages), summed per side: the two sides of a round then span the same
     // seconds of this host's drifting speed. With one block per side (raw 7 s, then subject 15 s)
     // raw rounds spread 15–20 % and the per-round ratios 15–22 % even at 10-s rounds.
+    hostSpeed.push(hostSpeedProbe());
     let roundBaselineMs = 0;
     let roundSubjectMs = 0;
     let roundBaselineCpu = 0;
@@ -271,6 +282,8 @@ try {
   log(describeSpread("idempotent handleBatch", subjectSpread, "msg/s"));
   if (perEventSpread !== undefined) log(describeSpread("idempotent handle, per event", perEventSpread, "msg/s"));
   log(describeSpread("ratio", ratioSpread, "×"));
+  const hostSpread = spreadOf(hostSpeed);
+  log(describeSpread("host speed probe (SHA-256 of 1 KiB, one thread, at each round's start)", hostSpread, "hashes/s"));
   const baselineCpuSpread = spreadOf(baselineCpu, 1);
   const subjectCpuSpread = spreadOf(subjectCpu, 1);
   log(describeSpread("bench process CPU per message, raw kafkajs", baselineCpuSpread, "µs"));
@@ -312,7 +325,7 @@ try {
       // The median of the per-round ratios: each round pairs the two under the same machine load.
       ratio: ratioSpread.median,
       goal: 0.5,
-      spread: { baseline: baselineSpread, subject: subjectSpread, ratio: ratioSpread },
+      spread: { baseline: baselineSpread, subject: subjectSpread, ratio: ratioSpread, hostSpeed: hostSpread },
       agreed: baselineSpread.agreed && subjectSpread.agreed && ratioSpread.agreed,
       // Not the goal: the bench process's CPU time per message (Postgres and the broker excluded).
       cpuMicrosPerMessage: { baseline: baselineCpuSpread, subject: subjectCpuSpread },

@@ -6,8 +6,8 @@
  * through the Kafka intake (OrderPlaced → order stored + OrderAccepted), against a bare kafkajs
  * consumer reading the same messages (one measurement each, informational: not in `ratio`).
  * Rounds: a warm-up of BENCH_WARMUP (2000) calls per side measures each side's rate; each side's
- * rounds then make as many calls as it answers in BENCH_ROUND_SECONDS (5 s), BENCH_ROUNDS (5)
- * alternating rounds; stderr and the JSON give each side's rounds, median and spread
+ * rounds then make as many calls as it answers in BENCH_ROUND_SECONDS (5 s), split into
+ * BENCH_SLICES (10) slices that alternate with the other side's, BENCH_ROUNDS (5) rounds; stderr and the JSON give each side's rounds, median and spread
  * (bench/_rounds.ts). Last stdout line:
  * `{"bench":"order-create","subject":{…,"intake":{…}},"baseline":{…,"rawConsume":{…}},"ratio":…,"goal":0.3,"spread":{…},"agreed":…}`,
  * `ratio` = the median of the per-round ratios CreateOrder / bare handler; `intakeRatio` beside it.
@@ -16,7 +16,14 @@
  * migratable), otherwise the testkit's broker and a fresh `tributary_order_bench_test_<pid>` database on the
  * local Postgres. Sizes: BENCH_CONCURRENCY (32), BENCH_EVENTS (2000), BENCH_POOL (16).
  *
- * Results on the 2-core machine, 2026-12-01 21:42–21:48 (a8b0630, the bench alone, load 2–3.3), five
+ * Rounds as BENCH_SLICES (10) alternating slices per side, the relay's tail awaited (untimed) after
+ * each CreateOrder slice. Five runs alone on the machine, 2026-12-02 00:00–00:25 (load 2.0–2.6):
+ * ratio 0.311, 0.339, 0.325, 0.339, 0.337 — median 0.337 (0.311–0.339), every run above the 0.3
+ * goal. Per-round ratio spread 9.8, 5.1, 16.9, 22.5, 20.0 % (within 15 % in runs 1–2); bare rounds
+ * spread 17.9–34.9 %, CreateOrder 11.7–30.4 %: the host's own drift (a one-thread SHA-256 loop ran
+ * 292k–427k hashes/s over twelve 5-s windows alone on the machine; `spread.hostSpeed`).
+ *
+ * Before slicing: results on the 2-core machine, 2026-12-01 21:42–21:48 (a8b0630, the bench alone, load 2–3.3), five
  * runs: ratio 0.297, 0.333, 0.285, 0.357, 0.353 — median 0.333 (0.285–0.357), above the 0.3 goal on
  * the median; per-round ratio spread 15–31 %. At load 2–6 beside other jobs the same code made 0.267.
  * README.md, "Benchmarks".
@@ -41,7 +48,7 @@ import { startOrderService } from "@tributary/order";
 import { kafka as testKafka, postgres as testPostgres } from "@tributary/testkit";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
-import { describeSpread, log, median, pairedRatios, roundCount, roundSeconds, sizeRound, spreadOf } from "./_rounds.js";
+import { describeSpread, hostSpeedProbe, log, median, pairedRatios, roundCount, roundSeconds, sizeRound, spreadOf } from "./_rounds.js";
 
 const concurrency = Number.parseInt(process.env["BENCH_CONCURRENCY"] ?? "32", 10);
 const events = Number.parseInt(process.env["BENCH_EVENTS"] ?? "2000", 10);
@@ -222,6 +229,7 @@ async function main(): Promise<void> {
   const bareRounds: DriveResult[] = [];
   const createRounds: DriveResult[] = [];
   const drainMs: number[] = [];
+  const hostSpeed: number[] = [];
   let intakeRate: number;
   let bareCount = 0;
   let createCount = 0;
@@ -247,6 +255,7 @@ async function main(): Promise<void> {
       // The sides alternate slice by slice, so each side's round spans the same seconds of the
       // machine's varying speed as the other's (this host's speed drifts on a scale of seconds: with
       // one block per side, bare rounds ran 2,784–3,910 calls/s at 0.30–0.41 CPU ms per call).
+      hostSpeed.push(hostSpeedProbe());
       const bareSlices: DriveResult[] = [];
       const createSlices: DriveResult[] = [];
       let roundDrainMs = 0;
@@ -353,6 +362,8 @@ async function main(): Promise<void> {
   log(describeSpread("bare grpc-js", bareSpread, "calls/s"));
   log(describeSpread("CreateOrder", createSpread, "calls/s"));
   log(describeSpread("ratio", ratioSpread, "×"));
+  const hostSpread = spreadOf(hostSpeed);
+  log(describeSpread("host speed probe (SHA-256 of 1 KiB, one thread, at each round's start)", hostSpread, "hashes/s"));
   const cpuMs = (rounds: readonly DriveResult[]) => Number(median(rounds.map((r) => r.cpuMsPerCall)).toFixed(3));
   const result = {
     bench: "order-create",
@@ -388,7 +399,7 @@ async function main(): Promise<void> {
     // The median of the per-round ratios: each round pairs the two under the same machine load.
     ratio: ratioSpread.median,
     goal: 0.3,
-    spread: { baseline: bareSpread, subject: createSpread, ratio: ratioSpread },
+    spread: { baseline: bareSpread, subject: createSpread, ratio: ratioSpread, hostSpeed: hostSpread },
     agreed: bareSpread.agreed && createSpread.agreed && ratioSpread.agreed,
   };
   console.error(
