@@ -36,3 +36,4 @@ export {
 } from "./server.js";
 export { closeClient, createClient, type CallSettings, type ClientOptions, type RpcClient } from "./client.js";
 export { createServiceDefinition } from "./service-definition.js";
+export { EncodedMessage, encodedMessage } from "./encoded-message.js";

@@ -13,6 +13,7 @@ import { HealthImplementation } from "grpc-health-check";
 import type { Result } from "@tributary/result";
 import { createAuthInterceptor, type MethodAccess, PUBLIC, type PrincipalStore } from "./auth-interceptor.js";
 import { createCallContext, type CallContext } from "./call-context.js";
+import { EncodedMessage } from "./encoded-message.js";
 import { type DomainError, type DomainErrorMapping, DomainFailure } from "./domain-error-mapping.js";
 import { domainErrorStatus, type FailureStatus, thrownStatus } from "./error-status.js";
 import { consoleLogger, type RpcLogger } from "./logger.js";
@@ -244,7 +245,8 @@ function serverStreamingHandler<E extends DomainError>(
             finished = true;
             break;
           }
-          if (!call.write(create(output, next.value as never))) {
+          const message = next.value instanceof EncodedMessage ? next.value : create(output, next.value as never);
+          if (!call.write(message as Message)) {
             await Promise.race([new Promise((resolve) => call.once("drain", resolve)), aborted]);
           }
         }

@@ -1,5 +1,6 @@
 import { type DescMessage, type DescMethod, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import { EncodedMessage } from "./encoded-message.js";
 
 /**
  * The grpc-js method definition of one protobuf-es RPC: the wire path
@@ -16,7 +17,10 @@ export function createMethodDefinition(method: DescMethod): MethodDefinition<unk
     responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
     requestSerialize: (value) => Buffer.from(toBinary(input, value as never)),
     requestDeserialize: (bytes) => fromBinary(input, bytes),
-    responseSerialize: (value) => Buffer.from(toBinary(output, value as never)),
+    responseSerialize: (value) =>
+      value instanceof EncodedMessage
+        ? Buffer.from(value.bytes.buffer, value.bytes.byteOffset, value.bytes.byteLength)
+        : Buffer.from(toBinary(output, value as never)),
     responseDeserialize: (bytes) => fromBinary(output, bytes),
   };
 }

@@ -3,6 +3,7 @@ import type { Result } from "@tributary/result";
 import type { MethodAccess } from "./auth-interceptor.js";
 import type { CallContext } from "./call-context.js";
 import type { DomainError, DomainErrorMapping } from "./domain-error-mapping.js";
+import type { EncodedMessage } from "./encoded-message.js";
 
 /**
  * A unary handler. Expected failures come back as `err(domainError)` and become a status
@@ -22,7 +23,7 @@ export type UnaryHandler<I extends DescMessage, O extends DescMessage, E extends
 export type ServerStreamingHandler<I extends DescMessage, O extends DescMessage> = (
   request: MessageShape<I>,
   context: CallContext,
-) => AsyncIterable<MessageInitShape<O>>;
+) => AsyncIterable<MessageInitShape<O> | EncodedMessage<O>>;
 
 type HandlerFor<M, E extends DomainError> = M extends {
   readonly methodKind: "unary";

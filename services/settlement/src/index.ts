@@ -10,6 +10,7 @@ export { shanghaiBusinessDate, shanghaiDayBounds } from "./domain/business-date.
 export { balancesAt, balancesNow, listAccountIds, takeCheckpoint } from "./adapters/db/pg-ledger.js";
 export type { AccountBalance } from "./adapters/db/pg-ledger.js";
 export { applyPaymentEvents } from "./adapters/kafka/payments-consumer.js";
+export { applyOrderEvent } from "./adapters/kafka/orders-consumer.js";
 export { ensurePlatformAccounts } from "./adapters/db/pg-ledger.js";
 export { captureEntry } from "./domain/capture-entry.js";
 export type { Capture } from "./domain/capture-entry.js";

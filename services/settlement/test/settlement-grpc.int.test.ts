@@ -17,8 +17,9 @@ import { testKafkaBrokers } from "@tributary/testkit/vitest";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordRefund } from "../src/app/record-refund.js";
-import { RECORDS_CHUNK_MAX } from "../src/adapters/grpc/settlement-service-handlers.js";
+import { RECORDS_CHUNK_MAX } from "../src/adapters/grpc/reconciliation-records-wire.js";
 import { writeEntries } from "../src/adapters/db/pg-ledger.js";
+import { recordOrderContext } from "../src/adapters/db/pg-order-context.js";
 import { captureEntry } from "../src/domain/capture-entry.js";
 import { DEFAULT_FEE_TERMS } from "../src/domain/fee-terms.js";
 import { parse } from "csv-parse/sync";
@@ -69,6 +70,10 @@ beforeAll(async () => {
   // 2,500 JD Pay captures through one day (Shanghai 00:00:01 … 23:xx), written in one transaction.
   const start = Date.parse(`${DAY}T00:00:01.000+08:00`);
   const captures = Array.from({ length: 2500 }, (_, i) => captureOf(i % 2 === 0 ? merchant : other, 1000n + BigInt(i), { provider: "jd_pay", at: new Date(start + (2499 - i) * 30_000) }));
+  // Every third order's OrderAccepted seen: those records carry its merchant order reference.
+  await inTransaction(env.pool, async (tx) => {
+    for (const [i, c] of captures.entries()) if (i % 3 === 0) await recordOrderContext(tx, { orderId: c.orderId, merchantOrderRef: `REF-${i}`, channel: undefined, category: undefined });
+  });
   await inTransaction(env.pool, (tx) => writeEntries(tx, captures.map((c) => captureEntry(c, DEFAULT_FEE_TERMS, deps.newId()))));
   const first = captures[0]!;
   captures0Reference = first.providerTransactionId!;
@@ -117,9 +122,26 @@ describe("StreamPaymentsForReconciliation", () => {
     }
     const records = chunks.flat();
     expect(records.length).toBe(oneByOne.length);
-    expect(records.map((r) => `${r.paymentId}/${r.providerTransactionId}/${r.kind}`)).toEqual(oneByOne.map((r) => `${r.paymentId}/${r.providerTransactionId}/${r.kind}`));
+    // Every field alike: the chunks are written from Postgres's binary COPY, StreamRecords's records by protobuf-es.
+    expect(records).toEqual(oneByOne);
+    // 834 captures, and the refund of capture 0 (its order is one of them).
+    expect(records.filter((r) => r.merchantOrderRef.startsWith("REF-")).length).toBe(835);
     const refund = records.find((r) => r.kind === RecordKind.REFUND)!;
     expect(refund).toMatchObject({ providerTransactionId: "JDR-1", refundRef: "r", originalProviderTransactionId: captures0Reference, amount: { currency: "CNY", amountMinor: 500n }, fee: { amountMinor: 3n } });
+  });
+
+  it("a stream the worker stops after its first message leaves nothing behind: the next one is whole", async () => {
+    const whole = (await drain(recon.streamPaymentsForReconciliation({ provider: Provider.JD_PAY, businessDate: DAY }))).flatMap((c) => c.records);
+    for (let i = 0; i < 3; i += 1) {
+      for await (const first of recon.streamPaymentsForReconciliation({ provider: Provider.JD_PAY, businessDate: DAY })) {
+        expect(first.records.length).toBeGreaterThan(0);
+        break;
+      }
+    }
+    const again = (await drain(recon.streamPaymentsForReconciliation({ provider: Provider.JD_PAY, businessDate: DAY }))).flatMap((c) => c.records);
+    expect(again).toEqual(whole);
+    const { rows } = await env.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY (%' AND state <> 'idle'");
+    expect(rows[0]?.n).toBe(0);
   });
 
   it("refuses a provider the worker is not bound to, a bad business date, and a finance token", async () => {

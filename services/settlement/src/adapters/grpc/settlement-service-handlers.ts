@@ -18,6 +18,8 @@ import { exportBatchSummaryCsv } from "../reports/batch-summary.js";
 import { exportDetailCsv, exportDetailJson } from "../reports/export-report.js";
 import { exportDetailXlsx } from "../reports/export-xlsx.js";
 import { streamRecords, type SettlementRecordRow } from "../db/pg-records.js";
+import { copyRecords, refundedPaymentReferences } from "../db/pg-records-copy.js";
+import { recordsResponsesFromCopy } from "./reconciliation-records-wire.js";
 import { batchToProto, openBatchToProto } from "../kafka/settlement-outbox.js";
 import type { SettlementQueryError } from "./settlement-error-codes.js";
 
@@ -92,46 +94,6 @@ const BATCH_ID = /^[0-9a-f-]{36}$/i;
 /** The size of a StreamBatchEntries message: entries per chunk. */
 export const BATCH_ENTRIES_CHUNK = 200;
 
-/**
- * The most records in one StreamPaymentsForReconciliation message. A record is about 120 bytes on
- * the wire, so a full chunk is ~120 kB: per-message costs (HTTP/2 frame, grpc-js stream write,
- * the client's async iteration) are paid once per thousand records instead of once per record.
- */
-export const RECORDS_CHUNK_MAX = 1000;
-
-/**
- * The most bytes a chunk's strings may take, counted as UTF-16 length × 3 (an upper bound on
- * their UTF-8 bytes), so a chunk of long ids still stays far below grpc-js's 4 MiB default
- * receive limit, whatever the count.
- */
-export const RECORDS_CHUNK_STRING_BYTES_MAX = 1 << 20;
-
-/** An upper bound on the UTF-8 bytes of a record's strings. */
-function recordStringBytesMax(row: SettlementRecordRow): number {
-  return 3 * (row.providerTransactionId.length + row.paymentId.length + row.merchantId.length + row.merchantOrderRef.length + row.refundRef.length + row.originalProviderTransactionId.length + row.currency.length * 2);
-}
-
-/**
- * The records of one provider's day as chunks: at most {@link RECORDS_CHUNK_MAX} records and
- * {@link RECORDS_CHUNK_STRING_BYTES_MAX} string bytes each, never empty, in the query's order.
- */
-async function* recordChunks(pages: AsyncIterable<readonly SettlementRecordRow[]>): AsyncGenerator<SettlementRecord[]> {
-  let chunk: SettlementRecord[] = [];
-  let bytes = 0;
-  for await (const page of pages) {
-    for (const row of page) {
-      const size = recordStringBytesMax(row);
-      if (chunk.length > 0 && (chunk.length === RECORDS_CHUNK_MAX || bytes + size > RECORDS_CHUNK_STRING_BYTES_MAX)) {
-        yield chunk;
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(recordToProto(row));
-      bytes += size;
-    }
-  }
-  if (chunk.length > 0) yield chunk;
-}
 
 /**
  * SettlementService over the ledger's read side (batch reads through Prisma Client, `reads`; the
@@ -267,7 +229,8 @@ export function createSettlementServiceHandlers(pool: Pool, deps: SettlementDeps
 
     async *streamPaymentsForReconciliation(request, context) {
       const filter = recordsFilterOf(request.provider, "business_date", request.businessDate, context.principal);
-      for await (const records of recordChunks(streamRecords(pool, filter, { signal: context.signal }))) yield { records };
+      const refunded = await refundedPaymentReferences(pool, filter);
+      yield* recordsResponsesFromCopy(copyRecords(pool, filter, { signal: context.signal }), providerIdToProto(filter.provider), refunded);
     },
   };
 }
