@@ -21,24 +21,37 @@
  *   uses two threads (parse | receive + decode + match) where parse-only uses one: its wall time
  *   tends to the slower side rather than the sum. Parse-only is untouched (one thread, as before),
  *   so `ratio` is a two-thread subject's wall time over a one-thread parse's.
- * Not the real settlement service: the stream comes from a stand-in gRPC server in a separate child
- * process of this bench (plain grpc-js on StreamPaymentsForReconciliation's real path, real
- * `StreamPaymentsForReconciliationResponse` messages of 1,000 records as settlement chunks them,
- * the records generated as the bill is, in booking order, every message encoded before the stream
- * starts; see `serveRecords`), so settlement's keyset reads from Postgres, its protobuf encoding
- * (~3–5 µs a record with protobuf-es here) and its service-kit server's per-message cost are not in
- * the figure. Judged twice on 2026-12-01 and not done. The seeding: settlement's handlers are
- * reached through `startSettlementService` (Kafka consumers and relay as well as gRPC), its records
- * are `payment_captured` journal entries with their lines, fees and business date. The figure: on
- * this 2-core machine settlement's serving (3–5 CPU-s for the day's encoding alone, about the
- * whole parse-only time) would share the subject's cores, so the ratio would measure settlement as
- * much as reconciliation; settlement's records/s belong in a figure of their own.
- * Each side runs in a child process of its own, so its peak RSS (`maxRSS`) is its own (the
- * server's is not in the subject's); each runs BENCH_ROUNDS (3 unless told) times, alternating,
- * and the medians are reported. Runs and numbers: services/reconciliation/README.md.
+ * The records come from the real settlement service: `services/settlement/src/main.ts` started as
+ * its own process, as the stack runs it (`startSettlement`), on a settlement database whose day
+ * holds the bill's 1,000,000 payments, posted by settlement's own consumer code (`seededLedger`:
+ * each order's OrderAccepted, then its PaymentCaptured through `applyPaymentEvents`; kept between
+ * runs, ~4 min to seed). Its StreamPaymentsForReconciliation reads the day with one binary COPY
+ * and writes the messages' bytes from it (services/settlement/README.md), so settlement and
+ * Postgres share the two cores with the subject's two threads: the ratio measures reconciliation
+ * with its source, as deployed on one box. A `records` phase streams the day alone (no bill, no
+ * match): settlement's own records/s. Each phase's report gives the CPU of its own process (from
+ * the phase's start), of settlement, and of the rest of the machine (Postgres, the idle broker).
+ * Each phase runs in a child process of its own, so its peak RSS (`maxRSS`) is its own
+ * (settlement's is not in the subject's); each runs BENCH_ROUNDS (3 unless told) times,
+ * alternating, and the medians are reported. BENCH_CPU_PROF=DIR writes a V8 CPU profile of each
+ * phase's process. Runs and numbers: services/reconciliation/README.md.
  * Last stdout line: `{"bench":"recon","ratio":…,"subject":{"linesPerSecond":…,"peakRssMb":…},…}`
  * with `ratio` = parse+match time / parse-only time (median of per-round ratios).
- * Last measured (2026-12-01 21:17–21:37 UTC, code of 86eb1f3, five runs under flock, 3 rounds each;
+ * Last measured (2026-12-02 01:02–01:20 UTC, five runs under flock, 3 rounds each, the bench alone
+ * on the machine, 1-minute load 2.3–4.7), against the real settlement service:
+ *   parse + match 63,525, 77,471, 80,040, 68,834, 65,172 lines/s — median 68,834: NOT met (≥ 100k);
+ *   ratio 1.479, 1.541, 2.156, 1.851, 2.308 — median 1.851 (1.479–2.308): met on the median, not in
+ *   runs 3 and 5; peak RSS 489, 476, 474, 465, 489 MB — met (≤ 512); parse-only median 122,324
+ *   (100,975–166,334; single rounds 5.2–11.3 s, the host's drift), split median 399,852 (598,396 in
+ *   the stand-in runs below: this machine ran ~1.5× slower today). Settlement's stream alone:
+ *   150,157–196,841 records/s (median 163,240), settlement 3.1–4.2 µs of CPU a record through gRPC
+ *   (2.5 in-process without it). CPU per line in the match phase: the subject's process 15.2–18.8 µs
+ *   (parse-only's 7–14), settlement 4.0–5.5, the rest of the machine (Postgres, the idle broker)
+ *   5.1–6.0 (runs 3–5). Both cores are busy through the match phase: the subject's two threads,
+ *   settlement and Postgres. In a profile of the match phase's main thread (one round): GC 3.3 s,
+ *   the stream matcher 2.8 s, the wire decode ~2.5 s, the merge loop 1.2 s, 5 s waiting.
+ * Against the stand-in server this bench used before (records encoded before the stream began,
+ * not settlement), 2026-12-01 21:17–21:37 UTC, code of 86eb1f3, five runs under flock, 3 rounds each;
  * 1-minute load at start → end 3.61 → 3.29, 9.72 → 8.11, 9.81 → 5.28, 2.97 → 2.67, 2.67 → 2.88):
  *   parse + match 115,736, 70,841, 122,804, 134,990, 112,583 lines/s — median 115,736 (55 % spread):
  *   met on the median, not in run 2; ratio 1.801, 3.222, 1.486, 1.705, 1.663 — median 1.705 (102 %
@@ -48,22 +61,24 @@
  * Before (87531ac, protobuf-es decoding the records, four runs): 153,367 lines/s, ratio 2.36 (2.21–2.64).
  * Before that (on-thread parse, same stand-in): 93,324 lines/s, ratio 3.86, RSS ≤ 486 MB.
  */
-import { execFileSync, spawn } from "node:child_process";
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import * as grpc from "@grpc/grpc-js";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Provider } from "@tributary/contracts/common/v1/provider";
-import { RecordKind, SettlementRecordSchema } from "@tributary/contracts/settlement/v1/settlement";
-import {
-  SettlementService,
-  StreamPaymentsForReconciliationRequestSchema,
-  StreamPaymentsForReconciliationResponseSchema,
-} from "@tributary/contracts/settlement/v1/settlement_service";
+import { ordersTopic, paymentsTopic, type TopicMessage } from "@tributary/contracts";
+import { Channel, Provider } from "@tributary/contracts/common/v1/provider";
+import { OrderAcceptedSchema } from "@tributary/contracts/order/v1/order_events";
+import { PaymentCapturedSchema } from "@tributary/contracts/payment/v1/payment_events";
+import { newEventId, type ConsumedEvent } from "@tributary/events";
+import { databaseUrl, dropDatabase, ensureDatabase, findServiceDatabases, migrateServiceDatabase } from "@tributary/local-postgres";
+import { freeLocalPort, startServiceProcess, type ServiceProcess } from "@tributary/service-process";
+import { applyOrderEvent, applyPaymentEvents, DEFAULT_FEE_TERMS, ensurePlatformAccounts, takeCheckpoint } from "@tributary/settlement";
+import { kafka as testKafka, postgres as testPostgres } from "@tributary/testkit";
+import pg from "pg";
 import { createSettlementLedgerRecords, createStreamMatcher, dayEndMs, daysBetween, wechatTradeBillChunksOffThread, wechatTradeBillRows, type BillRow, type LedgerRecord } from "@tributary/reconciliation";
 import { log, median } from "./_rounds.js";
 
@@ -112,91 +127,186 @@ async function writeBill(path: string): Promise<void> {
 }
 
 const TOKEN = "bench-recon-records";
-/** Records per message of the stand-in, as settlement's RECORDS_CHUNK_MAX. */
-const RECORDS_PER_MESSAGE = 1000;
+/** The seeded ledger's layout; a change to `rowOf` or to the seeding bumps it (a new database). */
+const SEED_VERSION = 2;
+const SEED_WRITERS = 2;
+const SEED_TX_EVENTS = 1000;
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
-/**
- * The stand-in for settlement: `SettlementService.StreamPaymentsForReconciliation` on its real
- * wire path with its real messages (`StreamPaymentsForReconciliationResponse`, 1,000 records each,
- * encoded by protobuf-es), served by plain grpc-js and written with backpressure in booking order;
- * the bearer token is checked, another provider or day is NOT_FOUND. (One record per message, as
- * StreamRecords sends them, the stream itself ran at 15–25k records/s here and set the subject's
- * pace.)
- */
-async function serveRecords(): Promise<void> {
-  // Every message encoded before the port is announced, so the stand-in's protobuf-es encoding
-  // (create + toBinary, ~3–5 µs a record here, on the same two cores) is not in the subject's time:
-  // the figure is the subject's own pace, not a stand-in's.
-  const messages: Buffer[] = [];
-  for (let i = 0; i < lines; ) {
-    const records = [];
-    for (const end = Math.min(lines, i + RECORDS_PER_MESSAGE); i < end; i++) {
-      const r = rowOf(i);
-      records.push(create(SettlementRecordSchema, {
-        provider: Provider.WECHAT_PAY, providerTransactionId: r.txn, paymentId: r.order, merchantId: "m-bench", merchantOrderRef: r.order, kind: RecordKind.PAYMENT,
-        amount: { currency: "CNY", amountMinor: r.amountMinor }, fee: { currency: "CNY", amountMinor: r.feeMinor }, bookedAt: timestampFromMs(r.atMs + 300),
-      }));
-    }
-    messages.push(Buffer.from(toBinary(StreamPaymentsForReconciliationResponseSchema, create(StreamPaymentsForReconciliationResponseSchema, { records }))));
+/** The day's captures as settlement's `payments.v1` consumer receives them, rows `from`…`to` − 1. */
+function capturedEvents(from: number, to: number): ConsumedEvent<typeof paymentsTopic>[] {
+  const out: ConsumedEvent<typeof paymentsTopic>[] = [];
+  for (let i = from; i < to; i++) {
+    const r = rowOf(i);
+    const message = create(PaymentCapturedSchema, {
+      paymentId: `pay-${r.order}`,
+      orderId: r.order,
+      merchantId: "m-bench",
+      provider: Provider.WECHAT_PAY,
+      providerTransactionId: r.txn,
+      amount: { currency: "CNY", amountMinor: r.amountMinor },
+      // The provider's capture time is its bill's trade time; our booking follows 300 ms later.
+      capturedAt: timestampFromMs(r.atMs + 300),
+    }) as TopicMessage<typeof paymentsTopic>;
+    out.push({ eventId: newEventId(), eventType: PaymentCapturedSchema.typeName, key: r.order, topic: paymentsTopic.name, partition: 0, offset: String(i), occurredAt: new Date(r.atMs + 300), producer: "bench", headers: {}, message });
   }
-  const server = new grpc.Server();
-  const method = SettlementService.method.streamPaymentsForReconciliation;
-  const definition = {
-    streamPaymentsForReconciliation: {
-      path: `/${SettlementService.typeName}/${method.name}`,
-      originalName: method.localName,
-      requestStream: false,
-      responseStream: true,
-      requestSerialize: (value: unknown) => Buffer.from(toBinary(StreamPaymentsForReconciliationRequestSchema, value as never)),
-      requestDeserialize: (bytes: Buffer) => fromBinary(StreamPaymentsForReconciliationRequestSchema, bytes),
-      responseSerialize: (bytes: unknown) => bytes as Buffer,
-      responseDeserialize: (bytes: Buffer) => bytes,
-    },
-  };
-  server.addService(definition, {
-    streamPaymentsForReconciliation: (call: grpc.ServerWritableStream<{ provider: Provider; businessDate: string }, Buffer>) => {
-      if (call.metadata.get("authorization")[0] !== `Bearer ${TOKEN}`) {
-        call.emit("error", { code: grpc.status.UNAUTHENTICATED, details: "bad token" });
-        return;
-      }
-      if (call.request.provider !== Provider.WECHAT_PAY || call.request.businessDate !== DAY) {
-        call.emit("error", { code: grpc.status.NOT_FOUND, details: "another provider or day" });
-        return;
-      }
-      let next = 0;
-      const pump = (): void => {
-        while (next < messages.length) {
-          if (!call.write(messages[next++] as Buffer)) {
-            call.once("drain", pump);
-            return;
-          }
-        }
-        call.end();
-      };
-      pump();
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
-  process.stdout.write(`${port}\n`);
-  process.on("SIGTERM", () => server.tryShutdown(() => process.exit(0)));
+  return out;
 }
 
-/** Starts the records server as its own process; resolves to its port and a stop function. */
-async function startRecordsServer(self: string): Promise<{ port: number; stop: () => void }> {
-  const child = spawn(process.execPath, [...process.execArgv, self, "serve", "-"], { stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let text = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      text += chunk.toString("utf8");
-      if (text.includes("\n")) resolve(Number.parseInt(text, 10));
-    });
-    child.once("exit", (code) => reject(new Error(`records server exited ${String(code)}`)));
+/** The day's orders as settlement's `orders.v1` consumer receives them (their merchant order references). */
+function acceptedEvents(from: number, to: number): ConsumedEvent<typeof ordersTopic>[] {
+  const out: ConsumedEvent<typeof ordersTopic>[] = [];
+  for (let i = from; i < to; i++) {
+    const r = rowOf(i);
+    const message = create(OrderAcceptedSchema, {
+      order: {
+        orderId: r.order,
+        merchantId: "m-bench",
+        merchantOrderRef: r.order,
+        channel: Channel.WEB,
+        lines: [{ sku: "COFFEE", category: "coffee", quantity: 1n, unitPrice: { currency: "CNY", amountMinor: r.amountMinor } }],
+        total: { currency: "CNY", amountMinor: r.amountMinor },
+      },
+    }) as TopicMessage<typeof ordersTopic>;
+    out.push({ eventId: newEventId(), eventType: OrderAcceptedSchema.typeName, key: r.order, topic: ordersTopic.name, partition: 0, offset: String(i), occurredAt: new Date(r.atMs), producer: "bench", headers: {}, message });
+  }
+  return out;
+}
+
+async function capturedOnDay(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM journal_entry WHERE provider = 'wechat_pay' AND business_date = $1::date AND entry_type = 'payment_captured'",
+    [DAY],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** Drops the kept ledgers of earlier seed versions (this version's, of any size, stay). */
+async function dropOlderSeeds(serverUrl: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ datname: string }>(
+      "SELECT datname FROM pg_database WHERE datname LIKE 'tributary\\_recon\\_bench\\_ledger\\_v%' AND datname NOT LIKE $1",
+      [`tributary\\_recon\\_bench\\_ledger\\_v${SEED_VERSION}\\_%`],
+    );
+    for (const { datname } of rows) await dropDatabase(serverUrl, datname);
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
+ * The settlement database the records are streamed from: settlement's own migrations, and the
+ * day's `lines` captures posted by `applyPaymentEvents` — the code settlement's `payments.v1`
+ * consumer runs — after each order's `OrderAccepted` through `applyOrderEvent` (the `orders.v1`
+ * consumer's code: the merchant order reference the records carry), in transactions of 1,000
+ * orders on two writers (fee schedules, entries, postings, the schema's balance triggers). A few
+ * minutes for a million, so it is kept between runs (`tributary_recon_bench_ledger_v<SEED_VERSION>_<lines>`,
+ * migrated again at each run) and seeded again only when its day is not exactly the `lines` captures.
+ */
+async function seededLedger(): Promise<{ url: string; seededSeconds: number | undefined }> {
+  const server = await testPostgres();
+  const database = `tributary_recon_bench_ledger_v${SEED_VERSION}_${lines}`;
+  const url = databaseUrl(server.serverUrl, database);
+  const service = (await findServiceDatabases(repoRoot)).find((s) => s.packageName === "@tributary/settlement");
+  if (service === undefined) throw new Error("the settlement service declares no database");
+  await dropOlderSeeds(server.serverUrl);
+  await ensureDatabase(server.serverUrl, database);
+  await migrateServiceDatabase(url, service);
+  let pool = new pg.Pool({ connectionString: url, max: SEED_WRITERS + 1 });
+  try {
+    const have = await capturedOnDay(pool);
+    if (have === lines) {
+      await takeCheckpoint(pool);
+      return { url, seededSeconds: undefined };
+    }
+    log(`bench recon: seeding settlement's ledger with ${lines.toLocaleString("en")} captures (${database}; ${have} found), kept for later runs`);
+    await pool.end();
+    await dropDatabase(server.serverUrl, database);
+    await ensureDatabase(server.serverUrl, database);
+    await migrateServiceDatabase(url, service);
+    pool = new pg.Pool({ connectionString: url, max: SEED_WRITERS + 1 });
+    await ensurePlatformAccounts(pool, ["CNY"]);
+    const deps = { terms: DEFAULT_FEE_TERMS, newId: () => newEventId(), clock: () => new Date() };
+    const started = performance.now();
+    let next = 0;
+    let reported = 0;
+    await Promise.all(
+      Array.from({ length: SEED_WRITERS }, async () => {
+        const client = await pool.connect();
+        try {
+          while (next < lines) {
+            const from = next;
+            next = Math.min(lines, next + SEED_TX_EVENTS);
+            await client.query("BEGIN");
+            for (const accepted of acceptedEvents(from, next)) await applyOrderEvent(deps, accepted, client);
+            await applyPaymentEvents(deps, capturedEvents(from, next), client);
+            await client.query("COMMIT");
+            if (next - reported >= 100_000) {
+              reported = next;
+              log(`  ${next.toLocaleString("en")} captures posted`);
+            }
+          }
+        } finally {
+          client.release();
+        }
+      }),
+    );
+    const seededSeconds = (performance.now() - started) / 1000;
+    const posted = await capturedOnDay(pool);
+    if (posted !== lines) throw new Error(`seeded ${posted} captures on ${DAY}, expected ${lines}`);
+    const { rows } = await pool.query<{ currency: string; sum: string }>("SELECT currency, sum(amount_minor)::text AS sum FROM ledger_posting GROUP BY currency");
+    if (rows.some((row) => row.sum !== "0")) throw new Error(`the seeded ledger does not balance: ${JSON.stringify(rows)}`);
+    // Vacuumed, analysed and checkpointed now, so autovacuum and the checkpointer do not run
+    // inside the first rounds (right after a seed they took a core: parse-only ran 10.6 s, not 7).
+    for (const table of ["journal_entry", "ledger_posting", "order_context", "ledger_account"]) await pool.query(`VACUUM ANALYZE ${table}`);
+    await pool.query("CHECKPOINT");
+    // A balance checkpoint, as settlement's checkpointer takes every minute: without one its
+    // ledger-balance metric sums every posting since the start (3 million here) every 10 s, and
+    // Postgres spent most of a core on it inside the rounds.
+    await takeCheckpoint(pool);
+    log(`bench recon: seeded in ${seededSeconds.toFixed(0)} s (${Math.round(lines / seededSeconds).toLocaleString("en")} captures/s), ledger balanced`);
+    return { url, seededSeconds };
+  } finally {
+    await pool.end();
+  }
+}
+
+/**
+ * The real settlement service, as the stack runs it: `services/settlement/src/main.ts` in its own
+ * process on the seeded database and a broker, its token for this bench bound to `wechat_pay` with
+ * `settlement:records` only; its schedulers (checkpoints, day close, payouts) set to an hour so none
+ * runs inside a round.
+ */
+async function startSettlement(databaseUrlOfLedger: string, brokers: readonly string[], logDir: string): Promise<ServiceProcess & { address: string }> {
+  const address = `127.0.0.1:${await freeLocalPort()}`;
+  const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
+  const hour = String(3_600_000);
+  const service = await startServiceProcess({
+    name: "settlement",
+    entry: join(repoRoot, "services/settlement/src/main.ts"),
+    cwd: join(repoRoot, "services/settlement"),
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: brokers.join(","),
+      SETTLEMENT_DATABASE_URL: databaseUrlOfLedger,
+      SETTLEMENT_GRPC_ADDRESS: address,
+      SETTLEMENT_HEALTH_ADDRESS: healthAddress,
+      SETTLEMENT_AUTH_TOKENS: `${TOKEN}:recon-bench:settlement:records:providers=wechat_pay`,
+      SETTLEMENT_CHECKPOINT_INTERVAL_MS: hour,
+      SETTLEMENT_CLOSE_INTERVAL_MS: hour,
+      SETTLEMENT_PAYOUT_INTERVAL_MS: hour,
+    },
+    healthAddress,
+    logFile: join(logDir, "settlement.log"),
+    readyTimeoutMs: 120_000,
   });
-  return { port, stop: () => child.kill("SIGTERM") };
+  return Object.assign(service, { address });
 }
 
 /** One side, in this (child) process: its time in ms and the lines it handled. */
-async function runPhase(phase: string, path: string, self: string): Promise<{ ms: number; lines: number; pendingMax?: number }> {
+async function runPhase(phase: string, path: string, settlementAddress: string): Promise<{ ms: number; lines: number; pendingMax?: number }> {
   if (phase === "split") {
     const started = performance.now();
     let count = 0;
@@ -222,9 +332,16 @@ async function runPhase(phase: string, path: string, self: string): Promise<{ ms
     }
     return { ms: performance.now() - started, lines: count };
   }
-  const server = await startRecordsServer(self);
-  try {
-    const source = createSettlementLedgerRecords({ address: `127.0.0.1:${server.port}`, bearerToken: TOKEN });
+  const source = createSettlementLedgerRecords({ address: settlementAddress, bearerToken: TOKEN });
+  if (phase === "records") {
+    // Settlement's stream alone: its records per second with nothing matched (its own figure).
+    const started = performance.now();
+    let count = 0;
+    for await (const chunk of source.chunksFor("wechat_pay", DAY)) count += chunk.length;
+    if (count !== lines) throw new Error(`${count} of ${lines} records streamed`);
+    return { ms: performance.now() - started, lines: count };
+  }
+  {
     const started = performance.now();
     let matched = 0;
     let other = 0;
@@ -284,54 +401,115 @@ async function runPhase(phase: string, path: string, self: string): Promise<{ ms
     const { carryForward } = matcher.finish();
     if (matched !== lines || other !== 0 || carryForward.length !== 0) throw new Error(`${matched} of ${lines} matched, ${other} other items, ${carryForward.length} carried`);
     return { ms: performance.now() - started, lines: rowCount, pendingMax };
-  } finally {
-    server.stop();
   }
 }
 
-const [phaseArg, pathArg] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
-if (phaseArg === "serve") {
-  await serveRecords();
-} else if (phaseArg !== undefined && pathArg !== undefined) {
-  const result = await runPhase(phaseArg, pathArg, fileURLToPath(import.meta.url));
-  process.stdout.write(`${JSON.stringify({ ...result, peakRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+/** The machine's busy CPU time so far (every core, every process), in ms, from /proc/stat. */
+function machineBusyMs(): number {
+  const fields = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  const total = fields.slice(0, 8).reduce((sum, x) => sum + x, 0);
+  return ((total - idle) * 1000) / 100; // USER_HZ = 100 on Linux
+}
+
+type PhaseName = "split" | "parse" | "records" | "match";
+interface PhaseResult {
+  readonly ms: number;
+  readonly lines: number;
+  readonly peakRssMb: number;
+  readonly pendingMax?: number;
+  /** The phase's own process, from the phase's start: user + system CPU (every thread). */
+  readonly cpuMs: number;
+  /** The phase's process from its start (tsx compiling and loading the bench, then the phase). */
+  readonly processCpuMs: number;
+  /** Settlement's process during the phase (0 for phases that do not call it). */
+  readonly settlementCpuMs: number;
+  /** Every process on the machine during the phase, the phase's process start included. */
+  readonly machineCpuMs: number;
+}
+
+const [phaseArg, pathArg, addressArg] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+if (phaseArg !== undefined && pathArg !== undefined) {
+  // CPU from here on: the process's start (tsx compiling the bench, ~3 s) is not the phase's.
+  const cpuAtStart = process.cpuUsage();
+  const result = await runPhase(phaseArg, pathArg, addressArg ?? "");
+  const cpu = process.cpuUsage(cpuAtStart);
+  const usage = process.resourceUsage();
+  process.stdout.write(
+    `${JSON.stringify({ ...result, peakRssMb: usage.maxRSS / 1024, cpuMs: (cpu.user + cpu.system) / 1000, processCpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000 })}\n`,
+  );
 } else {
   const dir = mkdtempSync(join(tmpdir(), "bench-recon-"));
   const path = join(dir, "wechat-tradebill.csv");
+  let broker: Awaited<ReturnType<typeof testKafka>> | undefined;
+  let settlement: (ServiceProcess & { address: string }) | undefined;
   try {
     log(`bench recon: writing a ${lines.toLocaleString("en")}-line WeChat bill`);
     await writeBill(path);
-    const self = fileURLToPath(import.meta.url);
-    const phase = (name: string): { ms: number; lines: number; peakRssMb: number } => {
-      const out = execFileSync(process.execPath, [...process.execArgv, self, name, path], { encoding: "utf8", maxBuffer: 1 << 20 });
-      return JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as { ms: number; lines: number; peakRssMb: number };
+    const ledger = await seededLedger();
+    broker = await testKafka();
+    settlement = await startSettlement(ledger.url, broker.brokers, dir);
+    const settlementAddress = settlement.address;
+    const settlementCpuMs = (): number => {
+      const t = settlement?.cpuTime();
+      if (t === undefined) throw new Error(`settlement is not running; its log: ${join(dir, "settlement.log")}`);
+      return t.userMs + t.systemMs;
     };
-    const results: Record<"split" | "parse" | "match", { ms: number; lines: number; peakRssMb: number }[]> = { split: [], parse: [], match: [] };
+    log(`bench recon: settlement (pid ${settlement.pid}) serving ${lines.toLocaleString("en")} records on ${settlementAddress}`);
+    const self = fileURLToPath(import.meta.url);
+    const phase = (name: PhaseName): PhaseResult => {
+      const settlementBefore = settlementCpuMs();
+      const machineBefore = machineBusyMs();
+      // BENCH_CPU_PROF=DIR: a V8 CPU profile of each phase's process (every thread) into DIR.
+      const profile = process.env["BENCH_CPU_PROF"] === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${process.env["BENCH_CPU_PROF"]}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`];
+      const out = execFileSync(process.execPath, [...process.execArgv, ...profile, self, name, path, settlementAddress], { encoding: "utf8", maxBuffer: 1 << 20 });
+      const own = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Omit<PhaseResult, "settlementCpuMs" | "machineCpuMs">;
+      return { ...own, settlementCpuMs: settlementCpuMs() - settlementBefore, machineCpuMs: machineBusyMs() - machineBefore };
+    };
+    // One untimed pass of the stream first: settlement's JIT, and the seeded tables in Postgres's cache.
+    phase("records");
+    const names = ["split", "parse", "records", "match"] as const;
+    const results: Record<PhaseName, PhaseResult[]> = { split: [], parse: [], records: [], match: [] };
     for (let round = 0; round < rounds; round++) {
-      for (const name of ["split", "parse", "match"] as const) {
+      for (const name of names) {
         const r = phase(name);
         results[name].push(r);
-        log(`round ${round + 1} ${name}: ${Math.round(r.ms)} ms, ${Math.round(r.lines / (r.ms / 1000)).toLocaleString("en")} lines/s, peak RSS ${Math.round(r.peakRssMb)} MB${"pendingMax" in r ? `, at most ${String(r.pendingMax)} rows/records held` : ""}`);
+        log(
+          `round ${round + 1} ${name}: ${Math.round(r.ms)} ms, ${Math.round(r.lines / (r.ms / 1000)).toLocaleString("en")} lines/s, ` +
+            `peak RSS ${Math.round(r.peakRssMb)} MB, CPU: own ${Math.round(r.cpuMs)} ms, settlement ${Math.round(r.settlementCpuMs)} ms, ` +
+            `machine ${Math.round(r.machineCpuMs)} ms${r.pendingMax === undefined ? "" : `, at most ${String(r.pendingMax)} rows/records held`}`,
+        );
       }
     }
-    const rate = (name: "split" | "parse" | "match"): number => Math.round(median(results[name].map((r) => r.lines / (r.ms / 1000))));
-    const rss = (name: "split" | "parse" | "match"): number => Math.round(Math.max(...results[name].map((r) => r.peakRssMb)));
+    const rate = (name: PhaseName): number => Math.round(median(results[name].map((r) => r.lines / (r.ms / 1000))));
+    const rss = (name: PhaseName): number => Math.round(Math.max(...results[name].map((r) => r.peakRssMb)));
+    const perLineUs = (name: PhaseName, cpu: (r: PhaseResult) => number): number => Number(median(results[name].map((r) => (cpu(r) * 1000) / r.lines)).toFixed(2));
     const ratio = median(results.match.map((m, i) => m.ms / (results.parse[i]?.ms ?? m.ms)));
     const splitRatio = median(results.match.map((m, i) => m.ms / (results.split[i]?.ms ?? m.ms)));
+    const cpuOf = (name: PhaseName) => ({
+      ownUsPerLine: perLineUs(name, (r) => r.cpuMs),
+      settlementUsPerRecord: perLineUs(name, (r) => r.settlementCpuMs),
+      // Postgres, the broker, anything else: the machine less the phase's whole process and settlement.
+      restOfMachineUsPerLine: perLineUs(name, (r) => r.machineCpuMs - r.processCpuMs - r.settlementCpuMs),
+    });
     console.log(
       JSON.stringify({
         bench: "recon",
         lines,
         rounds,
         ratio: Number(ratio.toFixed(3)),
-        subject: { linesPerSecond: rate("match"), peakRssMb: rss("match") },
-        parseOnly: { linesPerSecond: rate("parse"), peakRssMb: rss("parse") },
+        subject: { linesPerSecond: rate("match"), peakRssMb: rss("match"), cpu: cpuOf("match") },
+        parseOnly: { linesPerSecond: rate("parse"), peakRssMb: rss("parse"), cpu: cpuOf("parse") },
         baseline: { linesPerSecond: rate("split"), peakRssMb: rss("split") },
+        settlementStream: { recordsPerSecond: rate("records"), cpu: cpuOf("records") },
         subjectOverSplit: Number(splitRatio.toFixed(2)),
+        seededSeconds: ledger.seededSeconds === undefined ? null : Math.round(ledger.seededSeconds),
         goal: { linesPerSecond: 100_000, ratio: 2, peakRssMb: 512 },
       }),
     );
   } finally {
+    await settlement?.stop();
+    await broker?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
