@@ -1,7 +1,6 @@
 import type { ProviderId } from "@tributary/contracts";
 import type { Pool } from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import type { Queryable } from "./pg-ledger.js";
 
 /**
  * The records of one provider's business day as Postgres's binary COPY stream, for the
@@ -40,26 +39,6 @@ function recordsCopySql(quote: (value: string) => string, filter: { readonly pro
        AND e.entry_type IN ('payment_captured', 'refund_posted')
      ORDER BY e.booked_at, e.entry_id
   ) TO STDOUT (FORMAT binary)`;
-}
-
-/**
- * For the day's refunds, the provider transaction id of the payment each refunds (keyed by our
- * payment id): a refund's record carries it, and a day has few refunds, so one query before the
- * stream instead of a subplan on every record (which cost Postgres ~0.8 µs a record even when it
- * never ran).
- */
-export async function refundedPaymentReferences(
-  db: Queryable,
-  filter: { readonly provider: ProviderId; readonly businessDate: string },
-): Promise<Map<string, string>> {
-  const { rows } = await db.query<{ payment_id: string; provider_reference: string | null }>({
-    text: `SELECT DISTINCT r.payment_id, c.provider_reference
-             FROM journal_entry r
-             JOIN journal_entry c ON c.payment_id = r.payment_id AND c.entry_type = 'payment_captured'
-            WHERE r.provider = $1 AND r.business_date = $2::date AND r.entry_type = 'refund_posted'`,
-    values: [filter.provider, filter.businessDate],
-  });
-  return new Map(rows.flatMap((row) => (row.provider_reference === null ? [] : [[row.payment_id, row.provider_reference] as const])));
 }
 
 /**
