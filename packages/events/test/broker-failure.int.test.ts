@@ -30,10 +30,24 @@ async function createReplicatedTopic(name: string): Promise<void> {
   await admin.connect();
   try {
     // kafkajs' waitForLeaders trips over a 3-node KRaft cluster; poll the metadata instead.
-    await admin.createTopics({
-      topics: [name, `${name}.dlq`].map((topic) => ({ topic, numPartitions: 3, replicationFactor: 3 })),
-      waitForLeaders: false,
-    });
+    // Just after start-up a broker's metadata can still name no controller (id -1): kafkajs then
+    // gives up at once with KafkaJSBrokerNotFound instead of retrying, so this retries that one error.
+    await eventually(
+      () =>
+        admin
+          .createTopics({
+            topics: [name, `${name}.dlq`].map((topic) => ({ topic, numPartitions: 3, replicationFactor: 3 })),
+            waitForLeaders: false,
+          })
+          .then(
+            () => true,
+            (error: unknown) => {
+              if (error instanceof Error && error.name === "KafkaJSBrokerNotFound") return undefined;
+              throw error;
+            },
+          ),
+      "a controller that takes the new topic",
+    );
     await eventually(async () => {
       const metadata = await admin.fetchTopicMetadata({ topics: [name] }).catch(() => undefined);
       const partitions = metadata?.topics[0]?.partitions ?? [];
