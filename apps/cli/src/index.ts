@@ -1,5 +1,6 @@
 /** @tributary/cli: the `tributary` command (src/main.ts); its stack start-up for scripts, tests and benches. */
-export { ShutdownList, stackUp } from "./stack/stack-up.js";
+export { ShutdownList } from "./stack/shutdown-list.js";
+export { stackUp } from "./stack/stack-up.js";
 export type { StackUpOptions } from "./stack/stack-up.js";
 export { readStackState, stackStatePath } from "./stack/stack-state.js";
 export type { StackServiceState, StackState } from "./stack/stack-state.js";

@@ -5,31 +5,41 @@
  */
 import { Command, CommanderError } from "commander";
 import { CliError } from "./cli-context.js";
-import { dayCommand } from "./commands/day-command.js";
-import { dlqCommand } from "./commands/dlq-command.js";
-import { reconCommand } from "./commands/recon-command.js";
-import { reportCommand } from "./commands/report-command.js";
-import { routingCommand } from "./commands/routing-command.js";
-import { settleCommand } from "./commands/settle-command.js";
-import { simulateCommand } from "./commands/simulate-command.js";
-import { stackCommand } from "./commands/stack-command.js";
-import { traceCommand } from "./commands/trace-command.js";
+import { commandDescriptions, type CommandName } from "./commands/command-descriptions.js";
 
 process.env["KAFKAJS_NO_PARTITIONER_WARNING"] ??= "1";
 
+/**
+ * How each top-level command is built. Only the command being run is loaded (with what it
+ * imports: Kafka and gRPC clients, a service's code): every other one is listed in the help by
+ * its description alone, so `tributary <command>` does not pay for the other eight.
+ */
+const commandModules: Record<CommandName, () => Promise<Command>> = {
+  stack: async () => (await import("./commands/stack-command.js")).stackCommand(),
+  day: async () => (await import("./commands/day-command.js")).dayCommand(),
+  simulate: async () => (await import("./commands/simulate-command.js")).simulateCommand(),
+  routing: async () => (await import("./commands/routing-command.js")).routingCommand(),
+  settle: async () => (await import("./commands/settle-command.js")).settleCommand(),
+  recon: async () => (await import("./commands/recon-command.js")).reconCommand(),
+  report: async () => (await import("./commands/report-command.js")).reportCommand(),
+  dlq: async () => (await import("./commands/dlq-command.js")).dlqCommand(),
+  trace: async () => (await import("./commands/trace-command.js")).traceCommand(),
+};
+
+/** The command the arguments name: the first that is not an option (`help <command>` names the second). */
+function requestedCommand(args: readonly string[]): string | undefined {
+  const words = args.filter((arg) => !arg.startsWith("-"));
+  return words[0] === "help" ? words[1] : words[0];
+}
+
+const requested = requestedCommand(process.argv.slice(2));
 const program = new Command("tributary")
   .description("Tributary: payment routing, settlement and reconciliation — the local stack and the operator's tools")
   .showHelpAfterError()
-  .exitOverride()
-  .addCommand(stackCommand())
-  .addCommand(dayCommand())
-  .addCommand(simulateCommand())
-  .addCommand(routingCommand())
-  .addCommand(settleCommand())
-  .addCommand(reconCommand())
-  .addCommand(reportCommand())
-  .addCommand(dlqCommand())
-  .addCommand(traceCommand());
+  .exitOverride();
+for (const name of Object.keys(commandDescriptions) as CommandName[]) {
+  program.addCommand(name === requested ? await commandModules[name]() : new Command(name).description(commandDescriptions[name]));
+}
 
 // addCommand() does not pass these settings down: every (sub)command throws instead of exiting,
 // so usage errors anywhere exit 2, and shows its help after an error.

@@ -3,16 +3,17 @@ import cliProgress from "cli-progress";
 import Table from "cli-table3";
 import { Command, InvalidArgumentError } from "commander";
 import { repoRoot } from "../cli-context.js";
-import { runDay, type DayProgress } from "../day/day-run.js";
+import type { DayProgress } from "../day/day-run.js";
 import { summaryJson, yuan, type DaySummary } from "../day/day-summary.js";
-import { ShutdownList } from "../stack/stack-up.js";
+import { ShutdownList } from "../stack/shutdown-list.js";
+import { commandDescriptions } from "./command-descriptions.js";
 
 const stopSignals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 const signalNumbers: Record<(typeof stopSignals)[number], number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 /** `tributary day run`. */
 export function dayCommand(): Command {
-  const day = new Command("day").description("a business day end to end on the local stack");
+  const day = new Command("day").description(commandDescriptions.day);
   day
     .command("run")
     .description(
@@ -33,6 +34,8 @@ export function dayCommand(): Command {
           void stops.stopAll().finally(() => process.exit(128 + signalNumbers[signal]));
         });
       }
+      // Loaded only when a day runs: the stack's start-up pulls in every service's client code.
+      const { runDay } = await import("../day/day-run.js");
       const summary = await runDay({
         repoRoot,
         env: process.env,

@@ -6,10 +6,11 @@ import pg from "pg";
 import { allTopics } from "@tributary/contracts";
 import { discardDeadLetter, listDeadLetters, listParkedKeys, replayDeadLetters, type DeadLetter } from "@tributary/events";
 import { brokersFrom, CliError, stackDatabaseUrl } from "../cli-context.js";
+import { commandDescriptions } from "./command-descriptions.js";
 
 /** `tributary dlq list|replay|parked|discard`: the dead letters of every topic and the keys they park. */
 export function dlqCommand(): Command {
-  const dlq = new Command("dlq").description("dead letters: what consumers refused, why, and the keys they park");
+  const dlq = new Command("dlq").description(commandDescriptions.dlq);
 
   dlq
     .command("list")

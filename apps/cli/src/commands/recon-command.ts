@@ -4,18 +4,17 @@ import { basename, join } from "node:path";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import Table from "cli-table3";
 import { Command, Option } from "commander";
-import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { providerIdFromProto, providerIdToProto, statementsTopic, type ProviderId } from "@tributary/contracts";
 import { ExceptionStatus, ReconciliationService, type ReconciliationException } from "@tributary/contracts/reconciliation/v1/reconciliation_service";
-import { createIdempotentProducer } from "@tributary/events";
 import { parseCurrencyCode, parseDecimal } from "@tributary/money";
 import { brokersFrom, CliError, dateArgument, providerArgument, repoRoot, stackDatabaseUrl, toJson } from "../cli-context.js";
 import { amountText } from "../money-text.js";
-import { awaitReconciliation, type StatementOutcome } from "../recon/await-reconciliation.js";
-import { statementMessage, type LocalBill } from "../recon/statement-message.js";
+import type { StatementOutcome } from "../recon/await-reconciliation.js";
+import type { LocalBill } from "../recon/statement-message.js";
 import { withServiceClient, type EndpointOptions } from "../service-client.js";
 import { reconciliationBillDir } from "../stack/stack-services.js";
+import { commandDescriptions } from "./command-descriptions.js";
 
 const statuses = { open: ExceptionStatus.OPEN, resolved: ExceptionStatus.RESOLVED, adjusted: ExceptionStatus.ADJUSTED } as const;
 const statusNames: Readonly<Record<ExceptionStatus, string>> = {
@@ -38,7 +37,7 @@ const endpointOptions = (command: Command): Command =>
  * service: exit 1 while exceptions remain open.
  */
 export function reconCommand(): Command {
-  const recon = new Command("recon").description("reconciliation: run a provider's day against its bill, list the exceptions queue, resolve an exception (exit 1 while exceptions remain open)");
+  const recon = new Command("recon").description(commandDescriptions.recon);
 
   endpointOptions(
     recon
@@ -65,6 +64,7 @@ export function reconCommand(): Command {
     try {
       const bill = options.file === undefined ? undefined : placeBill(options.file, provider, billDate);
       const published = await publishStatement(brokersFrom(options.brokers), provider, billDate, bill);
+      const { awaitReconciliation } = await import("../recon/await-reconciliation.js");
       const outcome = await awaitReconciliation(pool, { provider, billDate, ...published }, timeoutS * 1_000);
       const open = await listExceptions(options, { provider, billDate, status: ExceptionStatus.OPEN });
       if (options.json === true) console.log(toJson({ provider, billDate, outcome: outcome.kind, run: outcome.run ?? null, openExceptions: open.map(exceptionView) }));
@@ -148,6 +148,13 @@ function placeBill(file: string, provider: ProviderId, billDate: string): LocalB
 }
 
 async function publishStatement(brokers: readonly string[], provider: ProviderId, billDate: string, bill: LocalBill | undefined): Promise<{ eventId: string; publishedAt: Date }> {
+  // The Kafka client and the events package, loaded only for `recon run`: `exceptions` and
+  // `resolve` need just the gRPC client.
+  const [{ Kafka, logLevel }, { createIdempotentProducer }, { statementMessage }] = await Promise.all([
+    import("kafkajs"),
+    import("@tributary/events"),
+    import("../recon/statement-message.js"),
+  ]);
   const kafka = new Kafka({ clientId: "tributary-cli", brokers: [...brokers], logLevel: logLevel.WARN });
   const producer = createIdempotentProducer(kafka);
   await producer.connect();

@@ -6,9 +6,9 @@ import { Command, Option } from "commander";
 import pg from "pg";
 import { providerIdToProto, type ProviderId } from "@tributary/contracts";
 import { ReportFormat, ReportKind, SettlementService } from "@tributary/contracts/settlement/v1/settlement_service";
-import { renderHtmlReport } from "@tributary/settlement";
 import { CliError, dateArgument, providerArgument, serviceEndpoint, stackDatabaseUrl, toJson } from "../cli-context.js";
 import { withServiceClient, type EndpointOptions } from "../service-client.js";
+import { commandDescriptions } from "./command-descriptions.js";
 
 const formats = { csv: ReportFormat.CSV, json: ReportFormat.JSON, xlsx: ReportFormat.XLSX } as const;
 const kinds = { detail: ReportKind.DETAIL, summary: ReportKind.SUMMARY } as const;
@@ -26,7 +26,7 @@ interface ExportOptions extends EndpointOptions {
 
 /** `tributary report export`: a finance report of one day, streamed from settlement to a file. */
 export function reportCommand(): Command {
-  const report = new Command("report").description("finance reports from settlement: the day's detail (one line per ledger entry) or batch summary, as CSV, JSON, XLSX or an HTML overview");
+  const report = new Command("report").description(commandDescriptions.report);
 
   report
     .command("export")
@@ -120,6 +120,8 @@ async function exportFromSettlement(
 }
 
 async function renderHtml(url: string, date: string): Promise<string> {
+  // Settlement's renderer, loaded only for html: the package's index is the whole service (ECharts included).
+  const { renderHtmlReport } = await import("@tributary/settlement");
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   try {
     return await renderHtmlReport(pool, { fromDate: date, toDate: date });

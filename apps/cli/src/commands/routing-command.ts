@@ -5,8 +5,8 @@ import { Channel } from "@tributary/contracts/common/v1/provider";
 import { BreakerState, PaymentRoutingService } from "@tributary/contracts/payment/v1/payment_routing_service";
 import { closeClient, createClient, type RpcClient } from "@tributary/grpc";
 import { formatDecimal, money, parseDecimal } from "@tributary/money";
-import { activeStepIndex, policyFromJsonText } from "@tributary/payment-routing";
 import { CliError, serviceEndpoint } from "../cli-context.js";
+import { commandDescriptions } from "./command-descriptions.js";
 
 interface EndpointOptions {
   address?: string;
@@ -21,7 +21,7 @@ const breakerNames: Readonly<Record<number, string>> = {
 
 /** `tributary routing show|preview|resume`: the routing policy, a decision explained, a paused roll-out resumed. */
 export function routingCommand(): Command {
-  const routing = new Command("routing").description("payment routing: the policy and its roll-outs, provider health, a decision explained, resuming a paused ramp");
+  const routing = new Command("routing").description(commandDescriptions.routing);
   const endpointOptions = (command: Command): Command =>
     command
       .option("--address <host:port>", "payment-routing's gRPC address (default: PAYMENT_ROUTING_ADDRESS, else the running stack's)")
@@ -41,6 +41,8 @@ export function routingCommand(): Command {
         console.log(JSON.stringify({ version: policyVersion.version, createdBy: policyVersion.createdBy, policy: JSON.parse(policyVersion.policyJson) as unknown, health }, bigintSafe));
         return;
       }
+      // The service's own decoder and ramp clock, loaded only here: the package's index is the whole service.
+      const { activeStepIndex, policyFromJsonText } = await import("@tributary/payment-routing");
       const decoded = policyFromJsonText(policyVersion.policyJson);
       if (!decoded.ok) throw new CliError(`the stored policy does not decode: ${decoded.error.message}`, 1);
       const policy = decoded.value;

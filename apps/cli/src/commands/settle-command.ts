@@ -7,6 +7,7 @@ import { SettlementService } from "@tributary/contracts/settlement/v1/settlement
 import { dateArgument, providerArgument, toJson } from "../cli-context.js";
 import { amountText } from "../money-text.js";
 import { withServiceClient, type EndpointOptions } from "../service-client.js";
+import { commandDescriptions } from "./command-descriptions.js";
 
 const statusNames: Readonly<Record<BatchStatus, string>> = {
   [BatchStatus.UNSPECIFIED]: "?",
@@ -19,7 +20,7 @@ const statusNames: Readonly<Record<BatchStatus, string>> = {
 
 /** `tributary settle close-day`: settlement's CloseBusinessDay for one provider and day, on the running stack. */
 export function settleCommand(): Command {
-  const settle = new Command("settle").description("settlement: close a provider's business day into batches (settlement's gRPC CloseBusinessDay)");
+  const settle = new Command("settle").description(commandDescriptions.settle);
 
   settle
     .command("close-day")

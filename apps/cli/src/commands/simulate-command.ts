@@ -6,6 +6,7 @@ import { brokersFrom } from "../cli-context.js";
 import { watchOrderAnswers } from "../simulate/await-order-answers.js";
 import { publishOrders } from "../simulate/publish-orders.js";
 import { defaultSimulation, preferenceNames, simulatedOrders, type OrderSimulation } from "../simulate/simulated-orders.js";
+import { commandDescriptions } from "./command-descriptions.js";
 
 interface SimulateOptions {
   orders: number;
@@ -23,7 +24,7 @@ interface SimulateOptions {
 /** `tributary simulate`: a simulated upstream order system publishing orders to orders.inbound.v1. */
 export function simulateCommand(): Command {
   return new Command("simulate")
-    .description("publish simulated orders to orders.inbound.v1 as an upstream order system does, and wait for the order service's answers")
+    .description(commandDescriptions.simulate)
     .option("--orders <n>", "how many orders", positiveInteger, 2_000)
     .option("--seed <n>", "seed of every draw (the same seed, the same orders)", positiveInteger, 20261201)
     .option("--merchants <ids>", "comma-separated merchant ids (default: the seed policy's m-taobao-1,m-small-2)")

@@ -4,15 +4,16 @@ import { Command } from "commander";
 import { CliError, repoRoot, requireStack, runningStack, toJson } from "../cli-context.js";
 import { LEDGER_READ_AGE_MAX_S, ledgerCheckOf, reconClasses, type LedgerCheck, type ReconClasses } from "../stack/stack-checks.js";
 import { scrapeMetrics, summariseMetrics, type KeyMetricsReport } from "../stack/stack-metrics.js";
-import { ShutdownList, stackUp } from "../stack/stack-up.js";
+import { ShutdownList } from "../stack/shutdown-list.js";
 import type { StackState } from "../stack/stack-state.js";
+import { commandDescriptions } from "./command-descriptions.js";
 
 const stopSignals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 const signalNumbers: Record<(typeof stopSignals)[number], number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 /** `tributary stack up|status|down`. */
 export function stackCommand(): Command {
-  const stack = new Command("stack").description("the local stack: Kafka, the service databases, the provider sandbox and every service");
+  const stack = new Command("stack").description(commandDescriptions.stack);
 
   stack
     .command("up")
@@ -96,6 +97,8 @@ async function runStackUp(exit: boolean): Promise<void> {
   setInterval(() => {
     if (process.ppid !== parent) process.emit("SIGTERM", "SIGTERM");
   }, 1_000).unref();
+  // Loaded only for `stack up` (after the signal handlers): it pulls in every service's start-up code.
+  const { stackUp } = await import("../stack/stack-up.js");
   await stackUp({
     repoRoot,
     env: process.env,

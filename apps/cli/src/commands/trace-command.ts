@@ -1,11 +1,12 @@
 import { Command } from "commander";
 import { loadOrderTrace, localTracesDir } from "@tributary/telemetry/local-traces";
 import { CliError, repoRoot } from "../cli-context.js";
+import { commandDescriptions } from "./command-descriptions.js";
 
 /** `tributary trace <order id>`: one order's trace as a tree, from the spans the local stack wrote. */
 export function traceCommand(): Command {
   return new Command("trace")
-    .description("print one order's trace as a tree (service, operation, duration, status) from the spans the local stack collected")
+    .description(commandDescriptions.trace)
     .argument("<order-id>", "Tributary's order id (as OrderAccepted and GetOrder show it)")
     .option("--dir <path>", "where the spans are (default: the local stack's .tributary/traces, TRIBUTARY_TRACES_DIR if set)")
     .option("--json", "the spans as JSON instead of the tree")

@@ -33,6 +33,7 @@ import {
   type StackContext,
   type StackService,
 } from "./stack-services.js";
+import type { ShutdownList } from "./shutdown-list.js";
 import { removeStackState, stackStatePath, writeStackState } from "./stack-state.js";
 
 export interface StackUpOptions {
@@ -71,23 +72,6 @@ export interface RunningStack {
   readonly sandbox: RunningSandbox;
   readonly operatorToken: string;
   readonly services: readonly StackService[];
-}
-
-/** Stop functions in start order; {@link stopAll} runs them once, in reverse. */
-export class ShutdownList {
-  private readonly stops: Array<() => Promise<void>> = [];
-  private stopping: Promise<void> | undefined;
-
-  push(stop: () => Promise<void>): void {
-    this.stops.push(stop);
-  }
-
-  stopAll(): Promise<void> {
-    this.stopping ??= (async () => {
-      for (const stop of this.stops.reverse()) await stop().catch((error: unknown) => console.error(error));
-    })();
-    return this.stopping;
-  }
 }
 
 export async function stackUp(options: StackUpOptions): Promise<void> {
