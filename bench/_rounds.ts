@@ -7,8 +7,17 @@
 
 import { createHash } from "node:crypto";
 
-/** How long one round should last, in seconds, at the rate the warm-up measured. */
-export const roundSeconds = Number.parseFloat(process.env["BENCH_ROUND_SECONDS"] ?? "5");
+/**
+ * How long one round should last, in seconds, at the rate the warm-up measured: BENCH_ROUND_SECONDS
+ * when set, else `defaultSeconds` (a bench whose rounds did not agree at 5 s asks for more).
+ */
+export function roundSecondsOr(defaultSeconds: number): number {
+  const told = process.env["BENCH_ROUND_SECONDS"];
+  return told === undefined ? defaultSeconds : Number.parseFloat(told);
+}
+
+/** The round length of most benches: BENCH_ROUND_SECONDS, 5 unless told. */
+export const roundSeconds = roundSecondsOr(5);
 
 /** Alternating rounds per side; 5 unless told. */
 export const roundCount = Number.parseInt(process.env["BENCH_ROUNDS"] ?? "5", 10);
@@ -53,9 +62,9 @@ export function spreadOf(values: readonly number[], digits = 0): Spread {
   };
 }
 
-/** How many operations make a round of {@link roundSeconds} at `perSecond`, within [min, max]. */
-export function sizeRound(perSecond: number, min: number, max: number): number {
-  return Math.max(min, Math.min(max, Math.ceil(perSecond * roundSeconds)));
+/** How many operations make a round of `seconds` ({@link roundSeconds} unless told) at `perSecond`, within [min, max]. */
+export function sizeRound(perSecond: number, min: number, max: number, seconds = roundSeconds): number {
+  return Math.max(min, Math.min(max, Math.ceil(perSecond * seconds)));
 }
 
 /** One line of the report: `label: median X unit (min–max, spread S % — agree|DO NOT agree within 15 %)`. */
