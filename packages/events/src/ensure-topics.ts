@@ -1,5 +1,5 @@
 import type { TopicDefinition } from "@tributary/contracts";
-import type { Kafka } from "kafkajs";
+import type { Admin, ITopicConfig, Kafka } from "kafkajs";
 
 /** Options of {@link ensureTopics}. */
 export interface EnsureTopicsOptions {
@@ -10,7 +10,12 @@ export interface EnsureTopicsOptions {
   readonly numPartitions?: number;
   /** Told when a cluster has fewer brokers than a topic's declared replication factor. */
   readonly onReducedReplication?: (topic: string, declared: number, used: number) => void;
+  /** How long to wait for a just-started cluster to name its controller; 30 s unless told. */
+  readonly controllerWaitMs?: number;
 }
+
+/** Between asks while the cluster names no controller. */
+const CONTROLLER_RETRY_MS = 250;
 
 /** What {@link ensureTopics} created. */
 export interface EnsureTopicsReport {
@@ -44,23 +49,44 @@ export async function ensureTopics(
     if (missing.length === 0) return { created: [], replicationFactor: undefined };
     const brokerCount = (await admin.describeCluster()).brokers.length;
     let replicationFactor: number | undefined;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map(({ name, topic }) => {
-        const declared = topic.provisioning;
-        const replicas = Math.min(declared.replicationFactor, brokerCount);
-        if (replicas < declared.replicationFactor) options.onReducedReplication?.(name, declared.replicationFactor, replicas);
-        replicationFactor = replicas;
-        return {
-          topic: name,
-          numPartitions: options.numPartitions ?? declared.partitions,
-          replicationFactor: replicas,
-          configEntries: [{ name: "min.insync.replicas", value: String(Math.min(declared.minInsyncReplicas, replicas)) }],
-        };
-      }),
+    const topicsToCreate = missing.map(({ name, topic }) => {
+      const declared = topic.provisioning;
+      const replicas = Math.min(declared.replicationFactor, brokerCount);
+      if (replicas < declared.replicationFactor) options.onReducedReplication?.(name, declared.replicationFactor, replicas);
+      replicationFactor = replicas;
+      return {
+        topic: name,
+        numPartitions: options.numPartitions ?? declared.partitions,
+        replicationFactor: replicas,
+        configEntries: [{ name: "min.insync.replicas", value: String(Math.min(declared.minInsyncReplicas, replicas)) }],
+      };
     });
+    await createOnceControllerKnown(admin, topicsToCreate, options.controllerWaitMs ?? 30_000);
     return { created: missing.map(({ name }) => name), replicationFactor };
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * `createTopics`, asked again while the cluster names no controller. Just after a multi-broker
+ * cluster starts its metadata can say controller -1, and kafkajs then fails at once with
+ * KafkaJSBrokerNotFound (before sending anything) instead of retrying. Any other error is thrown.
+ */
+async function createOnceControllerKnown(admin: Admin, topics: ITopicConfig[], waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics });
+      return;
+    } catch (error) {
+      if (!(error instanceof Error && error.name === "KafkaJSBrokerNotFound")) throw error;
+      if (Date.now() >= deadline) {
+        throw new Error(`Kafka named no controller within ${waitMs} ms, so no topic could be created (${error.message}): check that the cluster's controllers have a quorum`, {
+          cause: error,
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, CONTROLLER_RETRY_MS));
+    }
   }
 }
