@@ -1,5 +1,5 @@
 import type { TopicDefinition } from "@tributary/contracts";
-import type { Admin, ITopicConfig, Kafka } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
 
 /** Options of {@link ensureTopics}. */
 export interface EnsureTopicsOptions {
@@ -61,7 +61,7 @@ export async function ensureTopics(
         configEntries: [{ name: "min.insync.replicas", value: String(Math.min(declared.minInsyncReplicas, replicas)) }],
       };
     });
-    await createOnceControllerKnown(admin, topicsToCreate, options.controllerWaitMs ?? 30_000);
+    await createTopicsOnceControllerKnown(admin, { waitForLeaders: true, topics: topicsToCreate }, options.controllerWaitMs);
     return { created: missing.map(({ name }) => name), replicationFactor };
   } finally {
     await admin.disconnect();
@@ -69,15 +69,16 @@ export async function ensureTopics(
 }
 
 /**
- * `createTopics`, asked again while the cluster names no controller. Just after a multi-broker
- * cluster starts its metadata can say controller -1, and kafkajs then fails at once with
- * KafkaJSBrokerNotFound (before sending anything) instead of retrying. Any other error is thrown.
+ * `admin.createTopics(request)`, asked again while the cluster names no controller (for up to
+ * `waitMs`, 30 s unless told). Just after a multi-broker cluster starts its metadata can say
+ * controller -1, and kafkajs then fails at once with KafkaJSBrokerNotFound (before sending
+ * anything) instead of retrying. Any other error is thrown.
  */
-async function createOnceControllerKnown(admin: Admin, topics: ITopicConfig[], waitMs: number): Promise<void> {
+export async function createTopicsOnceControllerKnown(admin: Admin, request: Parameters<Admin["createTopics"]>[0], waitMs = 30_000): Promise<void> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
-      await admin.createTopics({ waitForLeaders: true, topics });
+      await admin.createTopics(request);
       return;
     } catch (error) {
       if (!(error instanceof Error && error.name === "KafkaJSBrokerNotFound")) throw error;

@@ -27,7 +27,7 @@ export { deadLetterHeaderNames, isDeadLetterHeader } from "./dead-letter-headers
 export { listDeadLetters, replayDeadLetters } from "./dead-letters.js";
 export type { DeadLetter, ReplayDeadLettersOptions } from "./dead-letters.js";
 export { createIdempotentProducer } from "./idempotent-producer.js";
-export { ensureTopics } from "./ensure-topics.js";
+export { createTopicsOnceControllerKnown, ensureTopics } from "./ensure-topics.js";
 export type { EnsureTopicsOptions, EnsureTopicsReport } from "./ensure-topics.js";
 export { newEventId } from "./new-event-id.js";
 export { listQuarantinedOutboxRows, releaseQuarantinedOutboxRows } from "./outbox-quarantine.js";

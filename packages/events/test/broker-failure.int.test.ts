@@ -6,7 +6,7 @@
 import { startKafka, type KafkaCluster } from "@tributary/local-kafka";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startIdempotentConsumer, startOutboxRelay } from "../src/index.js";
+import { createTopicsOnceControllerKnown, startIdempotentConsumer, startOutboxRelay } from "../src/index.js";
 import { appendCancellations, effects, eventually, newTestTopic, randomUUID, recordEffect, testPool } from "./support.js";
 
 const pool = testPool();
@@ -29,25 +29,12 @@ async function createReplicatedTopic(name: string): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    // kafkajs' waitForLeaders trips over a 3-node KRaft cluster; poll the metadata instead.
-    // Just after start-up a broker's metadata can still name no controller (id -1): kafkajs then
-    // gives up at once with KafkaJSBrokerNotFound instead of retrying, so this retries that one error.
-    await eventually(
-      () =>
-        admin
-          .createTopics({
-            topics: [name, `${name}.dlq`].map((topic) => ({ topic, numPartitions: 3, replicationFactor: 3 })),
-            waitForLeaders: false,
-          })
-          .then(
-            () => true,
-            (error: unknown) => {
-              if (error instanceof Error && error.name === "KafkaJSBrokerNotFound") return undefined;
-              throw error;
-            },
-          ),
-      "a controller that takes the new topic",
-    );
+    // kafkajs' waitForLeaders trips over a 3-node KRaft cluster; poll the metadata instead. Just
+    // after start-up the cluster may name no controller yet: the events package asks again then.
+    await createTopicsOnceControllerKnown(admin, {
+      topics: [name, `${name}.dlq`].map((topic) => ({ topic, numPartitions: 3, replicationFactor: 3 })),
+      waitForLeaders: false,
+    });
     await eventually(async () => {
       const metadata = await admin.fetchTopicMetadata({ topics: [name] }).catch(() => undefined);
       const partitions = metadata?.topics[0]?.partitions ?? [];
