@@ -1,10 +1,13 @@
 import { defineConfig } from "vitest/config";
+import { integrationWorkers } from "./packages/testkit/src/integration-workers.js";
 
 /**
  * One vitest run for the whole monorepo, in two projects:
  * - `unit`: `src/**\/*.test.ts` beside the code; pure, no infrastructure.
- * - `integration`: `test/**\/*.int.test.ts`; the testkit's global setup starts one real Kafka
- *   broker and prepares the real Postgres databases for all of them.
+ * - `integration`: `test/**\/*.int.test.ts`, after the unit project (`sequence.groupOrder`), files
+ *   side by side on `TRIBUTARY_TEST_WORKERS` workers (default 2); the testkit's global setup starts a
+ *   real Kafka broker and migrates a set of real Postgres databases for each worker, so files that
+ *   run at the same time share neither (packages/testkit/src/integration-workers.ts).
  * Workspace packages resolve to their TypeScript sources through the `source` export condition,
  * so tests never wait for a build.
  */
@@ -36,10 +39,12 @@ export default defineConfig({
           include: ["{packages,infra,services,apps}/*/test/**/*.int.test.ts", "scripts/test/**/*.int.test.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
           globalSetup: ["packages/testkit/src/vitest-global-setup.ts"],
+          // Each file's process locks a worker slot before it runs: its broker and databases.
+          setupFiles: ["packages/testkit/src/vitest-slot-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 180_000,
-          // Integration files share one broker and one database server on a 2-core machine.
-          fileParallelism: false,
+          maxWorkers: integrationWorkers(),
+          sequence: { groupOrder: 1 },
         },
       },
     ],

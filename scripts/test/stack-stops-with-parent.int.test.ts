@@ -2,16 +2,20 @@
  * `npm start` is what containers and process managers run; they stop it with SIGTERM to the
  * process they started (npm), or SIGKILL. Every process the stack started must stop with it:
  * the wrapper, the stack and its services. (The broker JVM's own tie to its parent is tested in
- * infra/kafka.) This runs the real `npm start` against the test broker and a private set of
- * databases, then signals npm and checks that its whole process tree is gone.
+ * infra/kafka.) This runs the real `npm start` against a broker of this file's own and a private
+ * set of databases, then signals npm and checks that its whole process tree is gone. Its own
+ * broker: the stack's smoke flow publishes orders and payments, and a stack still stopping would
+ * consume with the services' real group names; on the worker slot's broker either would reach
+ * the files that run after this one.
  */
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startKafka, type KafkaCluster } from "@tributary/local-kafka";
 import { dropDatabase, findServiceDatabases } from "@tributary/local-postgres";
-import { testKafkaBrokers, testPostgresServerUrl } from "@tributary/testkit/vitest";
-import { afterAll, describe, expect, it } from "vitest";
+import { testPostgresServerUrl } from "@tributary/testkit/vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), "../../..");
 const databaseSuffix = `_test_${process.pid}`;
@@ -61,12 +65,17 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
   }
 }
 
+let broker: KafkaCluster | undefined;
+/** Every npm this file started, so one whose test failed is stopped with its whole tree after all. */
+const startedStacks: number[] = [];
+
 async function startStack(): Promise<{ pid: number; output: () => string; exited: Promise<number | null> }> {
+  if (broker === undefined) throw new Error("the file's broker did not start");
   const child = spawn("npm", ["start"], {
     cwd: repoRoot,
     env: {
       ...process.env,
-      KAFKA_BROKERS: testKafkaBrokers().join(","),
+      KAFKA_BROKERS: broker.brokers.join(","),
       POSTGRES_URL: testPostgresServerUrl(),
       TRIBUTARY_DATABASE_SUFFIX: databaseSuffix,
     },
@@ -76,14 +85,32 @@ async function startStack(): Promise<{ pid: number; output: () => string; exited
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
+  if (child.pid !== undefined) startedStacks.push(child.pid);
   await waitFor(() => output.includes("running; Ctrl-C") || output.includes("✗"), 120_000, "the stack to come up");
   if (!output.includes("running; Ctrl-C")) throw new Error(`the stack did not come up:\n${output}`);
   if (child.pid === undefined) throw new Error("npm has no pid");
   return { pid: child.pid, output: () => output, exited };
 }
 
+/** SIGKILLs `pid` and every descendant it still has (a stack whose test failed half-way). */
+function killTree(pid: number): void {
+  for (const member of [pid, ...descendants(pid)]) {
+    try {
+      process.kill(member, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
+}
+
 describe("npm start stops with its parent", () => {
+  beforeAll(async () => {
+    broker = await startKafka({ nodes: 1 });
+  }, 120_000);
+
   afterAll(async () => {
+    for (const pid of startedStacks) if (alive(pid)) killTree(pid);
+    await broker?.stop();
     for (const service of await findServiceDatabases(repoRoot)) {
       await dropDatabase(testPostgresServerUrl(), `${service.database}${databaseSuffix}`);
     }

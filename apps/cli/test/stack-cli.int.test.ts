@@ -1,5 +1,5 @@
 /**
- * The operator's loop on a real stack (the test broker, a private set of databases):
+ * The operator's loop on a real stack (a broker of its own, a private set of databases):
  * `tributary stack up` in the background, `stack status` sees every service ready, `simulate`
  * publishes orders the order service accepts, `trace` and `routing` answer; then finance's day:
  * a capture booked on a past day is closed into a batch by `settle close-day` (twice: the second
@@ -8,6 +8,10 @@
  * `stack status` shows the key metrics (a dead letter and its parked key included) and a balanced
  * ledger, and `recon resolve` closes the exception. `stack down` stops it all, after which every
  * command that needs the stack exits 3. Usage errors exit 2.
+ *
+ * The stack runs on a broker of this file's own: its services consume with their real group
+ * names, from the earliest offset of a group that is new, so on the worker slot's broker they
+ * would apply (and dead-letter) every event the files before this one left on the topics.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -24,16 +28,18 @@ import { paymentsTopic, providerIdToProto } from "@tributary/contracts";
 import { Provider } from "@tributary/contracts/common/v1/provider";
 import { PaymentCapturedSchema } from "@tributary/contracts/payment/v1/payment_events";
 import { createIdempotentProducer, envelopeHeaders, newEventId, protobufContentType } from "@tributary/events";
+import { startKafka, type KafkaCluster } from "@tributary/local-kafka";
 import { databaseUrl, dropDatabase, findServiceDatabases } from "@tributary/local-postgres";
 import { shanghaiBusinessDate } from "@tributary/settlement";
-import { testKafkaBrokers, testPostgresServerUrl } from "@tributary/testkit/vitest";
+import { testPostgresServerUrl } from "@tributary/testkit/vitest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), "../../../..");
 const databaseSuffix = `_test_cli_${process.pid}`;
-const env = {
+/** The file's own broker (beforeAll); KAFKA_BROKERS of every command below. */
+let broker: KafkaCluster | undefined;
+const env: Record<string, string | undefined> = {
   ...process.env,
-  KAFKA_BROKERS: testKafkaBrokers().join(","),
   POSTGRES_URL: testPostgresServerUrl(),
   TRIBUTARY_DATABASE_SUFFIX: databaseSuffix,
 };
@@ -119,6 +125,8 @@ describe("tributary stack up | status | simulate | trace | routing | settle | re
   let output = "";
 
   beforeAll(async () => {
+    broker = await startKafka({ nodes: 1 });
+    env["KAFKA_BROKERS"] = broker.brokers.join(",");
     const started = spawn(process.execPath, ["--import", "tsx", "--conditions=source", cliEntry, "stack", "up"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
     stack = started;
     started.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -134,6 +142,7 @@ describe("tributary stack up | status | simulate | trace | routing | settle | re
       stack.kill("SIGTERM");
       await exited;
     }
+    await broker?.stop();
     for (const service of await findServiceDatabases(repoRoot)) await dropDatabase(testPostgresServerUrl(), `${service.database}${databaseSuffix}`);
   }, 120_000);
 
@@ -212,7 +221,7 @@ describe("tributary stack up | status | simulate | trace | routing | settle | re
     const merchantId = `m-cli-${process.pid}`;
     const paymentId = newEventId().replaceAll("-", "");
     const providerTransactionId = `jd-cli-${process.pid}-${Date.now()}`;
-    const kafka = new Kafka({ clientId: "stack-cli-test", brokers: testKafkaBrokers(), logLevel: logLevel.WARN });
+    const kafka = new Kafka({ clientId: "stack-cli-test", brokers: [...(broker?.brokers ?? [])], logLevel: logLevel.WARN });
     const producer = createIdempotentProducer(kafka);
     await producer.connect();
     const eventId = newEventId();

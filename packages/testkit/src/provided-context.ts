@@ -4,9 +4,13 @@
  */
 declare module "vitest" {
   export interface ProvidedContext {
-    kafkaBrokers: string[];
+    /** Bootstrap servers of each worker slot's broker (integration-workers.ts). */
+    kafkaBrokersBySlot: string[][];
     postgresServerUrl: string;
-    databaseSuffix: string;
+    /** Each worker slot's database-name suffix, `_w<slot>_test_<pid>`. */
+    databaseSuffixBySlot: string[];
+    /** The first key of this run's slot locks (pg_advisory_lock(key, slot)): the global setup's pid. */
+    slotLockKey: number;
   }
 }
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { inject } from "vitest";
 import pg from "pg";
 import { databaseUrl, ensureDatabase, findServiceDatabases, migrateServiceDatabase } from "@tributary/local-postgres";
+import { workerSlot } from "./integration-workers.js";
 import "./provided-context.js";
 
 export { startGroupAtTopicEnd, type GroupOffsetsAdmin } from "./kafka-group-offsets.js";
@@ -10,17 +11,30 @@ export { prometheusSample, prometheusSamples } from "./prometheus-samples.js";
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), "../../../..");
 
-/** Bootstrap servers of the real broker the global setup started (or `KAFKA_BROKERS`). */
+/**
+ * Bootstrap servers of the real broker the global setup started for this file's worker slot (or
+ * `KAFKA_BROKERS`): no file that runs at the same time uses it.
+ */
 export function testKafkaBrokers(): string[] {
-  return inject("kafkaBrokers");
+  const bySlot = inject("kafkaBrokersBySlot");
+  return [...(bySlot[workerSlot(bySlot.length)] ?? [])];
+}
+
+/** This file's worker slot's database-name suffix, `_w<slot>_test_<pid>`. */
+function testDatabaseSuffixOfSlot(): string {
+  const bySlot = inject("databaseSuffixBySlot");
+  const suffix = bySlot[workerSlot(bySlot.length)];
+  if (suffix === undefined) throw new Error("testkit: the global setup provided no test databases");
+  return suffix;
 }
 
 /**
  * URL of a service's test database, e.g. `testDatabaseUrl("tributary_order")` →
- * `…/tributary_order_test_<pid>`, created and migrated for this run by the global setup.
+ * `…/tributary_order_w1_test_<pid>`, created and migrated for this run by the global setup, used
+ * by no file that runs at the same time.
  */
 export function testDatabaseUrl(database: string): string {
-  return databaseUrl(inject("postgresServerUrl"), `${database}${inject("databaseSuffix")}`);
+  return databaseUrl(inject("postgresServerUrl"), `${database}${testDatabaseSuffixOfSlot()}`);
 }
 
 /** Admin URL of the test Postgres server, for tests that make their own scratch databases. */
@@ -42,7 +56,7 @@ export async function freshTestDatabase(database: string): Promise<{ readonly ur
   const service = (await findServiceDatabases(repoRoot)).find((s) => s.database === database);
   if (service === undefined) throw new Error(`freshTestDatabase: no workspace declares the database ${database}`);
   freshDatabases += 1;
-  const name = `${database}_f${freshDatabases}${Math.random().toString(36).slice(2, 6)}${inject("databaseSuffix")}`;
+  const name = `${database}_f${freshDatabases}${Math.random().toString(36).slice(2, 6)}${testDatabaseSuffixOfSlot()}`;
   const serverUrl = inject("postgresServerUrl");
   await ensureDatabase(serverUrl, name);
   const url = databaseUrl(serverUrl, name);

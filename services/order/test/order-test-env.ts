@@ -4,15 +4,17 @@
  * and helpers to publish upstream/payment events and watch what the service publishes.
  */
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
-import { findTopicMessage, ordersTopic, type TopicDefinition } from "@tributary/contracts";
+import { findTopicMessage, ordersInboundTopic, ordersTopic, paymentsTopic, type TopicDefinition } from "@tributary/contracts";
 import { OrderService } from "@tributary/contracts/order/v1/order_service";
 import { PaymentRoutedSchema } from "@tributary/contracts/payment/v1/payment_events";
 import { Channel, Provider } from "@tributary/contracts/common/v1/provider";
 import { envelopeHeaders, kafkaHeadersToRecord, newEventId, protobufContentType } from "@tributary/events";
 import { closeClient, createClient, RpcError, type RpcClient, type TokenTable } from "@tributary/grpc";
-import { testDatabaseUrl, testKafkaBrokers } from "@tributary/testkit/vitest";
+import { startGroupAtTopicEnd, testDatabaseUrl, testKafkaBrokers } from "@tributary/testkit/vitest";
 import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
 import pg from "pg";
+import { ORDER_INTAKE_GROUP } from "../src/adapters/kafka/order-intake-consumer.js";
+import { ORDER_PAYMENTS_GROUP } from "../src/adapters/kafka/payments-consumer.js";
 import { startOrderService, type RunningOrderService } from "../src/order-service.js";
 
 export const writerToken = "writer-token-0123";
@@ -105,6 +107,11 @@ export interface OrderTestEnv {
 export async function startOrderTestEnv(extraTokens: TokenTable = {}): Promise<OrderTestEnv> {
   const brokers = testKafkaBrokers();
   const databaseUrl = testDatabaseUrl("tributary_order");
+  const kafka = new Kafka({ clientId: "order-tests", brokers: [...brokers], logLevel: logLevel.NOTHING });
+  // The service's groups have their real names: a group new on this broker would start at the
+  // earliest offset and apply the events earlier files left there (payment-routing's, say) first.
+  await startGroupAtTopicEnd(kafka, ORDER_INTAKE_GROUP, ordersInboundTopic.name);
+  await startGroupAtTopicEnd(kafka, ORDER_PAYMENTS_GROUP, paymentsTopic.name);
   const service = await startOrderService({
     databaseUrl,
     kafkaBrokers: brokers,
@@ -116,7 +123,6 @@ export async function startOrderTestEnv(extraTokens: TokenTable = {}): Promise<O
       ...extraTokens,
     },
   });
-  const kafka = new Kafka({ clientId: "order-tests", brokers: [...brokers], logLevel: logLevel.NOTHING });
   const producer: Producer = kafka.producer();
   await producer.connect();
   const [orders, inboundDeadLetters, paymentDeadLetters] = await Promise.all([
