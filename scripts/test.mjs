@@ -4,19 +4,38 @@
 // Central jars, or KAFKA_BROKERS, or testcontainers) and creates and migrates the Postgres test
 // databases. Extra arguments go to vitest, e.g. `npm test -- services/order`.
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
-import { ensureInstalled, fail, repoRoot, run, spawnForwardingSignals } from "./ensure-installed.mjs";
+import { ensureInstalled, fail, repoRoot, spawnForwardingSignals } from "./ensure-installed.mjs";
 
 const started = Date.now();
 await ensureInstalled();
-// ensureInstalled generated the contracts and Prisma clients. One tsc program over every
-// workspace, scripts/ and bench/ (the root tsconfig.json): each file is checked once, where
-// `turbo run typecheck` re-checked a package's sources in every workspace that imports them.
-console.log("› typecheck (tsc, every workspace in one program)");
-await run("npx", ["tsc", "-p", "tsconfig.json"]);
-console.log("› lint (eslint, type-aware)");
-await run("npx", ["eslint", "."]);
-console.log("› contracts: buf lint + buf breaking against the last release");
-await run("node", ["scripts/check-contracts.mjs"]);
+// ensureInstalled generated the contracts and Prisma clients. The three static checks run side by
+// side (each is one single-threaded process; the machine has two cores), their output printed
+// whole once each is done: one tsc program over every workspace, scripts/ and bench/ (the root
+// tsconfig.json), so each file is checked once, where `turbo run typecheck` re-checked a package's
+// sources in every workspace that imports them; eslint type-aware on that same program; buf lint
+// and buf breaking against the last released contracts.
+console.log("› typecheck (tsc, one program), lint (eslint, type-aware), contracts (buf lint + breaking), side by side");
+const staticChecks = [
+  { name: "typecheck", command: "npx", args: ["tsc", "-p", "tsconfig.json"] },
+  { name: "lint", command: "npx", args: ["eslint", "."] },
+  { name: "contracts", command: "node", args: ["scripts/check-contracts.mjs"] },
+];
+const checked = await Promise.all(
+  staticChecks.map(async (check) => {
+    const checkStarted = Date.now();
+    const result = await spawnForwardingSignals(check.command, check.args, { quiet: true });
+    return { ...check, ...result, seconds: Math.round((Date.now() - checkStarted) / 1000) };
+  }),
+);
+for (const check of checked) {
+  const output = check.output.toString().trimEnd();
+  if (output !== "") console.log(output);
+  console.log(`${check.code === 0 ? "✓" : "✗"} ${check.name} (${check.command} ${check.args.join(" ")}) in ${check.seconds} s`);
+}
+const interrupted = checked.find((check) => check.signal !== null);
+if (interrupted !== undefined) fail(`${interrupted.name} stopped by ${interrupted.signal}`, interrupted.code);
+const failedChecks = checked.filter((check) => check.code !== 0);
+if (failedChecks.length > 0) fail(`${failedChecks.map((check) => check.name).join(", ")} failed`, failedChecks[0].code);
 
 console.log("› vitest (unit + integration on real Kafka and Postgres)");
 mkdirSync(`${repoRoot}/.tributary`, { recursive: true });
