@@ -64,7 +64,7 @@ describe("startServiceProcess", () => {
       const before = service.cpuTime()!;
       for (let i = 0; i < 3; i += 1) await (await fetch(`http://127.0.0.1:${port}/spin`)).text();
       const after = service.cpuTime()!;
-      // 3 × 300 ms of busy loop in the child; allow for a busy shared machine stretching wall time.
+      // 3 × 300 ms of the child's own CPU time (the fixture spins until it has used that much).
       expect(after.userMs + after.systemMs - (before.userMs + before.systemMs)).toBeGreaterThan(500);
     } finally {
       await service.stop();
