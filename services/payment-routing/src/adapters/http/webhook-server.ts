@@ -1,7 +1,7 @@
 import type { Tracer } from "@opentelemetry/api";
 import type { ProviderId } from "@tributary/contracts";
 import { createLogger, type Logger } from "@tributary/telemetry";
-import Fastify, { type FastifyError, type FastifyRequest } from "fastify";
+import Fastify, { LogController, type FastifyError, type FastifyRequest } from "fastify";
 import type { Pool } from "pg";
 import type { ProviderAdapter, RawNotification } from "../providers/provider-adapter.js";
 import type { NotificationEffects } from "./notification-effects.js";
@@ -91,7 +91,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     ...(options.groupCommit === false ? {} : { groupCommit: createNotificationGroupCommit() }),
   };
 
-  const app = Fastify({ loggerInstance: logger, disableRequestLogging: true, bodyLimit: options.bodyLimitBytes ?? 1_048_576 });
+  const app = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: options.bodyLimitBytes ?? 1_048_576 });
   // Replace fastify's JSON and form parsers: they would hand us an object, and the bytes a
   // signature covers would be gone. Anything else (no or another content type) is kept raw too,
   // so it reaches verification and is refused and counted there rather than by the framework.
