@@ -34,11 +34,23 @@ type OutboxEventOf<S extends DescMessage> = S extends DescMessage
  */
 export type OutboxEvent<T extends TopicDefinition> = OutboxEventOf<T["messages"][number]>;
 
-const insertOutboxRows = `
+/**
+ * The rows of one append, in one statement that first takes the keys' advisory locks
+ * ({@link outboxKeyLockClass}, {@link outboxKeyLockId}): the `locked` CTE is materialized, so all
+ * its locks are held once it has produced its one row, which the join reads before it yields any
+ * row to insert — every id (`nextval`) is drawn under the locks. unnest keeps the array's order, so
+ * the locks are taken in ascending order and two transactions appending overlapping sets of keys
+ * in one call each cannot deadlock. One round trip, where a lock query and then the INSERT were two.
+ */
+const lockKeysAndInsertOutboxRows = `
+WITH "locked" AS MATERIALIZED (
+  SELECT count(pg_advisory_xact_lock($7::int, l)) AS "keys" FROM unnest($8::int[]) AS v(l)
+)
 INSERT INTO "outbox" ("event_id", "topic", "message_key", "event_type", "payload", "headers")
 SELECT e, t, k, y, p, h
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::jsonb[])
+FROM "locked", unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::jsonb[])
   WITH ORDINALITY AS u(e, t, k, y, p, h, n)
+WHERE "locked"."keys" >= 0
 ORDER BY n`;
 
 /**
@@ -58,9 +70,6 @@ export function outboxKeyLockId(topic: string, key: string): number {
   return createHash("sha256").update(topic).update("\0").update(key).digest().readInt32BE(0);
 }
 
-// unnest keeps the array's order, so the locks are taken in ascending order and two transactions
-// appending overlapping sets of keys in one call each cannot deadlock.
-const lockOutboxKeys = `SELECT pg_advisory_xact_lock($1::int, k) FROM unnest($2::int[]) AS u(k)`;
 
 /**
  * Appends events to the service's `outbox` table inside the caller's transaction `tx`, so they
@@ -129,8 +138,7 @@ export async function appendToOutbox<T extends TopicDefinition>(
     headerTexts.push(JSON.stringify(headers));
   }
   const lockIds = [...new Set(keys.map((key) => outboxKeyLockId(topic.name, key)))].sort((a, b) => a - b);
-  // The locks come before the INSERT: the ids (nextval) must be drawn while the key is locked.
-  await tx.query(lockOutboxKeys, [outboxKeyLockClass, lockIds]);
-  await tx.query(insertOutboxRows, [ids, topics, keys, types, payloads, headerTexts]);
+  // The locks come before the rows, in the same statement: the ids (nextval) must be drawn while the key is locked.
+  await tx.query(lockKeysAndInsertOutboxRows, [ids, topics, keys, types, payloads, headerTexts, outboxKeyLockClass, lockIds]);
   return ids;
 }
