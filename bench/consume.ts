@@ -25,7 +25,11 @@
  * this process is reported too (`cpuMicrosPerMessage`; not the goal, but steady under load).
  *
  * Rounds as alternating slices (BENCH_SLICES, 4: raw, subject, raw, subject, … summed per side), the
- * rounds sized on a 100k-message raw pass. Five runs alone on the machine, 2026-12-02 00:00–00:25
+ * rounds sized on a 100k-message raw pass. Latest five runs alone on the machine, 2026-12-02
+ * 21:34–21:46 on `2db8020` (load 2.3–3.2, a slow host): ratio 0.486, 0.504, 0.524, 0.501, 0.510 —
+ * median 0.504 (0.486–0.524), the goal met by the median and four runs of five; per-round ratio
+ * spread 22.6, 10.8, 9.3, 7.9, 8.2 % (within 15 % in runs 2–5). At 11:03 that day: median 0.486
+ * (0.468–0.492), below the goal in all five. Five runs alone on the machine, 2026-12-02 00:00–00:25
  * on this code (load 2.0–3.5): ratio 0.522, 0.531, 0.524, 0.528, 0.489 — median 0.524
  * (0.489–0.531), the goal met by the median and four runs of five. Per-round ratio spread 21.9,
  * 16.7, 13.1, 12.8, 21.0 % (within 15 % in runs 3–4); raw rounds spread 11.7–29.5 %, subject
