@@ -56,6 +56,9 @@ describe("previews", () => {
     const dropped = new Map(response.dropped.map((d) => [d.provider, d.reasons.map((r) => r.code)]));
     expect(dropped.get(Provider.UNIONPAY)).toEqual(["not_enabled_for_merchant"]);
     expect(dropped.get(Provider.ECNY)).toEqual(expect.arrayContaining(["not_enabled_for_merchant", "rollout_merchant_not_in_pilot"]));
+    // The sentences are written when first read (reasonOf); the preview carries them all.
+    expect(response.candidates[0]?.reasons.at(-1)?.text).toMatch(/^expected value \d+\.\d{2} CNY = [\d.]+ % success \(\d+\/\d+ recent\) × \(\d+\.\d{2} − fee 0\.77\)$/);
+    expect(response.dropped.find((d) => d.provider === Provider.UNIONPAY)?.reasons[0]?.text).toBe("merchant m-small-2 has not enabled unionpay");
   });
 
   it("ListAvailableMethods lists what the checkout may show, the trial rail first for an allowlisted buyer", async () => {

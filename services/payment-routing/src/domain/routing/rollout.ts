@@ -1,6 +1,6 @@
 import type { RoutingOrder } from "./routing-order.js";
 import type { Rollout } from "./routing-policy.js";
-import type { DropReason, KeepReason } from "./routing-reason.js";
+import { reasonOf, type DropReason, type KeepReason } from "./routing-reason.js";
 import { rolloutBucket } from "./stable-hash.js";
 
 /**
@@ -42,45 +42,33 @@ export function admitToRollout(rollout: Rollout, order: RoutingOrder, now: Date)
   const held = rollout.pause === undefined ? "" : ` (ramp paused by ${rollout.pause.by} at step ${stepIndex})`;
 
   if (rollout.buyerAllowlist.includes(order.buyerId)) {
-    kept.push({ code: "rollout_admitted_by_allowlist", text: `buyer ${order.buyerId} is on roll-out ${rollout.rolloutId}'s allowlist` });
+    kept.push(reasonOf("rollout_admitted_by_allowlist", () => `buyer ${order.buyerId} is on roll-out ${rollout.rolloutId}'s allowlist`));
   } else if (step === undefined) {
-    dropped.push({ code: "rollout_not_started", text: `roll-out ${rollout.rolloutId} has no step in force yet` });
+    dropped.push(reasonOf("rollout_not_started", () => `roll-out ${rollout.rolloutId} has no step in force yet`));
   } else {
     const bucket = rolloutBucket(rollout.salt, order.buyerId);
     const shareBasisPoints = percentToBasisPoints(step.percent);
     if (bucket < shareBasisPoints) {
-      kept.push({
-        code: "rollout_admitted_by_share",
-        text: `buyer bucket ${bucket} < ${shareBasisPoints} of 10000 (step ${stepIndex}, ${step.percent} %)${held}`,
-      });
+      kept.push(reasonOf("rollout_admitted_by_share", () => `buyer bucket ${bucket} < ${shareBasisPoints} of 10000 (step ${stepIndex}, ${step.percent} %)${held}`));
     } else {
-      dropped.push({
-        code: "rollout_buyer_not_admitted",
-        text: `buyer bucket ${bucket} ≥ ${shareBasisPoints} of 10000 (step ${stepIndex}, ${step.percent} %)${held}`,
-      });
+      dropped.push(reasonOf("rollout_buyer_not_admitted", () => `buyer bucket ${bucket} ≥ ${shareBasisPoints} of 10000 (step ${stepIndex}, ${step.percent} %)${held}`));
     }
   }
 
   // Before the first step the pilot merchants are the only ones allowlisted buyers may use it with.
   const merchantScope = step?.merchants ?? "allowlist";
   if (merchantScope === "allowlist" && !rollout.merchantAllowlist.includes(order.merchantId)) {
-    dropped.push({
-      code: "rollout_merchant_not_in_pilot",
-      text: `merchant ${order.merchantId} is not a pilot merchant of roll-out ${rollout.rolloutId}`,
-    });
+    dropped.push(reasonOf("rollout_merchant_not_in_pilot", () => `merchant ${order.merchantId} is not a pilot merchant of roll-out ${rollout.rolloutId}`));
   }
 
   const excluded = order.lineCategories.filter((c) => rollout.excludedCategories.includes(c));
   if (excluded.length > 0) {
-    dropped.push({ code: "rollout_category_excluded", text: `categories ${excluded.join(", ")} are excluded from roll-out ${rollout.rolloutId}` });
+    dropped.push(reasonOf("rollout_category_excluded", () => `categories ${excluded.join(", ")} are excluded from roll-out ${rollout.rolloutId}`));
   }
   if (rollout.includedCategories.length > 0) {
     const outside = order.lineCategories.filter((c) => !rollout.includedCategories.includes(c));
     if (outside.length > 0) {
-      dropped.push({
-        code: "rollout_category_not_included",
-        text: `categories ${outside.join(", ")} are not among roll-out ${rollout.rolloutId}'s included ones`,
-      });
+      dropped.push(reasonOf("rollout_category_not_included", () => `categories ${outside.join(", ")} are not among roll-out ${rollout.rolloutId}'s included ones`));
     }
   }
   return { admitted: dropped.length === 0, kept: dropped.length === 0 ? kept : [], dropped };

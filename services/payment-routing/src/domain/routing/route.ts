@@ -9,7 +9,7 @@ import { freshHealth, healthKey, healthOf, type HealthBook, type ProviderHealth 
 import { admitToRollout } from "./rollout.js";
 import type { RoutingOrder } from "./routing-order.js";
 import type { RoutingPolicy, RoutingRule } from "./routing-policy.js";
-import type { DropReason, KeepReason } from "./routing-reason.js";
+import { reasonOf, type DropReason, type KeepReason } from "./routing-reason.js";
 
 /** Everything one routing decision depends on; the clock and the random draw are parameters. */
 export interface RouteInput {
@@ -68,16 +68,16 @@ interface Draft {
   readonly reasons: KeepReason[];
 }
 
-function placementReason(tier: CandidateTier, provider: ProviderId, valueText: string): KeepReason {
+function placementReason(tier: CandidateTier, provider: ProviderId, valueText: () => string): KeepReason {
   switch (tier) {
     case "preferred":
-      return { code: "preferred_by_buyer", text: `the buyer prefers ${provider}; ${valueText}` };
+      return reasonOf("preferred_by_buyer", () => `the buyer prefers ${provider}; ${valueText()}`);
     case "trial":
-      return { code: "trial_treatment", text: `trial roll-out: admitted buyers try ${provider} first; ${valueText}` };
+      return reasonOf("trial_treatment", () => `trial roll-out: admitted buyers try ${provider} first; ${valueText()}`);
     case "ranked":
-      return { code: "ranked_by_expected_value", text: valueText };
+      return reasonOf("ranked_by_expected_value", valueText);
     case "probe":
-      return { code: "half_open_probe", text: `${provider}'s breaker is half-open: offered behind healthy rails as a probe; ${valueText}` };
+      return reasonOf("half_open_probe", () => `${provider}'s breaker is half-open: offered behind healthy rails as a probe; ${valueText()}`);
     default:
       return assertNever(tier, "candidate tier");
   }
@@ -116,24 +116,24 @@ export function route(input: RouteInput): RoutingDecision {
     const out: DropReason[] = [];
     const providerPolicy = policy.providers.find((p) => p.provider === provider);
     if (providerPolicy === undefined) {
-      dropped.push({ provider, reasons: [{ code: "provider_not_in_policy", text: `${provider} is not in policy v${policy.version}` }] });
+      dropped.push({ provider, reasons: [reasonOf("provider_not_in_policy", () => `${provider} is not in policy v${policy.version}`)] });
       continue;
     }
-    if (!providerPolicy.enabled) out.push({ code: "provider_disabled", text: `${provider} is switched off in policy v${policy.version}` });
+    if (!providerPolicy.enabled) out.push(reasonOf("provider_disabled", () => `${provider} is switched off in policy v${policy.version}`));
     if (merchant === undefined) {
-      out.push({ code: "merchant_not_configured", text: `merchant ${order.merchantId} has no rails configured` });
+      out.push(reasonOf("merchant_not_configured", () => `merchant ${order.merchantId} has no rails configured`));
     } else if (!merchant.enabledProviders.includes(provider)) {
-      out.push({ code: "not_enabled_for_merchant", text: `merchant ${order.merchantId} has not enabled ${provider}` });
+      out.push(reasonOf("not_enabled_for_merchant", () => `merchant ${order.merchantId} has not enabled ${provider}`));
     }
     const fee = providerPolicy.fees.find((f) => f.currency === currency);
-    if (fee === undefined) out.push({ code: "currency_not_supported", text: `${provider} has no fee schedule for ${currency}` });
+    if (fee === undefined) out.push(reasonOf("currency_not_supported", () => `${provider} has no fee schedule for ${currency}`));
     for (const rule of matchedRules) {
       const listed = rule.effect.providers.includes(provider);
       if (rule.effect.type === "exclude" && listed) {
-        out.push({ code: "excluded_by_rule", text: `rule ${describeRule(rule)} excludes ${provider}` });
+        out.push(reasonOf("excluded_by_rule", () => `rule ${describeRule(rule)} excludes ${provider}`));
       } else if (rule.effect.type === "restrict") {
-        if (listed) kept.push({ code: "kept_by_rule", text: `rule ${describeRule(rule)} allows ${provider}` });
-        else out.push({ code: "outside_rule_restriction", text: `rule ${describeRule(rule)} allows only ${rule.effect.providers.join(", ")}` });
+        if (listed) kept.push(reasonOf("kept_by_rule", () => `rule ${describeRule(rule)} allows ${provider}`));
+        else out.push(reasonOf("outside_rule_restriction", () => `rule ${describeRule(rule)} allows only ${rule.effect.providers.join(", ")}`));
       }
     }
     const rollout = policy.rollouts.find((r) => r.provider === provider);
@@ -144,11 +144,11 @@ export function route(input: RouteInput): RoutingDecision {
     }
     const accountNeeded = buyerAccountNeeded(provider, order.channel);
     if (accountNeeded !== undefined && order.buyerAccounts[provider] === undefined) {
-      out.push({ code: "buyer_account_missing", text: `${provider} on ${order.channel} needs the buyer's ${accountNeeded}; the order carries none` });
+      out.push(reasonOf("buyer_account_missing", () => `${provider} on ${order.channel} needs the buyer's ${accountNeeded}; the order carries none`));
     }
     const health = healthOf(input.health.get(healthKey(provider, order.channel)) ?? freshHealth, now, policy.health, policy.breaker);
     if (health.breaker === "open") {
-      out.push({ code: "breaker_open", text: `${provider}'s circuit breaker on ${order.channel} is open` });
+      out.push(reasonOf("breaker_open", () => `${provider}'s circuit breaker on ${order.channel} is open`));
     }
     if (out.length > 0 || fee === undefined) {
       dropped.push({ provider, reasons: out });
@@ -163,7 +163,7 @@ export function route(input: RouteInput): RoutingDecision {
           : rollout?.trial === true
             ? "trial"
             : "ranked";
-    if (kept.length === 0) kept.push({ code: "eligible", text: `${provider} passes every gate` });
+    if (kept.length === 0) kept.push(reasonOf("eligible", () => `${provider} passes every gate`));
     drafts.push({ provider, tier, health, expectedValue, reasons: kept });
   }
 
@@ -189,13 +189,13 @@ export function route(input: RouteInput): RoutingDecision {
   const candidates = drafts.map((draft, rank): RankedCandidate => {
     const ev = draft.expectedValue;
     const reasons = draft.reasons;
-    const valueText =
+    const valueText = (): string =>
       `expected value ${formatDecimal({ amountMinor: ev.expectedValueMinor, currency })} ${currency} = ` +
       `${percentText(draft.health.successRate)} success (${draft.health.successes}/${draft.health.attempts} recent) × ` +
       `(${formatDecimal(order.amount)} − fee ${formatDecimal(ev.fee)})`;
     reasons.push(placementReason(draft.tier, draft.provider, valueText));
     if (explored && rank === 0) {
-      reasons.push({ code: "explored", text: `exploration draw ${percentText(input.random)} < share ${percentText(share)}: a non-leading rail goes first so its health stays known` });
+      reasons.push(reasonOf("explored", () => `exploration draw ${percentText(input.random)} < share ${percentText(share)}: a non-leading rail goes first so its health stays known`));
     }
     return { provider: draft.provider, rank, tier: draft.tier, health: draft.health, expectedValue: ev, reasons };
   });

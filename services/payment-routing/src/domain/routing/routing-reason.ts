@@ -41,3 +41,37 @@ export type DropReason = Reason<DropReasonCode>;
 
 /** The reason type of a kept rail. */
 export type KeepReason = Reason<KeepReasonCode>;
+
+/**
+ * A reason whose sentence is written the first time `text` is read, then kept. Routing runs for
+ * every accepted order and the payment path reads only the codes; `PreviewRoute`, the CLI and
+ * tests read the sentences, and get the same ones an eager reason would hold. `toJSON` writes
+ * both fields, so a logged or serialized reason reads as `{ code, text }`.
+ */
+class ReasonWrittenOnRead<C extends string> implements Reason<C> {
+  readonly code: C;
+  #write: (() => string) | undefined;
+  #text = "";
+
+  constructor(code: C, write: () => string) {
+    this.code = code;
+    this.#write = write;
+  }
+
+  get text(): string {
+    if (this.#write !== undefined) {
+      this.#text = this.#write();
+      this.#write = undefined;
+    }
+    return this.#text;
+  }
+
+  toJSON(): { readonly code: C; readonly text: string } {
+    return { code: this.code, text: this.text };
+  }
+}
+
+/** A {@link Reason} with `code` now and the sentence `write` gives when it is first read. */
+export function reasonOf<C extends string>(code: C, write: () => string): Reason<C> {
+  return new ReasonWrittenOnRead(code, write);
+}
