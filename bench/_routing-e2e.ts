@@ -34,8 +34,13 @@ const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
 /** Payments (or baseline requests) in flight at once, on both sides. */
 export const concurrency = Number.parseInt(process.env["BENCH_ROUTING_CONCURRENCY"] ?? "32", 10);
-/** Seconds of warm-up per side (JIT, connections, caches): payment-routing's CPU per payment kept falling through 3,000 payments after a 800-payment warm-up. */
-const warmupSeconds = Number.parseFloat(process.env["BENCH_ROUTING_WARMUP_SECONDS"] ?? "20");
+/**
+ * Seconds of warm-up per side (JIT, connections, caches): payment-routing's CPU per payment kept
+ * falling through 3,000 payments after a 800-payment warm-up. 2026-12-03 11:30, one run each: after
+ * 20 s (1,312 payments) the rounds still rose, 78 → 123 payments/s, 7.4 → 4.4 CPU ms a payment;
+ * after 60 s (6,291 payments) they held at 105–124 and 4.1–5.1 ms with no trend.
+ */
+const warmupSeconds = Number.parseFloat(process.env["BENCH_ROUTING_WARMUP_SECONDS"] ?? "60");
 /** Most payments (or requests) one round may take, whatever the rate (bounds memory and disk). */
 const maxRoundPayments = Number.parseInt(process.env["BENCH_ROUTING_MAX_ROUND_PAYMENTS"] ?? "20000", 10);
 /** A round that captures nothing for this long has stalled: the bench stops and says so. */

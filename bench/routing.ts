@@ -62,7 +62,7 @@
  *   more than the bare primitive.
  * - rounds are timed: each side keeps its payments in flight and starts no new one after
  *   BENCH_ROUND_SECONDS (5 s; or BENCH_ROUTING_MAX_ROUND_PAYMENTS, 20,000), so every round lasts
- *   at least that long; BENCH_ROUTING_WARMUP_SECONDS (20) of warm-up per side first.
+ *   at least that long; BENCH_ROUTING_WARMUP_SECONDS (60) of warm-up per side first.
  * - BENCH_ROUTING_PARTS=pure|e2e runs one half; BENCH_ROUTING_SERVICE_NODE_ARGS (e.g. `--cpu-prof
  *   --cpu-prof-dir=/tmp/prof`) go to the service process alone, for a profile of it.
  *
