@@ -28,7 +28,7 @@ export default defineConfig({
         ...sourceCondition,
         test: {
           name: "unit",
-          include: ["{packages,infra,services,apps}/*/src/**/*.test.ts"],
+          include: ["{packages,infra,services,apps}/*/src/**/*.test.ts", "scripts/test/**/*.unit.test.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
         },
       },

@@ -4,11 +4,15 @@
 // Central jars, or KAFKA_BROKERS, or testcontainers) and creates and migrates the Postgres test
 // databases. Extra arguments go to vitest, e.g. `npm test -- services/order`.
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
-import { ensureInstalled, fail, repoRoot, spawnForwardingSignals } from "./ensure-installed.mjs";
+import { ensureReady, fail, repoRoot, spawnForwardingSignals } from "./ensure-installed.mjs";
 
 const started = Date.now();
-await ensureInstalled();
-// ensureInstalled generated the contracts and Prisma clients. The three static checks run side by
+// Install and generate (the contracts, the Prisma clients) before anything reads the sources: tsc
+// over the one program needs the generated modules, and since the typecheck stopped going through
+// `turbo run typecheck` (which ran `generate` first) nothing else generated them — `npm test` on a
+// clean clone failed with 100+ TS2307 until `npm start` or a day run had been run once.
+await ensureReady();
+// The three static checks run side by
 // side (each is one single-threaded process; the machine has two cores), their output printed
 // whole once each is done: one tsc program over every workspace, scripts/ and bench/ (the root
 // tsconfig.json), so each file is checked once, where `turbo run typecheck` re-checked a package's
