@@ -45,6 +45,25 @@ async function createReplicatedTopic(name: string): Promise<void> {
   }
 }
 
+/** The outbox rows still unpublished, the topic's end offsets and the effects applied, for a failure message. */
+async function whereEventsStopped(topicName: string, groupId: string): Promise<string> {
+  const { rows } = await pool.query<{ unpublished: number; quarantined: number }>(
+    `SELECT count(*) FILTER (WHERE "published_at" IS NULL)::int AS "unpublished",
+            count(*) FILTER (WHERE "quarantined_at" IS NOT NULL)::int AS "quarantined"
+       FROM "outbox" WHERE "topic" = $1`,
+    [topicName],
+  );
+  const admin = kafka.admin();
+  const ends = await admin
+    .connect()
+    .then(() => admin.fetchTopicOffsets(topicName))
+    .then((offsets) => offsets.map((o) => `p${o.partition}=${o.high}`).join(" "))
+    .catch((error: unknown) => `unknown (${error instanceof Error ? error.message : String(error)})`)
+    .finally(() => admin.disconnect());
+  const applied = (await effects(pool, groupId)).length;
+  return `outbox: ${rows[0]?.unpublished} unpublished, ${rows[0]?.quarantined} quarantined; topic ends: ${ends}; effects applied: ${applied}`;
+}
+
 describe("outbox relay + idempotent consumer on three brokers, one killed", () => {
   it("delivers every committed event exactly once and in order per key", async () => {
     const topic = newTestTopic("broker-kill");
@@ -82,7 +101,11 @@ describe("outbox relay + idempotent consumer on three brokers, one killed", () =
         },
         `all ${seq} effects after the broker kill`,
         120_000,
-      );
+      ).catch(async (error: unknown) => {
+        // Once seen failing (2026-12-03, beside another file, not reproduced in four runs since):
+        // say where the events stopped — not published, or published and not consumed.
+        throw new Error(`${error instanceof Error ? error.message : String(error)}; ${await whereEventsStopped(topic.name, groupId)}`);
+      });
       // Exactly once: as many effects as events, no event twice.
       expect(applied).toHaveLength(seq);
       expect(new Set(applied.map((row) => row.event_id)).size).toBe(seq);
