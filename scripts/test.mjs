@@ -12,12 +12,11 @@ const started = Date.now();
 // `turbo run typecheck` (which ran `generate` first) nothing else generated them — `npm test` on a
 // clean clone failed with 100+ TS2307 until `npm start` or a day run had been run once.
 await ensureReady();
-// The three static checks run side by
-// side (each is one single-threaded process; the machine has two cores), their output printed
-// whole once each is done: one tsc program over every workspace, scripts/ and bench/ (the root
-// tsconfig.json), so each file is checked once, where `turbo run typecheck` re-checked a package's
-// sources in every workspace that imports them; eslint type-aware on that same program; buf lint
-// and buf breaking against the last released contracts.
+// The three static checks run side by side (each is one single-threaded process; the machine has
+// two cores), their output printed whole once each is done: one tsc program over every workspace,
+// scripts/ and bench/ (the root tsconfig.json), so each file is checked once, where `turbo run
+// typecheck` re-checked a package's sources in every workspace that imports them; eslint type-aware
+// on that same program; buf lint and buf breaking against the last released contracts.
 console.log("› typecheck (tsc, one program), lint (eslint, type-aware), contracts (buf lint + breaking), side by side");
 const staticChecks = [
   { name: "typecheck", command: "npx", args: ["tsc", "-p", "tsconfig.json"] },

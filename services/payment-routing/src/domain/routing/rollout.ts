@@ -39,7 +39,7 @@ export function admitToRollout(rollout: Rollout, order: RoutingOrder, now: Date)
   const dropped: DropReason[] = [];
   const stepIndex = activeStepIndex(rollout, now);
   const step = stepIndex >= 0 ? rollout.ramp[stepIndex] : undefined;
-  const held = rollout.pause === undefined ? "" : ` (ramp paused by ${rollout.pause.by} at step ${stepIndex})`;
+  const held = (): string => (rollout.pause === undefined ? "" : ` (ramp paused by ${rollout.pause.by} at step ${stepIndex})`);
 
   if (rollout.buyerAllowlist.includes(order.buyerId)) {
     kept.push(reasonOf("rollout_admitted_by_allowlist", () => `buyer ${order.buyerId} is on roll-out ${rollout.rolloutId}'s allowlist`));
@@ -49,9 +49,9 @@ export function admitToRollout(rollout: Rollout, order: RoutingOrder, now: Date)
     const bucket = rolloutBucket(rollout.salt, order.buyerId);
     const shareBasisPoints = percentToBasisPoints(step.percent);
     if (bucket < shareBasisPoints) {
-      kept.push(reasonOf("rollout_admitted_by_share", () => `buyer bucket ${bucket} < ${shareBasisPoints} of 10000 (step ${stepIndex}, ${step.percent} %)${held}`));
+      kept.push(reasonOf("rollout_admitted_by_share", () => `buyer bucket ${bucket} < ${shareBasisPoints} of 10000 (step ${stepIndex}, ${step.percent} %)${held()}`));
     } else {
-      dropped.push(reasonOf("rollout_buyer_not_admitted", () => `buyer bucket ${bucket} ≥ ${shareBasisPoints} of 10000 (step ${stepIndex}, ${step.percent} %)${held}`));
+      dropped.push(reasonOf("rollout_buyer_not_admitted", () => `buyer bucket ${bucket} ≥ ${shareBasisPoints} of 10000 (step ${stepIndex}, ${step.percent} %)${held()}`));
     }
   }
 
