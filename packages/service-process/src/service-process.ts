@@ -53,6 +53,28 @@ export interface ServiceProcess {
 /** The service failed to start or never became ready; the log's tail says why. */
 export class ServiceStartError extends Error {
   override readonly name = "ServiceStartError";
+  /** The log's tail names EADDRINUSE: a port it was told was taken before it bound it. */
+  readonly addressInUse: boolean;
+
+  constructor(message: string) {
+    super(message);
+    this.addressInUse = message.includes("EADDRINUSE");
+  }
+}
+
+/**
+ * Runs `start` (which picks its ports with `freeLocalPort` and starts a service on them) again,
+ * up to `attempts` times in all, while it fails because another process took one of its ports
+ * between the pick and the bind; any other failure, or the last, is thrown.
+ */
+export async function startOnFreshPorts<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (!(error instanceof ServiceStartError && error.addressInUse) || attempt >= attempts) throw error;
+    }
+  }
 }
 
 const defaultNodeArgs = ["--import", "tsx", "--import", "@tributary/telemetry/register", "--conditions=source"];

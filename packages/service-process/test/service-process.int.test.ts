@@ -5,7 +5,8 @@ import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { freeLocalPort, ServiceStartError, startServiceProcess } from "@tributary/service-process";
+import { createServer } from "node:net";
+import { freeLocalPort, ServiceStartError, startOnFreshPorts, startServiceProcess } from "@tributary/service-process";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const tinyService = resolve(here, "fixtures/tiny-service.mjs");
@@ -20,8 +21,8 @@ function alive(pid: number): boolean {
   }
 }
 
-async function startTiny(env: Record<string, string> = {}, readyTimeoutMs?: number) {
-  const port = await freeLocalPort();
+async function startTiny(env: Record<string, string> = {}, readyTimeoutMs?: number, givenPort?: number) {
+  const port = givenPort ?? (await freeLocalPort());
   const logFile = join(mkdtempSync(join(tmpdir(), "service-process-")), "tiny.log");
   return startServiceProcess({
     name: "tiny",
@@ -76,6 +77,55 @@ describe("startServiceProcess", () => {
     expect(failure).toBeInstanceOf(ServiceStartError);
     expect((failure as Error).message).toContain("exited during start-up (code 3)");
     expect((failure as Error).message).toContain("cannot start: the configuration says so");
+  });
+
+  it("a port taken between the pick and the bind: the start fails as addressInUse, and startOnFreshPorts starts again on another", async () => {
+    // Another process's listener, as far as the service can tell; it hangs up on anyone who calls.
+    const squatter = createServer((socket) => socket.destroy());
+    const taken = await freeLocalPort();
+    await new Promise<void>((listening) => squatter.listen(taken, "127.0.0.1", listening));
+    try {
+      const failure = await startTiny({}, undefined, taken).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ServiceStartError);
+      expect((failure as ServiceStartError).addressInUse).toBe(true);
+
+      const ports: number[] = [];
+      const service = await startOnFreshPorts(async () => {
+        const port = ports.length === 0 ? taken : await freeLocalPort();
+        ports.push(port);
+        return startTiny({}, undefined, port);
+      });
+      try {
+        expect(ports).toHaveLength(2);
+        expect(ports[1]).not.toBe(taken);
+        expect((await fetch(`http://127.0.0.1:${ports[1]}/readyz`)).status).toBe(200);
+      } finally {
+        await service.stop();
+      }
+    } finally {
+      await new Promise<void>((closed) => squatter.close(() => closed()));
+    }
+  });
+
+  it("startOnFreshPorts does not retry a start that failed for another reason", async () => {
+    let attempts = 0;
+    const failure = await startOnFreshPorts(() => {
+      attempts += 1;
+      return startTiny({ FAIL_AT_START: "1" });
+    }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ServiceStartError);
+    expect((failure as ServiceStartError).addressInUse).toBe(false);
+    expect(attempts).toBe(1);
+  });
+
+  it("freeLocalPort picks below the kernel's ephemeral range, where outgoing connections take no port", async () => {
+    const [floor] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    const ports = await Promise.all(Array.from({ length: 20 }, () => freeLocalPort()));
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(20_000);
+      expect(port).toBeLessThan(floor!);
+    }
+    expect(new Set(ports).size).toBe(ports.length);
   });
 
   it("gives up on a child that never becomes ready, and stops it", async () => {

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProviderId } from "@tributary/contracts";
 import type { ProviderCredentials } from "@tributary/provider-sandbox";
-import { freeLocalPort, startServiceProcess, type ServiceProcess } from "@tributary/service-process";
+import { freeLocalPort, startOnFreshPorts, startServiceProcess, type ServiceProcess } from "@tributary/service-process";
 import { databaseUrl } from "@tributary/local-postgres";
 
 /** What every service process of the stack is started with. */
@@ -53,28 +53,30 @@ function nodeArgsOf(options: ServiceProcessOptions): { nodeArgs?: readonly strin
  * TypeScript loader and telemetry first, as `npm start -w @tributary/order` runs it) on free
  * ports, with the stack's broker and database, and waits until it is ready.
  */
-export async function startOrderProcess(context: StackContext, operatorToken: string, options: ServiceProcessOptions = {}): Promise<GrpcStackService> {
-  const grpcAddress = `127.0.0.1:${await freeLocalPort()}`;
-  const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
-  const scopes = ["orders:write", "orders:read"];
-  const process_ = await startServiceProcess({
-    name: "order",
-    entry: join(context.repoRoot, "services/order/src/main.ts"),
-    cwd: join(context.repoRoot, "services/order"),
-    env: {
-      ...process.env,
-      TRIBUTARY_TRACES_DIR: context.tracesDir,
-      KAFKA_BROKERS: context.brokers.join(","),
-      ORDER_DATABASE_URL: databaseUrl(context.postgresServerUrl, `tributary_order${context.databaseSuffix}`),
-      ORDER_GRPC_ADDRESS: grpcAddress,
-      ORDER_HEALTH_ADDRESS: healthAddress,
-      ORDER_AUTH_TOKENS: `${operatorToken}:stack-operator:${scopes.join("+")}:merchants=*`,
-    },
-    healthAddress,
-    logFile: join(context.logDir, "order.log"),
-    ...nodeArgsOf(options),
+export function startOrderProcess(context: StackContext, operatorToken: string, options: ServiceProcessOptions = {}): Promise<GrpcStackService> {
+  return startOnFreshPorts(async () => {
+    const grpcAddress = `127.0.0.1:${await freeLocalPort()}`;
+    const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
+    const scopes = ["orders:write", "orders:read"];
+    const process_ = await startServiceProcess({
+      name: "order",
+      entry: join(context.repoRoot, "services/order/src/main.ts"),
+      cwd: join(context.repoRoot, "services/order"),
+      env: {
+        ...process.env,
+        TRIBUTARY_TRACES_DIR: context.tracesDir,
+        KAFKA_BROKERS: context.brokers.join(","),
+        ORDER_DATABASE_URL: databaseUrl(context.postgresServerUrl, `tributary_order${context.databaseSuffix}`),
+        ORDER_GRPC_ADDRESS: grpcAddress,
+        ORDER_HEALTH_ADDRESS: healthAddress,
+        ORDER_AUTH_TOKENS: `${operatorToken}:stack-operator:${scopes.join("+")}:merchants=*`,
+      },
+      healthAddress,
+      logFile: join(context.logDir, "order.log"),
+      ...nodeArgsOf(options),
+    });
+    return { name: "order", process: process_, grpcAddress, healthAddress, operatorToken, operatorScopes: scopes };
   });
-  return { name: "order", process: process_, grpcAddress, healthAddress, operatorToken, operatorScopes: scopes };
 }
 
 /** The scopes of the stack operator's payment-routing token (every method, every merchant). */
@@ -91,38 +93,40 @@ export interface PaymentRoutingProcessOptions extends ServiceProcessOptions {
  * the stack's sandbox with the sandbox's keys, and waits until it is ready. Providers are told
  * to notify its webhook server directly (no balancer in front locally).
  */
-export async function startPaymentRoutingProcess(
+export function startPaymentRoutingProcess(
   context: StackContext,
   operatorToken: string,
   providerKeysFile: string,
   options: PaymentRoutingProcessOptions = {},
 ): Promise<GrpcStackService> {
-  const grpcAddress = `127.0.0.1:${await freeLocalPort()}`;
-  const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
-  const webhookAddress = `127.0.0.1:${await freeLocalPort()}`;
-  const service = await startServiceProcess({
-    name: "payment-routing",
-    entry: join(context.repoRoot, "services/payment-routing/src/main.ts"),
-    cwd: join(context.repoRoot, "services/payment-routing"),
-    env: {
-      ...process.env,
-      TRIBUTARY_TRACES_DIR: context.tracesDir,
-      KAFKA_BROKERS: context.brokers.join(","),
-      PAYMENT_ROUTING_DATABASE_URL: databaseUrl(context.postgresServerUrl, `tributary_payment_routing${context.databaseSuffix}`),
-      PAYMENT_ROUTING_GRPC_ADDRESS: grpcAddress,
-      PAYMENT_ROUTING_HEALTH_ADDRESS: healthAddress,
-      PAYMENT_ROUTING_WEBHOOK_ADDRESS: webhookAddress,
-      PAYMENT_ROUTING_NOTIFY_BASE_URL: `http://${webhookAddress}`,
-      PAYMENT_ROUTING_SANDBOX_URL: context.sandboxUrl,
-      PAYMENT_ROUTING_PROVIDER_KEYS_FILE: providerKeysFile,
-      PAYMENT_ROUTING_AUTH_TOKENS: `${operatorToken}:stack-operator:${paymentRoutingScopes.join("+")}:merchants=*`,
-      ...options.env,
-    },
-    healthAddress,
-    logFile: join(context.logDir, "payment-routing.log"),
-    ...nodeArgsOf(options),
+  return startOnFreshPorts(async () => {
+    const grpcAddress = `127.0.0.1:${await freeLocalPort()}`;
+    const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
+    const webhookAddress = `127.0.0.1:${await freeLocalPort()}`;
+    const service = await startServiceProcess({
+      name: "payment-routing",
+      entry: join(context.repoRoot, "services/payment-routing/src/main.ts"),
+      cwd: join(context.repoRoot, "services/payment-routing"),
+      env: {
+        ...process.env,
+        TRIBUTARY_TRACES_DIR: context.tracesDir,
+        KAFKA_BROKERS: context.brokers.join(","),
+        PAYMENT_ROUTING_DATABASE_URL: databaseUrl(context.postgresServerUrl, `tributary_payment_routing${context.databaseSuffix}`),
+        PAYMENT_ROUTING_GRPC_ADDRESS: grpcAddress,
+        PAYMENT_ROUTING_HEALTH_ADDRESS: healthAddress,
+        PAYMENT_ROUTING_WEBHOOK_ADDRESS: webhookAddress,
+        PAYMENT_ROUTING_NOTIFY_BASE_URL: `http://${webhookAddress}`,
+        PAYMENT_ROUTING_SANDBOX_URL: context.sandboxUrl,
+        PAYMENT_ROUTING_PROVIDER_KEYS_FILE: providerKeysFile,
+        PAYMENT_ROUTING_AUTH_TOKENS: `${operatorToken}:stack-operator:${paymentRoutingScopes.join("+")}:merchants=*`,
+        ...options.env,
+      },
+      healthAddress,
+      logFile: join(context.logDir, "payment-routing.log"),
+      ...nodeArgsOf(options),
+    });
+    return { name: "payment-routing", process: service, grpcAddress, healthAddress, operatorToken, operatorScopes: paymentRoutingScopes };
   });
-  return { name: "payment-routing", process: service, grpcAddress, healthAddress, operatorToken, operatorScopes: paymentRoutingScopes };
 }
 
 /** The scopes of the stack operator's settlement token (finance reads, records and closing days; every merchant and provider). */
@@ -140,38 +144,42 @@ export interface ReconciliationToken {
  * `settlement:records`, every merchant and provider) and the reconciliation workers', bound
  * to their providers (records only). The scheduled
  * close stays as settlement's main.ts has it (10 min after each 00:00 Asia/Shanghai).
+ * Like every service here it starts again on fresh ports if one was taken before it bound it,
+ * but a `grpcAddress` the caller gave (the workers were told it) is kept.
  */
-export async function startSettlementProcess(
+export function startSettlementProcess(
   context: StackContext,
   operatorToken: string,
   reconciliation: ReconciliationToken,
   grpcAddress?: string,
   options: ServiceProcessOptions = {},
 ): Promise<GrpcStackService> {
-  const address = grpcAddress ?? `127.0.0.1:${await freeLocalPort()}`;
-  const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
-  const tokens = [
-    `${operatorToken}:stack-operator:${settlementOperatorScopes.join("+")}:merchants=*:providers=*`,
-    `${reconciliation.token}:reconciliation:settlement:records:providers=${reconciliation.providers.join("|")}`,
-  ];
-  const service = await startServiceProcess({
-    name: "settlement",
-    entry: join(context.repoRoot, "services/settlement/src/main.ts"),
-    cwd: join(context.repoRoot, "services/settlement"),
-    env: {
-      ...process.env,
-      TRIBUTARY_TRACES_DIR: context.tracesDir,
-      KAFKA_BROKERS: context.brokers.join(","),
-      SETTLEMENT_DATABASE_URL: databaseUrl(context.postgresServerUrl, `tributary_settlement${context.databaseSuffix}`),
-      SETTLEMENT_GRPC_ADDRESS: address,
-      SETTLEMENT_HEALTH_ADDRESS: healthAddress,
-      SETTLEMENT_AUTH_TOKENS: tokens.join(","),
-    },
-    healthAddress,
-    logFile: join(context.logDir, "settlement.log"),
-    ...nodeArgsOf(options),
+  return startOnFreshPorts(async () => {
+    const address = grpcAddress ?? `127.0.0.1:${await freeLocalPort()}`;
+    const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
+    const tokens = [
+      `${operatorToken}:stack-operator:${settlementOperatorScopes.join("+")}:merchants=*:providers=*`,
+      `${reconciliation.token}:reconciliation:settlement:records:providers=${reconciliation.providers.join("|")}`,
+    ];
+    const service = await startServiceProcess({
+      name: "settlement",
+      entry: join(context.repoRoot, "services/settlement/src/main.ts"),
+      cwd: join(context.repoRoot, "services/settlement"),
+      env: {
+        ...process.env,
+        TRIBUTARY_TRACES_DIR: context.tracesDir,
+        KAFKA_BROKERS: context.brokers.join(","),
+        SETTLEMENT_DATABASE_URL: databaseUrl(context.postgresServerUrl, `tributary_settlement${context.databaseSuffix}`),
+        SETTLEMENT_GRPC_ADDRESS: address,
+        SETTLEMENT_HEALTH_ADDRESS: healthAddress,
+        SETTLEMENT_AUTH_TOKENS: tokens.join(","),
+      },
+      healthAddress,
+      logFile: join(context.logDir, "settlement.log"),
+      ...nodeArgsOf(options),
+    });
+    return { name: "settlement", process: service, grpcAddress: address, healthAddress, operatorToken, operatorScopes: settlementOperatorScopes };
   });
-  return { name: "settlement", process: service, grpcAddress: address, healthAddress, operatorToken, operatorScopes: settlementOperatorScopes };
 }
 
 /** The download credentials of each provider's bills, as the sandbox hands them out (the worker's RECONCILIATION_SOURCE_CONFIG). */
@@ -221,42 +229,44 @@ export function reconciliationConfigDir(context: StackContext): string {
  * deployment would run them: on this 2-core machine five more Node processes loading TypeScript
  * doubled `npm start`'s time; one costs as much as any other service.
  */
-export async function startReconciliationProcess(
+export function startReconciliationProcess(
   context: StackContext,
   providers: readonly ProviderId[],
   credentials: ProviderCredentials,
   settlement: { readonly grpcAddress: string; readonly token: string },
   operatorToken: string,
 ): Promise<GrpcStackService> {
-  const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
-  const grpcAddress = `127.0.0.1:${await freeLocalPort()}`;
-  const billDir = reconciliationBillDir(context);
-  mkdirSync(billDir, { recursive: true, mode: 0o700 });
-  const configDir = reconciliationConfigDir(context);
-  mkdirSync(configDir, { recursive: true, mode: 0o700 });
-  for (const provider of providers) {
-    writeFileSync(join(configDir, `${provider}.json`), `${JSON.stringify(sourceConfigOf(provider, credentials), null, 2)}\n`, { mode: 0o600 });
-  }
-  const service = await startServiceProcess({
-    name: "reconciliation",
-    entry: join(context.repoRoot, "services/reconciliation/src/main.ts"),
-    cwd: join(context.repoRoot, "services/reconciliation"),
-    args: ["--provider", providers.join(",")],
-    env: {
-      ...process.env,
-      TRIBUTARY_TRACES_DIR: context.tracesDir,
-      KAFKA_BROKERS: context.brokers.join(","),
-      RECONCILIATION_DATABASE_URL: databaseUrl(context.postgresServerUrl, `tributary_reconciliation${context.databaseSuffix}`),
-      RECONCILIATION_HEALTH_ADDRESS: healthAddress,
-      RECONCILIATION_SOURCE_CONFIG: join(configDir, "{provider}.json"),
-      RECONCILIATION_SETTLEMENT_ADDRESS: settlement.grpcAddress,
-      RECONCILIATION_SETTLEMENT_TOKEN: settlement.token,
-      RECONCILIATION_GRPC_ADDRESS: grpcAddress,
-      RECONCILIATION_AUTH_TOKENS: `${operatorToken}:stack-operator:${reconciliationOperatorScopes.join("+")}:providers=*`,
-      RECONCILIATION_LOCAL_BILL_ROOT: billDir,
-    },
-    healthAddress,
-    logFile: join(context.logDir, "reconciliation.log"),
+  return startOnFreshPorts(async () => {
+    const healthAddress = `127.0.0.1:${await freeLocalPort()}`;
+    const grpcAddress = `127.0.0.1:${await freeLocalPort()}`;
+    const billDir = reconciliationBillDir(context);
+    mkdirSync(billDir, { recursive: true, mode: 0o700 });
+    const configDir = reconciliationConfigDir(context);
+    mkdirSync(configDir, { recursive: true, mode: 0o700 });
+    for (const provider of providers) {
+      writeFileSync(join(configDir, `${provider}.json`), `${JSON.stringify(sourceConfigOf(provider, credentials), null, 2)}\n`, { mode: 0o600 });
+    }
+    const service = await startServiceProcess({
+      name: "reconciliation",
+      entry: join(context.repoRoot, "services/reconciliation/src/main.ts"),
+      cwd: join(context.repoRoot, "services/reconciliation"),
+      args: ["--provider", providers.join(",")],
+      env: {
+        ...process.env,
+        TRIBUTARY_TRACES_DIR: context.tracesDir,
+        KAFKA_BROKERS: context.brokers.join(","),
+        RECONCILIATION_DATABASE_URL: databaseUrl(context.postgresServerUrl, `tributary_reconciliation${context.databaseSuffix}`),
+        RECONCILIATION_HEALTH_ADDRESS: healthAddress,
+        RECONCILIATION_SOURCE_CONFIG: join(configDir, "{provider}.json"),
+        RECONCILIATION_SETTLEMENT_ADDRESS: settlement.grpcAddress,
+        RECONCILIATION_SETTLEMENT_TOKEN: settlement.token,
+        RECONCILIATION_GRPC_ADDRESS: grpcAddress,
+        RECONCILIATION_AUTH_TOKENS: `${operatorToken}:stack-operator:${reconciliationOperatorScopes.join("+")}:providers=*`,
+        RECONCILIATION_LOCAL_BILL_ROOT: billDir,
+      },
+      healthAddress,
+      logFile: join(context.logDir, "reconciliation.log"),
+    });
+    return { name: "reconciliation", process: service, grpcAddress, healthAddress, operatorToken, operatorScopes: reconciliationOperatorScopes };
   });
-  return { name: "reconciliation", process: service, grpcAddress, healthAddress, operatorToken, operatorScopes: reconciliationOperatorScopes };
 }
