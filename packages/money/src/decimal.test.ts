@@ -100,6 +100,35 @@ describe("parseDecimalScaled", () => {
     );
   });
 
+  it("agrees with the grammar on any text near a decimal, across the 15-digit edge (property)", () => {
+    // An independent reading: the accepted shape by regex, the value by BigInt of the digits.
+    const model = (text: string, scale: number): bigint | "refused" => {
+      const m = /^([+-]?)([0-9]+)(?:\.([0-9]+))?$/.exec(text);
+      if (m === null || text.length > 256) return "refused";
+      const fraction = m[3] ?? "";
+      if (fraction.length > scale && !/^0+$/.test(fraction.slice(scale))) return "refused";
+      const magnitude = BigInt((m[2] ?? "") + fraction.slice(0, scale).padEnd(scale, "0"));
+      const value = m[1] === "-" ? -magnitude : magnitude;
+      return value < INT64_MIN || value > INT64_MAX ? "refused" : value;
+    };
+    const digits = (max: number) => fc.stringMatching(new RegExp(`^[0-9]{0,${max}}$`));
+    const nearDecimal = fc.oneof(
+      fc.tuple(fc.constantFrom("", "-", "+", "--", " "), digits(19), fc.constantFrom("", ".", ",", "e"), digits(8), fc.constantFrom("", "0", " ", "x")).map((parts) => parts.join("")),
+      fc.string({ maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(nearDecimal, fc.integer({ min: 0, max: 8 }), (text, scale) => {
+        const parsed = parseDecimalScaled(text, scale);
+        expect(parsed.ok ? parsed.value : "refused").toBe(model(text, scale));
+      }),
+      { numRuns: 20_000 },
+    );
+    expect(parseDecimalScaled("999999999999.999", 3)).toEqual({ ok: true, value: 999_999_999_999_999n });
+    expect(parseDecimalScaled("9999999999999.999", 3)).toEqual({ ok: true, value: 9_999_999_999_999_999n });
+    expect(parseDecimalScaled("9007199254740993", 0)).toEqual({ ok: true, value: 9_007_199_254_740_993n });
+    expect(parseDecimalScaled(`${"0".repeat(300)}1`, 0)).toMatchObject({ ok: false, error: { code: "invalid_decimal" } });
+  });
+
   it("with rounding, lands on one of the two neighbours of the exact value (property)", () => {
     fc.assert(
       fc.property(

@@ -5,7 +5,7 @@
  */
 export { describeRejection } from "./domain/bill.js";
 export type { BillLocation, BillRejection, BillRejectionReason, BillRow, BillRowKind, BillRowStatus, ParsedBill } from "./domain/bill.js";
-export { parseWechatTradeBill, wechatTradeBillRows, type WechatBillInput } from "./providers/wechat/wechat-bill-parser.js";
+export { parseWechatTradeBill, wechatTradeBillRowBatches, wechatTradeBillRows, type WechatBillInput } from "./providers/wechat/wechat-bill-parser.js";
 export { wechatTradeBillChunksOffThread, type WechatBillFileInput } from "./providers/wechat/wechat-bill-rows-off-thread.js";
 export { parseAlipayTradeBill } from "./providers/alipay/alipay-bill-parser.js";
 export { parseUnionpayFiles, parseUnionpaySettlement } from "./providers/unionpay/unionpay-zm-parser.js";

@@ -130,6 +130,14 @@ describe("StreamPaymentsForReconciliation", () => {
     expect(refund).toMatchObject({ providerTransactionId: "JDR-1", refundRef: "r", originalProviderTransactionId: captures0Reference, amount: { currency: "CNY", amountMinor: 500n }, fee: { amountMinor: 3n } });
   });
 
+  it("with omit_merchant_order_ref, the same records with that one field empty (no order-context lookup)", async () => {
+    const full = (await drain(recon.streamPaymentsForReconciliation({ provider: Provider.JD_PAY, businessDate: DAY }))).flatMap((c) => c.records);
+    const lean = (await drain(recon.streamPaymentsForReconciliation({ provider: Provider.JD_PAY, businessDate: DAY, omitMerchantOrderRef: true }))).flatMap((c) => c.records);
+    expect(full.some((r) => r.merchantOrderRef !== "")).toBe(true);
+    expect(lean.every((r) => r.merchantOrderRef === "")).toBe(true);
+    expect(lean).toEqual(full.map((r) => ({ ...r, merchantOrderRef: "" })));
+  });
+
   it("a stream the worker stops after its first message leaves nothing behind: the next one is whole", async () => {
     const whole = (await drain(recon.streamPaymentsForReconciliation({ provider: Provider.JD_PAY, businessDate: DAY }))).flatMap((c) => c.records);
     for (let i = 0; i < 3; i += 1) {

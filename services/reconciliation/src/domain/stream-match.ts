@@ -52,6 +52,8 @@ interface Group {
   /** Pass 0's id space (0 payments, 1 refunds, 2 adjustments) and the id within it. */
   readonly space: number;
   readonly id: string;
+  /** {@link keyHash} of the id, made once: asked for when the group opens, remembered when it closes. */
+  readonly hash: number;
   billRow: BillRow | undefined;
   billOrigin: string;
   moreBill: BillSide[] | undefined;
@@ -178,8 +180,9 @@ export function createStreamMatcher(input: StreamMatchInput, config: MatchConfig
     let group = open.get(id);
     if (group === undefined) {
       // An open group's id is not closed, so only a new group asks whether its id was.
-      if ((closed[space] as HashSet30).has(keyHash(id))) return undefined;
-      group = { space, id, billRow: undefined, billOrigin: "", moreBill: undefined, ledgerRecord: undefined, ledgerOrigin: "", moreLedger: undefined, latestMs: atMs, queued: false };
+      const hash = keyHash(id);
+      if ((closed[space] as HashSet30).has(hash)) return undefined;
+      group = { space, id, hash, billRow: undefined, billOrigin: "", moreBill: undefined, ledgerRecord: undefined, ledgerOrigin: "", moreLedger: undefined, latestMs: atMs, queued: false };
       open.set(id, group);
     } else if (atMs > group.latestMs) {
       group.latestMs = atMs;
@@ -194,7 +197,7 @@ export function createStreamMatcher(input: StreamMatchInput, config: MatchConfig
   };
   const close = (group: Group): void => {
     (groups[group.space] as Map<string, Group>).delete(group.id);
-    (closed[group.space] as HashSet30).add(keyHash(group.id));
+    (closed[group.space] as HashSet30).add(group.hash);
     const bill = billSidesOf(group);
     // One row cannot repeat itself: the common group skips the duplicate scan and its array.
     let kept: BillSide[] = bill;

@@ -1,4 +1,3 @@
-import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { parse, type CsvError, type Options } from "csv-parse";
 import iconv from "iconv-lite";
@@ -119,22 +118,58 @@ export async function* csvRecords(
 }
 
 async function* splitRecords(bytes: BillBytes, options: { readonly file: string; readonly encoding: "utf8" | "gbk"; readonly onProgress?: ProgressListener | undefined }): AsyncGenerator<CsvRecord> {
-  const decoded = readableOf(bytes).pipe(iconv.decodeStream(options.encoding));
-  const lines = createInterface({ input: decoded, crlfDelay: Infinity });
-  let line = 0;
-  for await (const text of lines) {
-    line++;
-    if (line % PROGRESS_EVERY === 0) options.onProgress?.(line);
-    const content = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-    if (content === "") continue;
-    const cells = content.split(",");
-    if (content.includes("\uFFFD")) {
-      const column = cells.findIndex((c) => c.includes("\uFFFD")) + 1;
-      throw new BillFormatError("encoding", options.file, line, column, undefined, `bytes that are not ${options.encoding === "gbk" ? "GBK" : "UTF-8"}`);
-    }
-    yield { cells, line };
-  }
+  for await (const batch of unquotedCsvRecordBatches(bytes, options)) yield* batch;
 }
+
+/**
+ * The records of a CSV bill without quoting (WeChat's), a batch per decoded piece of the file
+ * (~64 KiB, a few hundred lines) instead of one await per record: the same records, line numbers,
+ * encoding check and progress as {@link csvRecords} with `quote: false`. Lines end at CRLF, LF or
+ * a lone CR (as node:readline splits them, a CRLF torn across two pieces included); empty lines
+ * are counted and skipped. On a million-line bill the per-line async iteration (readline's
+ * events, the iterator's promise per line) was a fifth of the parse.
+ */
+export async function* unquotedCsvRecordBatches(
+  bytes: BillBytes,
+  options: { readonly file: string; readonly encoding: "utf8" | "gbk"; readonly onProgress?: ProgressListener | undefined },
+): AsyncGenerator<CsvRecord[]> {
+  let line = 0;
+  const recordsOf = (lines: readonly string[]): CsvRecord[] => {
+    const records: CsvRecord[] = [];
+    for (const text of lines) {
+      line++;
+      if (line % PROGRESS_EVERY === 0) options.onProgress?.(line);
+      const content = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+      if (content === "") continue;
+      const cells = content.split(",");
+      if (content.includes("\uFFFD")) {
+        const column = cells.findIndex((c) => c.includes("\uFFFD")) + 1;
+        throw new BillFormatError("encoding", options.file, line, column, undefined, `bytes that are not ${options.encoding === "gbk" ? "GBK" : "UTF-8"}`);
+      }
+      records.push({ cells, line });
+    }
+    return records;
+  };
+  let rest = "";
+  for await (const piece of readableOf(bytes).pipe(iconv.decodeStream(options.encoding)) as AsyncIterable<string>) {
+    const text = rest + piece;
+    // A CR at the end may be the first half of a CRLF whose LF comes with the next piece.
+    const end = text.charCodeAt(text.length - 1) === CR ? text.length - 1 : text.length;
+    const lines = text.slice(0, end).split(LINE_BREAK);
+    rest = (lines.pop() ?? "") + text.slice(end);
+    const records = recordsOf(lines);
+    if (records.length > 0) yield records;
+  }
+  // What is left: a last line without its break, or a lone CR (a break before nothing).
+  const last = rest.split(LINE_BREAK);
+  if (last.at(-1) === "") last.pop();
+  const records = recordsOf(last);
+  if (records.length > 0) yield records;
+}
+
+const CR = 0x0d;
+/** node:readline's line break with `crlfDelay: Infinity`. */
+const LINE_BREAK = /\r\n|\n|\r/;
 
 /**
  * A yuan amount with at most two decimals, exactly, as fen ("-12.34" → -1234n). Anything else
@@ -175,10 +210,13 @@ export function yuanAt(text: string, file: string, line: number, column: number,
   return yuanCell(text, { file, line, column, field });
 }
 
+/** 10^(scale − 2) for the scales bills use, made once instead of per cell. */
+const FEN_UNITS: readonly (bigint | undefined)[] = Array.from({ length: 10 }, (_, scale) => (scale < 2 ? undefined : 10n ** BigInt(scale - 2)));
+
 /** See {@link yuanAt}. */
 export function scaledFenAt(text: string, scale: number, file: string, line: number, column: number, field: string): bigint {
   const parsed = parseDecimalScaled(text, scale);
-  const unit = 10n ** BigInt(scale - 2);
+  const unit = FEN_UNITS[scale] ?? 10n ** BigInt(scale - 2);
   if (parsed.ok && parsed.value % unit === 0n) return parsed.value / unit;
   return scaledFenCell(text, scale, { file, line, column, field });
 }

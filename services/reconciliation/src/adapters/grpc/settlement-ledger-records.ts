@@ -44,7 +44,9 @@ export function createSettlementLedgerRecords(options: SettlementLedgerRecordsOp
     const client = createClient(SettlementRecordsWireService, options.address, { bearerToken: options.bearerToken });
     try {
       const stream = client.streamPaymentsForReconciliation(
-        { provider: providerIdToProto(provider), businessDate },
+        // Our merchantOrderRef is the payment id (the out_trade_no we sent); the upstream order
+        // reference is not read, so settlement need not look it up for each record.
+        { provider: providerIdToProto(provider), businessDate, omitMerchantOrderRef: true },
         { deadlineMs: options.deadlineMs ?? 10 * 60_000 },
       );
       let index = 0;
@@ -139,6 +141,169 @@ const TIMESTAMP_NANOS = 2;
  * checks).
  */
 export function ledgerRecordFromWire(bytes: Uint8Array, businessDate: string, currencies: CurrencyTexts = new CurrencyTexts()): LedgerRecord {
+  return plainRecordFromWire(bytes, businessDate, currencies) ?? generalRecordFromWire(bytes, businessDate, currencies);
+}
+
+/** `Buffer#utf8Slice`, which also reads a plain Uint8Array: a native copy, no TextDecoder call, no view. */
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice(this: Uint8Array, start: number, end: number): string }).utf8Slice;
+
+/** Bytes `start`…`end` as text when all are ASCII (every id settlement sends); undefined otherwise. */
+function asciiAt(bytes: Uint8Array, start: number, end: number): string | undefined {
+  if (end === start) return "";
+  for (let i = start; i < end; i++) if ((bytes[i] as number) >= 0x80) return undefined;
+  return utf8Slice.call(bytes, start, end);
+}
+
+/** Scratch of {@link plainRecordFromWire}'s varint reads: the value and the position after it. */
+let varintValue = 0;
+let varintEnd = 0;
+
+/**
+ * Reads a varint at `at` into {@link varintValue} / {@link varintEnd}; false when it is not a
+ * non-negative number below 2^53 inside `end` (a negative int64, a huge value, a truncation).
+ */
+function readVarint(bytes: Uint8Array, at: number, end: number): boolean {
+  let value = 0;
+  let scale = 1;
+  for (let i = at; i < end && i < at + 8; i++) {
+    const byte = bytes[i] as number;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      if (value > Number.MAX_SAFE_INTEGER) return false;
+      varintValue = value;
+      varintEnd = i + 1;
+      return true;
+    }
+    scale *= 128;
+  }
+  return false;
+}
+
+/**
+ * The record as settlement writes it, read without protobuf-es's reader: every field at most once,
+ * known fields with their own wire types, ASCII ids, amounts and times of 0…2^53. Anything else —
+ * an unknown or repeated field, a negative amount, a non-ASCII id, a truncation — is undefined,
+ * and {@link generalRecordFromWire} reads the record with every rule of the format. On a day of a
+ * million records the general reader's per-record reader object, TextDecoder calls and int64
+ * conversions were most of the decode.
+ */
+function plainRecordFromWire(bytes: Uint8Array, businessDate: string, currencies: CurrencyTexts): LedgerRecord | undefined {
+  let providerTransactionId = "";
+  let paymentId = "";
+  let refundRef = "";
+  let kind = 0;
+  let currencyText: string | undefined;
+  let amountMinor = 0;
+  let feeMinor = 0;
+  let bookedAtMs: number | undefined;
+  let seen = 0;
+  const end = bytes.length;
+  let at = 0;
+  while (at < end) {
+    const tag = bytes[at] as number;
+    if (tag >= 0x80) return undefined;
+    at++;
+    const fieldNo = tag >>> 3;
+    if ((seen & (1 << fieldNo)) !== 0) return undefined;
+    seen |= 1 << fieldNo;
+    const wireType = tag & 7;
+    if (wireType === WireType.Varint) {
+      if (!readVarint(bytes, at, end)) return undefined;
+      at = varintEnd;
+      if (fieldNo === RECORD_KIND) kind = varintValue;
+      else if (fieldNo !== 1) return undefined; // provider, not read
+      continue;
+    }
+    if (wireType !== WireType.LengthDelimited || !readVarint(bytes, at, end)) return undefined;
+    const start = varintEnd;
+    const fieldEnd = start + varintValue;
+    if (fieldEnd > end) return undefined;
+    at = fieldEnd;
+    switch (fieldNo) {
+      case RECORD_PROVIDER_TRANSACTION_ID: {
+        const text = asciiAt(bytes, start, fieldEnd);
+        if (text === undefined) return undefined;
+        providerTransactionId = text;
+        break;
+      }
+      case RECORD_PAYMENT_ID: {
+        const text = asciiAt(bytes, start, fieldEnd);
+        if (text === undefined) return undefined;
+        paymentId = text;
+        break;
+      }
+      case RECORD_REFUND_REF: {
+        const text = asciiAt(bytes, start, fieldEnd);
+        if (text === undefined) return undefined;
+        refundRef = text;
+        break;
+      }
+      case RECORD_AMOUNT:
+      case RECORD_FEE: {
+        // Money: currency (1, string) then amount_minor (2, varint), each at most once.
+        let minor = 0;
+        let currency = "";
+        let moneySeen = 0;
+        let p = start;
+        while (p < fieldEnd) {
+          const moneyTag = bytes[p++] as number;
+          if (moneyTag === ((MONEY_CURRENCY << 3) | WireType.LengthDelimited) && (moneySeen & 1) === 0) {
+            if (!readVarint(bytes, p, fieldEnd) || varintEnd + varintValue > fieldEnd) return undefined;
+            const text = asciiAt(bytes, varintEnd, varintEnd + varintValue);
+            if (text === undefined) return undefined;
+            currency = text;
+            p = varintEnd + varintValue;
+            moneySeen |= 1;
+          } else if (moneyTag === ((MONEY_AMOUNT_MINOR << 3) | WireType.Varint) && (moneySeen & 2) === 0) {
+            if (!readVarint(bytes, p, fieldEnd)) return undefined;
+            minor = varintValue;
+            p = varintEnd;
+            moneySeen |= 2;
+          } else {
+            return undefined;
+          }
+        }
+        if (fieldNo === RECORD_AMOUNT) {
+          amountMinor = minor;
+          currencyText = currency;
+        } else {
+          feeMinor = minor;
+        }
+        break;
+      }
+      case RECORD_BOOKED_AT: {
+        let seconds = 0;
+        let nanos = 0;
+        let timeSeen = 0;
+        let p = start;
+        while (p < fieldEnd) {
+          const timeTag = bytes[p++] as number;
+          const which = timeTag === ((TIMESTAMP_SECONDS << 3) | WireType.Varint) ? 1 : timeTag === ((TIMESTAMP_NANOS << 3) | WireType.Varint) ? 2 : 0;
+          if (which === 0 || (timeSeen & which) !== 0 || !readVarint(bytes, p, fieldEnd)) return undefined;
+          if (which === 1) seconds = varintValue;
+          else if (varintValue > 0x7fffffff) return undefined;
+          else nanos = varintValue;
+          p = varintEnd;
+          timeSeen |= which;
+        }
+        // As protobuf-es's `timestampMs`.
+        bookedAtMs = seconds * 1000 + Math.round(nanos / 1_000_000);
+        if (!Number.isSafeInteger(bookedAtMs)) return undefined;
+        break;
+      }
+      case 4:
+      case 5:
+      case 11:
+        break; // merchant id, merchant order ref, original provider transaction id: not read
+      default:
+        return undefined;
+    }
+  }
+  return ledgerRecordFrom(providerTransactionId, paymentId, refundRef, kind, currencyText, BigInt(amountMinor), BigInt(feeMinor), bookedAtMs, businessDate, currencies);
+}
+
+/** {@link ledgerRecordFromWire} by protobuf-es's reader, for any record the format allows. */
+function generalRecordFromWire(bytes: Uint8Array, businessDate: string, currencies: CurrencyTexts): LedgerRecord {
   const reader = new BinaryReader(bytes);
   let providerTransactionId = "";
   let paymentId = "";
@@ -239,6 +404,11 @@ export function ledgerRecordOf(record: SettlementRecord, businessDate: string, c
   );
 }
 
+/** A record as errors name it (built only for an error: a closure per record cost a defineProperty under tsx). */
+function recordName(paymentId: string, providerTransactionId: string): string {
+  return `settlement record ${paymentId}/${providerTransactionId}`;
+}
+
 /**
  * The mapping both readers share, from the fields the match uses (`currencyText` undefined when
  * the record has no `amount`, `bookedAtMs` when it has no `booked_at`): positional, so the wire
@@ -256,10 +426,9 @@ function ledgerRecordFrom(
   businessDate: string,
   currencies: CurrencyTexts,
 ): LedgerRecord {
-  const what = `settlement record ${paymentId}/${providerTransactionId}`;
   const currency = currencies.of(currencyText ?? "");
-  if (currency === undefined) throw new Error(`${what}: currency ${JSON.stringify(currencyText)} is not ISO 4217`);
-  if (bookedAtMs === undefined) throw new Error(`${what}: no booked_at`);
+  if (currency === undefined) throw new Error(`${recordName(paymentId, providerTransactionId)}: currency ${JSON.stringify(currencyText)} is not ISO 4217`);
+  if (bookedAtMs === undefined) throw new Error(`${recordName(paymentId, providerTransactionId)}: no booked_at`);
   switch (kind) {
     case RecordKind.PAYMENT:
       return {
@@ -292,8 +461,8 @@ function ledgerRecordFrom(
         businessDate,
       };
     case RecordKind.UNSPECIFIED:
-      throw new Error(`${what}: kind unspecified`);
+      throw new Error(`${recordName(paymentId, providerTransactionId)}: kind unspecified`);
     default:
-      throw new Error(`${what}: unknown kind ${String(kind)}`);
+      throw new Error(`${recordName(paymentId, providerTransactionId)}: unknown kind ${String(kind)}`);
   }
 }

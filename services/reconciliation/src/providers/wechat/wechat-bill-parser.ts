@@ -4,13 +4,13 @@ import type { BillRejection, BillRow, BillRowStatus, ParsedBill } from "../../do
 import {
   BillFormatError,
   columnIndex,
-  csvRecords,
   rejectOnFormatError,
   requireWithinDay,
   scaledFenAt,
   scaledFenCell,
   shanghaiDayBounds,
   shanghaiTimeCell,
+  unquotedCsvRecordBatches,
   yuanAt,
   yuanCell,
   type BillBytes,
@@ -124,48 +124,84 @@ export interface WechatBillInput {
  * is the row count the summary confirmed.
  */
 export async function* wechatTradeBillRows(input: WechatBillInput): AsyncGenerator<BillRow, number, undefined> {
-  const { file, billDate } = input;
-  const bounds = shanghaiDayBounds(billDate);
-  if (bounds === undefined) throw new RangeError(`parseWechatTradeBill: bad bill date ${billDate}`);
-  let header: readonly string[] | undefined;
-  let columns: Columns | undefined;
-  let summaryHeader: readonly string[] | undefined;
-  let summary: { cells: readonly string[]; line: number } | undefined;
-  let lastLine = 0;
-  let rowCount = 0;
-  let sums: bigint[] = [];
-  let values: bigint[] = [];
-  const currencies = new Map<string, CurrencyCode>();
-  const day = { text: billDate, startMs: bounds.startMs, endMs: bounds.endMs };
+  const batches = wechatTradeBillRowBatches(input);
+  for (;;) {
+    const next = await batches.next();
+    if (next.done === true) return next.value;
+    yield* next.value;
+  }
+}
 
-  for await (const record of csvRecords(input.bytes, { file, encoding: "utf8", quote: false, onProgress: input.onProgress })) {
-    const { cells, line } = record;
-    lastLine = line;
-    if (header === undefined || columns === undefined) {
-      header = cells.map((c) => c.trim());
-      columns = columnsOf(header, file, line);
-      sums = columns.summed.map(() => 0n);
-      values = columns.summed.map(() => 0n);
-      continue;
+/**
+ * {@link wechatTradeBillRows} a batch at a time (the rows of one decoded piece of the file, a few
+ * hundred), for a consumer that takes many rows per await; the same rows, checks and return value.
+ */
+export async function* wechatTradeBillRowBatches(input: WechatBillInput): AsyncGenerator<BillRow[], number, undefined> {
+  const reader = new WechatBillReader(input.file, input.billDate);
+  for await (const records of unquotedCsvRecordBatches(input.bytes, { file: input.file, encoding: "utf8", onProgress: input.onProgress })) {
+    const rows: BillRow[] = [];
+    for (const record of records) {
+      const row = reader.accept(record.cells, record.line);
+      if (row !== undefined) rows.push(row);
     }
-    if (summary !== undefined) throw new BillFormatError("bad_row", file, line, 1, undefined, "a line after the summary row");
-    if (summaryHeader === undefined && (cells[0] ?? "").charCodeAt(0) !== BACKTICK) {
-      summaryHeader = cells.map((c) => c.trim());
-      if (!summaryHeader.includes("总交易单数")) throw new BillFormatError("bad_header", file, line, 1, "总交易单数", "a line without backticks that is not the summary header");
-      continue;
+    if (rows.length > 0) yield rows;
+  }
+  return reader.finish();
+}
+
+/** The state of one bill being read record by record: header, summary, sums. */
+class WechatBillReader {
+  private header: readonly string[] | undefined;
+  private columns: Columns | undefined;
+  private summaryHeader: readonly string[] | undefined;
+  private summary: { cells: readonly string[]; line: number } | undefined;
+  private lastLine = 0;
+  private rowCount = 0;
+  private sums: bigint[] = [];
+  private values: bigint[] = [];
+  private readonly currencies = new Map<string, CurrencyCode>();
+  private readonly day: { readonly text: string; readonly startMs: number; readonly endMs: number };
+
+  constructor(
+    private readonly file: string,
+    billDate: string,
+  ) {
+    const bounds = shanghaiDayBounds(billDate);
+    if (bounds === undefined) throw new RangeError(`parseWechatTradeBill: bad bill date ${billDate}`);
+    this.day = { text: billDate, startMs: bounds.startMs, endMs: bounds.endMs };
+  }
+
+  /** One record: its row, or undefined for a header or the summary. Throws at the first fault. */
+  accept(cells: readonly string[], line: number): BillRow | undefined {
+    const { file } = this;
+    this.lastLine = line;
+    const { header, columns } = this;
+    if (header === undefined || columns === undefined) {
+      this.header = cells.map((c) => c.trim());
+      this.columns = columnsOf(this.header, file, line);
+      this.sums = this.columns.summed.map(() => 0n);
+      this.values = this.columns.summed.map(() => 0n);
+      return undefined;
+    }
+    if (this.summary !== undefined) throw new BillFormatError("bad_row", file, line, 1, undefined, "a line after the summary row");
+    if (this.summaryHeader === undefined && (cells[0] ?? "").charCodeAt(0) !== BACKTICK) {
+      this.summaryHeader = cells.map((c) => c.trim());
+      if (!this.summaryHeader.includes("总交易单数")) throw new BillFormatError("bad_header", file, line, 1, "总交易单数", "a line without backticks that is not the summary header");
+      return undefined;
     }
     for (let i = 0; i < cells.length; i++) {
-      if ((cells[i] ?? "").charCodeAt(0) !== BACKTICK) throw new BillFormatError("bad_row", file, line, i + 1, (summaryHeader ?? header)[i], "a data cell without its backtick");
+      if ((cells[i] ?? "").charCodeAt(0) !== BACKTICK) throw new BillFormatError("bad_row", file, line, i + 1, (this.summaryHeader ?? header)[i], "a data cell without its backtick");
     }
-    if (summaryHeader !== undefined) {
-      if (cells.length !== summaryHeader.length) throw new BillFormatError("bad_row", file, line, 0, undefined, `the summary row has ${cells.length} cells, its header ${summaryHeader.length}`);
-      summary = { cells: cells.map((c) => c.slice(1)), line };
-      continue;
+    if (this.summaryHeader !== undefined) {
+      if (cells.length !== this.summaryHeader.length) throw new BillFormatError("bad_row", file, line, 0, undefined, `the summary row has ${cells.length} cells, its header ${this.summaryHeader.length}`);
+      this.summary = { cells: cells.map((c) => c.slice(1)), line };
+      return undefined;
     }
     if (cells.length !== header.length) {
       throw new BillFormatError("bad_row", file, line, Math.min(cells.length, header.length), undefined, `${cells.length} cells where the header has ${header.length}`);
     }
-    const summed = columns.summed;
+    const { summed } = columns;
+    const { sums, values } = this;
     for (let s = 0; s < summed.length; s++) {
       const source = summed[s] as Columns["summed"][number];
       const text = (cells[source.at] ?? "").slice(1);
@@ -173,15 +209,19 @@ export async function* wechatTradeBillRows(input: WechatBillInput): AsyncGenerat
       values[s] = value;
       sums[s] = (sums[s] ?? 0n) + value;
     }
-    rowCount++;
-    yield rowOf(cells, columns, values, currencies, day, file, line);
+    this.rowCount++;
+    return rowOf(cells, columns, values, this.currencies, this.day, file, line);
   }
 
-  if (header === undefined || columns === undefined) throw new BillFormatError("truncated", file, 1, 0, undefined, "the bill is empty");
-  if (summaryHeader === undefined || summary === undefined) throw new BillFormatError("truncated", file, lastLine, 0, undefined, "the bill ends before its summary row");
-  const totals = new Map(columns.summed.map((s, i) => [s.column, sums[i] ?? 0n]));
-  checkSummary(summaryHeader, summary, rowCount, totals, file);
-  return rowCount;
+  /** After the last record: checks the summary against the rows; the row count it confirmed. */
+  finish(): number {
+    const { file, header, columns, summaryHeader, summary } = this;
+    if (header === undefined || columns === undefined) throw new BillFormatError("truncated", file, 1, 0, undefined, "the bill is empty");
+    if (summaryHeader === undefined || summary === undefined) throw new BillFormatError("truncated", file, this.lastLine, 0, undefined, "the bill ends before its summary row");
+    const totals = new Map(columns.summed.map((s, i) => [s.column, this.sums[i] ?? 0n]));
+    checkSummary(summaryHeader, summary, this.rowCount, totals, file);
+    return this.rowCount;
+  }
 }
 
 const DIGIT_0 = 0x30;

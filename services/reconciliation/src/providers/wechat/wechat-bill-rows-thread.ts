@@ -1,6 +1,6 @@
 /**
  * Internal: the worker-thread body of {@link wechatTradeBillChunksOffThread} (see
- * wechat-bill-rows-off-thread.ts). It parses the bill file it is given with `wechatTradeBillRows`
+ * wechat-bill-rows-off-thread.ts). It parses the bill file it is given with `wechatTradeBillRowBatches`
  * and posts the rows in chunks, at most as many ahead of the consumer as it has been granted.
  */
 import { createReadStream } from "node:fs";
@@ -8,7 +8,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { BillFormatError } from "../bill-reader.js";
 import { packBillRows, PackTable, transferListOf } from "../bill-row-chunk.js";
 import type { BillRow } from "../../domain/bill.js";
-import { wechatTradeBillRows } from "./wechat-bill-parser.js";
+import { wechatTradeBillRowBatches } from "./wechat-bill-parser.js";
 import type { OffThreadMessage, OffThreadRequest } from "./wechat-bill-rows-off-thread.js";
 
 const port = parentPort;
@@ -35,21 +35,23 @@ port.on("message", (granted: number) => {
 const creditAvailable = (): Promise<void> => (credits > 0 ? Promise.resolve() : new Promise((resolve) => (wake = resolve)));
 
 async function run(): Promise<void> {
-  const rows = wechatTradeBillRows({ bytes: createReadStream(request.path), file: request.file, billDate: request.billDate });
+  const batches = wechatTradeBillRowBatches({ bytes: createReadStream(request.path), file: request.file, billDate: request.billDate });
   let chunk: BillRow[] = [];
   for (;;) {
-    const next = await rows.next();
+    const next = await batches.next();
     if (next.done === true) {
       if (chunk.length > 0) postRows(chunk);
       post({ done: next.value });
       return;
     }
-    chunk.push(next.value);
-    if (chunk.length === request.chunkRows) {
-      await creditAvailable();
-      credits--;
-      postRows(chunk);
-      chunk = [];
+    for (const row of next.value) {
+      chunk.push(row);
+      if (chunk.length === request.chunkRows) {
+        await creditAvailable();
+        credits--;
+        postRows(chunk);
+        chunk = [];
+      }
     }
   }
 }

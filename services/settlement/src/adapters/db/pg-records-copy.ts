@@ -25,16 +25,28 @@ export const RECORD_COPY_FIELDS = [
   "booked_at timestamptz (int8 µs since 2000-01-01 UTC)",
 ] as const;
 
+/** Which records {@link copyRecords} streams, and whether it looks up their merchant order references. */
+export interface RecordsCopyFilter {
+  readonly provider: ProviderId;
+  readonly businessDate: string;
+  /**
+   * Every `merchant_order_ref` NULL, without the join to `order_context` that finds it: a lookup
+   * per record, ~2.5 s of Postgres's CPU on a million-record day against ~0.4 s for the rest.
+   */
+  readonly omitMerchantOrderRef?: boolean;
+}
+
 /** The COPY statement: COPY takes no bind parameters, so the two values are quoted literals. */
-function recordsCopySql(quote: (value: string) => string, filter: { readonly provider: ProviderId; readonly businessDate: string }): string {
+function recordsCopySql(quote: (value: string) => string, filter: RecordsCopyFilter): string {
   const provider = quote(filter.provider);
   const day = quote(filter.businessDate);
+  const omit = filter.omitMerchantOrderRef === true;
   return `COPY (
     SELECT CASE WHEN e.entry_type = 'payment_captured' THEN 1 ELSE 2 END::int2,
-           e.provider_reference, e.payment_id, e.merchant_id, o.merchant_order_ref, e.refund_ref,
+           e.provider_reference, e.payment_id, e.merchant_id, ${omit ? "NULL::text" : "o.merchant_order_ref"}, e.refund_ref,
            e.currency::text, e.amount_minor, e.provider_fee_minor, e.booked_at
       FROM journal_entry e
-      LEFT JOIN order_context o ON o.order_id = e.order_id
+      ${omit ? "" : "LEFT JOIN order_context o ON o.order_id = e.order_id"}
      WHERE e.provider = ${provider}::payment_provider AND e.business_date = ${day}::date
        AND e.entry_type IN ('payment_captured', 'refund_posted')
      ORDER BY e.booked_at, e.entry_id
@@ -48,7 +60,7 @@ function recordsCopySql(quote: (value: string) => string, filter: { readonly pro
  */
 export async function* copyRecords(
   pool: Pool,
-  filter: { readonly provider: ProviderId; readonly businessDate: string },
+  filter: RecordsCopyFilter,
   options: { readonly signal?: AbortSignal } = {},
 ): AsyncGenerator<Buffer> {
   const aborted = (): boolean => options.signal?.aborted === true;

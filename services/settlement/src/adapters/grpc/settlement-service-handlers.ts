@@ -230,7 +230,8 @@ export function createSettlementServiceHandlers(pool: Pool, deps: SettlementDeps
     async *streamPaymentsForReconciliation(request, context) {
       const filter = recordsFilterOf(request.provider, "business_date", request.businessDate, context.principal);
       const refunded = await refundedPaymentReferences(pool, filter);
-      yield* recordsResponsesFromCopy(copyRecords(pool, filter, { signal: context.signal }), providerIdToProto(filter.provider), refunded);
+      const copyFilter = { provider: filter.provider, businessDate: filter.businessDate, omitMerchantOrderRef: request.omitMerchantOrderRef };
+      yield* recordsResponsesFromCopy(copyRecords(pool, copyFilter, { signal: context.signal }), providerIdToProto(filter.provider), refunded);
     },
   };
 }
