@@ -206,7 +206,7 @@ function plainRecordFromWire(bytes: Uint8Array, businessDate: string, currencies
     const fieldNo = tag >>> 3;
     if ((seen & (1 << fieldNo)) !== 0) return undefined;
     seen |= 1 << fieldNo;
-    const wireType = tag & 7;
+    const wireType = (tag & 7) as WireType;
     if (wireType === WireType.Varint) {
       if (!readVarint(bytes, at, end)) return undefined;
       at = varintEnd;
