@@ -35,7 +35,7 @@
  * Each phase runs in a child process of its own, so its peak RSS (`maxRSS`) is its own
  * (settlement's is not in the subject's); each runs BENCH_ROUNDS (3 unless told) times,
  * alternating, and the medians are reported. BENCH_CPU_PROF=DIR writes a V8 CPU profile of each
- * phase's process. Runs and numbers: services/reconciliation/README.md.
+ * phase's process, and of settlement's. Runs and numbers: services/reconciliation/README.md.
  * Last stdout line: `{"bench":"recon","ratio":…,"subject":{"linesPerSecond":…,"peakRssMb":…},…}`
  * with `ratio` = parse+match time / parse-only time (median of per-round ratios).
  * Last measured (2026-12-02 01:02–01:20 UTC, five runs under flock, 3 rounds each, the bench alone
@@ -302,6 +302,10 @@ async function startSettlement(databaseUrlOfLedger: string, brokers: readonly st
     healthAddress,
     logFile: join(logDir, "settlement.log"),
     readyTimeoutMs: 120_000,
+    // BENCH_CPU_PROF=DIR: settlement's profiles too (DIR/settlement), written when it stops at the end.
+    ...(process.env["BENCH_CPU_PROF"] === undefined
+      ? {}
+      : { nodeArgs: ["--import", "tsx", "--import", "@tributary/telemetry/register", "--conditions=source", "--cpu-prof", `--cpu-prof-dir=${join(process.env["BENCH_CPU_PROF"], "settlement")}`] }),
   });
   return Object.assign(service, { address });
 }
