@@ -38,7 +38,20 @@
  * phase's process, and of settlement's. Runs and numbers: services/reconciliation/README.md.
  * Last stdout line: `{"bench":"recon","ratio":…,"subject":{"linesPerSecond":…,"peakRssMb":…},…}`
  * with `ratio` = parse+match time / parse-only time (median of per-round ratios).
- * Last measured (2026-12-02 01:02–01:20 UTC, five runs under flock, 3 rounds each, the bench alone
+ * Last measured (2026-12-03 16:20–16:31 UTC, code of 1467357, five runs under flock, 3 rounds each,
+ * the bench alone on the machine, 1-minute load at start 2.5–3.4), against the real settlement service:
+ *   parse + match 84,632, 85,734, 85,879, 86,569, 87,548 lines/s — median 85,879 (3.4 % spread):
+ *   NOT met (≥ 100k); ratio 1.864, 2.109, 1.958, 2.072, 2.325 — median 2.072: NOT met (≤ 2), met in
+ *   runs 1 and 3; peak RSS 490, 463, 481, 490, 478 MB — met. Parse-only median 180,812
+ *   (163,449–190,931), split median 368,010, settlement's stream alone median 189,860 records/s. CPU
+ *   per line in the match phase: the subject's process 13.4–13.8 µs (parse-only's 6.4–7.2),
+ *   settlement 4.3–5.0, the rest of the machine 3.0–3.3. The same bench on the code before (3371a45)
+ *   in one run earlier that day: 84,014 lines/s, ratio 1.958, parse-only 170,161 with the per-row
+ *   generator; the parse got ~2× cheaper (batches per decoded piece, decimals by hand), the records'
+ *   decode ~1.8× (a plain reader), Postgres's share ~1.6 µs a line less (no order_context join), but
+ *   the rate hardly moved: the main thread (receive, decode, match) is the long pole and both cores
+ *   are busy, so parse-only got faster than the subject and the ratio went over 2.
+ * Before (2026-12-02 01:02–01:20 UTC, five runs under flock, 3 rounds each, the bench alone
  * on the machine, 1-minute load 2.3–4.7), against the real settlement service:
  *   parse + match 63,525, 77,471, 80,040, 68,834, 65,172 lines/s — median 68,834: NOT met (≥ 100k);
  *   ratio 1.479, 1.541, 2.156, 1.851, 2.308 — median 1.851 (1.479–2.308): met on the median, not in
