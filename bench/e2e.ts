@@ -29,8 +29,9 @@
  * - baseline: raw kafkajs, the same number of messages as a subject round, each the same bytes and
  *   headers as an OrderPlaced, sent in batches of 500 (acks -1) to a 12-partition topic of its own
  *   and consumed by a plain `eachMessage` consumer; rate = messages ÷ (last consumed − first send).
- * - rounds: a warm-up round of each (the subject's of BENCH_E2E_WARMUP_ORDERS, one round's worth
- *   unless told), then BENCH_ROUNDS (5) baseline and sustained rounds
+ * - rounds: a warm-up of each (the raw side one round; the subject rounds of
+ *   BENCH_E2E_WARMUP_ORDERS, one round's worth unless told, until BENCH_E2E_WARMUP_SECONDS, 60,
+ *   have passed), then BENCH_ROUNDS (5) baseline and sustained rounds
  *   alternating, then BENCH_ROUNDS half-rate rounds; every round printed; `ratio` = median of the
  *   per-round sustained/raw ratios.
  * - CPU: `cpuMsPerPayment` = the three service processes' user + system CPU (/proc/<pid>/stat,
@@ -74,8 +75,15 @@ const ordersPerRound = envInt("BENCH_E2E_ORDERS", 400);
 const inFlight = envInt("BENCH_E2E_IN_FLIGHT", 64);
 /** Orders per half-rate round. */
 const halfRateOrders = envInt("BENCH_E2E_HALF_RATE_ORDERS", Math.max(1, Math.round(ordersPerRound / 2)));
-/** Orders of the warm-up (one sustained round unless told); the runs of 2026-12-01 15:45–15:58 had 400. */
+/** Orders of each warm-up round (one sustained round's worth unless told). */
 const warmupOrders = envInt("BENCH_E2E_WARMUP_ORDERS", ordersPerRound);
+/**
+ * Seconds of warm-up (whole warm-up rounds until they have passed). One 400-order round was too
+ * short: in every run of 2026-12-01 18:29–18:38 payments/s rose round after round (first 50, 52,
+ * 29, 51, 16 → last 63, 85, 67, 59, 63) as CPU per payment fell, so no run agreed within 15 %; the
+ * routing bench needed 60 s for the same reason (bench/_routing-e2e.ts).
+ */
+const warmupSeconds = Number.parseFloat(process.env["BENCH_E2E_WARMUP_SECONDS"] ?? "60");
 /** How often the databases are asked which orders are posted. */
 const pollMs = envInt("BENCH_E2E_POLL_MS", 20);
 /** A round that posts nothing for this long has stalled: the bench stops and says so. */
@@ -438,8 +446,13 @@ async function main() {
 
     // Warm-up (JIT everywhere, connections, caches, the policy cache).
     const warmRaw = await raw.round(ordersPerRound);
-    const warm = await driver.sustained(warmupOrders, inFlight);
-    log(`e2e warm-up: raw ${rate(warmRaw.count, warmRaw.ms)} msg/s, subject ${rate(warm.count, warm.ms)} payments/s (${warm.count} in ${(warm.ms / 1_000).toFixed(1)} s)`);
+    const warmStarted = performance.now();
+    const warmRates: number[] = [];
+    do {
+      const warm = await driver.sustained(warmupOrders, inFlight);
+      warmRates.push(rate(warm.count, warm.ms));
+    } while (performance.now() - warmStarted < warmupSeconds * 1_000);
+    log(`e2e warm-up (${warmupSeconds} s, ${warmRates.length} rounds of ${warmupOrders}): raw ${rate(warmRaw.count, warmRaw.ms)} msg/s, subject ${warmRates.join(" → ")} payments/s`);
     driver.resetCounts();
 
     const idleBefore = cpuMs(services);
