@@ -35,7 +35,8 @@
  * Each phase runs in a child process of its own, so its peak RSS (`maxRSS`) is its own
  * (settlement's is not in the subject's); each runs BENCH_ROUNDS (3 unless told) times,
  * alternating, and the medians are reported. BENCH_CPU_PROF=DIR writes a V8 CPU profile of each
- * phase's process, and of settlement's. Runs and numbers: services/reconciliation/README.md.
+ * phase's process, and of settlement's; BENCH_RECON_PHASE_NODE_ARGS adds Node flags to every phase's
+ * process (to try V8 settings). Runs and numbers: services/reconciliation/README.md.
  * Last stdout line: `{"bench":"recon","ratio":…,"subject":{"linesPerSecond":…,"peakRssMb":…},…}`
  * with `ratio` = parse+match time / parse-only time (median of per-round ratios).
  * Last measured (2026-12-03 16:20–16:31 UTC, code of 1467357, five runs under flock, 3 rounds each,
@@ -100,6 +101,8 @@ const DAY = "2026-11-23";
 const DAY_START_MS = Date.parse("2026-11-22T16:00:00Z");
 const lines = Number.parseInt(process.env["BENCH_RECON_LINES"] ?? "1000000", 10);
 const rounds = Number.parseInt(process.env["BENCH_ROUNDS"] ?? "3", 10);
+/** Node flags for every phase's process (space-separated, e.g. V8 heap settings to try); none unless told. */
+const phaseNodeArgs = (process.env["BENCH_RECON_PHASE_NODE_ARGS"] ?? "").split(" ").filter((arg) => arg !== "");
 
 /** Row `i` of the generated day: deterministic, so the ledger side is generated the same way. */
 function rowOf(i: number): { amountMinor: bigint; feeMinor: bigint; atMs: number; txn: string; order: string } {
@@ -480,7 +483,7 @@ if (phaseArg !== undefined && pathArg !== undefined) {
       const machineBefore = machineBusyMs();
       // BENCH_CPU_PROF=DIR: a V8 CPU profile of each phase's process (every thread) into DIR.
       const profile = process.env["BENCH_CPU_PROF"] === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${process.env["BENCH_CPU_PROF"]}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`];
-      const out = execFileSync(process.execPath, [...process.execArgv, ...profile, self, name, path, settlementAddress], { encoding: "utf8", maxBuffer: 1 << 20 });
+      const out = execFileSync(process.execPath, [...process.execArgv, ...phaseNodeArgs, ...profile, self, name, path, settlementAddress], { encoding: "utf8", maxBuffer: 1 << 20 });
       const own = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Omit<PhaseResult, "settlementCpuMs" | "machineCpuMs">;
       return { ...own, settlementCpuMs: settlementCpuMs() - settlementBefore, machineCpuMs: machineBusyMs() - machineBefore };
     };
