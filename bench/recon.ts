@@ -321,7 +321,7 @@ async function startSettlement(databaseUrlOfLedger: string, brokers: readonly st
     // BENCH_CPU_PROF=DIR: settlement's profiles too (DIR/settlement), written when it stops at the end.
     ...(process.env["BENCH_CPU_PROF"] === undefined
       ? {}
-      : { nodeArgs: ["--import", "tsx", "--import", "@tributary/telemetry/register", "--conditions=source", "--cpu-prof", `--cpu-prof-dir=${join(process.env["BENCH_CPU_PROF"], "settlement")}`] }),
+      : { extraNodeArgs: ["--cpu-prof", `--cpu-prof-dir=${join(process.env["BENCH_CPU_PROF"], "settlement")}`] }),
   });
   return Object.assign(service, { address });
 }

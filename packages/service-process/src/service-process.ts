@@ -19,6 +19,8 @@ export interface ServiceProcessOptions {
   readonly logFile: string;
   /** Node flags before the entry; TypeScript from source with telemetry started first unless told. */
   readonly nodeArgs?: readonly string[];
+  /** Node flags after `nodeArgs` (or the defaults), e.g. `--cpu-prof`, which Node does not take from NODE_OPTIONS. */
+  readonly extraNodeArgs?: readonly string[];
   /** Arguments after the entry (e.g. `--provider wechat_pay` of a per-provider worker); none unless told. */
   readonly args?: readonly string[];
   /** How long `/readyz` may take; 60 s unless told. */
@@ -98,7 +100,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   const fd = openSync(options.logFile, "a");
   let child: ChildProcess;
   try {
-    const nodeArgv = [process.execPath, ...(options.nodeArgs ?? defaultNodeArgs), options.entry, ...(options.args ?? [])];
+    const nodeArgv = [process.execPath, ...(options.nodeArgs ?? defaultNodeArgs), ...(options.extraNodeArgs ?? []), options.entry, ...(options.args ?? [])];
     const [command, ...args] = parentDeathWrapper === undefined ? nodeArgv : [parentDeathWrapper, "--pdeathsig", "TERM", ...nodeArgv];
     child = spawn(command!, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", fd, fd] });
   } finally {

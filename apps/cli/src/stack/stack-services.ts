@@ -42,10 +42,9 @@ export interface ServiceProcessOptions {
   readonly extraNodeArgs?: readonly string[];
 }
 
-/** The `nodeArgs` of a service process with the caller's extra flags; none (the default) without. */
-function nodeArgsOf(options: ServiceProcessOptions): { nodeArgs?: readonly string[] } {
-  if (options.extraNodeArgs === undefined || options.extraNodeArgs.length === 0) return {};
-  return { nodeArgs: ["--import", "tsx", "--import", "@tributary/telemetry/register", "--conditions=source", ...options.extraNodeArgs] };
+/** The caller's extra Node flags for a service process; none (the default) without. */
+function nodeArgsOf(options: ServiceProcessOptions): { extraNodeArgs?: readonly string[] } {
+  return options.extraNodeArgs === undefined ? {} : { extraNodeArgs: options.extraNodeArgs };
 }
 
 /**

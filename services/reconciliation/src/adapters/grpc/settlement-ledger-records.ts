@@ -220,22 +220,14 @@ function plainRecordFromWire(bytes: Uint8Array, businessDate: string, currencies
     if (fieldEnd > end) return undefined;
     at = fieldEnd;
     switch (fieldNo) {
-      case RECORD_PROVIDER_TRANSACTION_ID: {
-        const text = asciiAt(bytes, start, fieldEnd);
-        if (text === undefined) return undefined;
-        providerTransactionId = text;
-        break;
-      }
-      case RECORD_PAYMENT_ID: {
-        const text = asciiAt(bytes, start, fieldEnd);
-        if (text === undefined) return undefined;
-        paymentId = text;
-        break;
-      }
+      case RECORD_PROVIDER_TRANSACTION_ID:
+      case RECORD_PAYMENT_ID:
       case RECORD_REFUND_REF: {
         const text = asciiAt(bytes, start, fieldEnd);
         if (text === undefined) return undefined;
-        refundRef = text;
+        if (fieldNo === RECORD_PROVIDER_TRANSACTION_ID) providerTransactionId = text;
+        else if (fieldNo === RECORD_PAYMENT_ID) paymentId = text;
+        else refundRef = text;
         break;
       }
       case RECORD_AMOUNT:
