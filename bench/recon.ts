@@ -43,8 +43,8 @@
  * Parse-only runs in one of two modes, decided by V8 per process: ~2.0 s (2.0–2.2 s of CPU, peak
  * RSS ~170 MB) or ~3.0 s (3.7–4.0 s of CPU, ~255 MB: every scavenge promotes ~3 MB, a mark-compact
  * every ~0.4 s; `--trace-gc`). V8's allocation-site pretenuring is the switch: with
- * `--no-allocation-site-pretenuring` all fifteen rounds were ~2.0 s (1,915–2,405 ms), and in a
- * dozen runs of the parse alone too (which site it tenures was not found: not the rows' nested
+ * `--no-allocation-site-pretenuring` all fifteen rounds were ~2.0 s (1,915–2,405 ms), and in six
+ * runs of the parse alone too (which site it tenures was not found: not the rows' nested
  * `location` literal, tried). So the ratio of a round depends on the mode its parse-only drew.
  * Last measured (2026-12-04 21:10–21:22 UTC, code of 10576ac, five runs under flock, 3 rounds each,
  * the bench alone on the machine, 1-minute load at start 1.4–3.6), against the real settlement service:
