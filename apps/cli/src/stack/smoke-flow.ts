@@ -35,6 +35,8 @@ interface SmokeOrder {
   routed?: string;
   captured?: string;
   paid?: boolean;
+  /** Set when the sandbox's buyer paid the payment; unset while the provider has not created it. */
+  buyerPaid?: boolean;
 }
 
 /**
@@ -62,6 +64,8 @@ export async function runSmokeFlow(targets: SmokeFlowTargets): Promise<string[]>
   const orders = new Map<string, SmokeOrder>([...paidRefs, "via-kafka-bad-total"].map((ref) => [ref, {}]));
   const refOf = (merchantOrderRef: string): string | undefined => (merchantOrderRef.startsWith(`${run}-`) ? merchantOrderRef.slice(run.length + 1) : undefined);
   const byOrderId = (orderId: string): SmokeOrder | undefined => [...orders.values()].find((order) => order.orderId === orderId);
+  /** Set when the flow stops waiting: the buyers stop trying to pay then, not before. */
+  let over = false;
 
   const consumer = targets.kafka.consumer({ groupId: `stack-smoke-${randomUUID()}`, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
   await consumer.connect();
@@ -94,8 +98,11 @@ export async function runSmokeFlow(targets: SmokeFlowTargets): Promise<string[]>
           const provider = providerIdFromProto(routed.provider);
           if (order !== undefined && provider !== undefined && order.routed === undefined) {
             order.routed = `${provider} (${routed.routingRule})`;
-            // The provider creates the payment right after the route commits: pay once it exists.
-            void payWhenCreated(targets.pay, provider, routed.paymentId);
+            // The provider creates the payment after the route commits: pay once it exists, for as
+            // long as the flow waits (a loaded machine can take more than a few seconds).
+            void payWhenCreated(targets.pay, provider, routed.paymentId, () => over).then((paid) => {
+              order.buyerPaid = paid;
+            });
           }
           break;
         }
@@ -156,13 +163,15 @@ export async function runSmokeFlow(targets: SmokeFlowTargets): Promise<string[]>
     const done = (): boolean => orders.get("via-kafka-bad-total")?.answer !== undefined && paidRefs.every((ref) => orders.get(ref)?.paid === true);
     while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   } finally {
+    over = true;
     await consumer.disconnect();
   }
   const missing = [...orders].flatMap(([ref, order]) => {
     if (order.answer === undefined) return [`${ref}: no OrderAccepted/OrderRejected on orders.v1`];
     if (ref === "via-kafka-bad-total") return order.answer.startsWith("rejected") ? [] : [`${ref}: was not rejected`];
     if (order.routed === undefined) return [`${ref}: no PaymentRouted on payments.v1`];
-    if (order.captured === undefined) return [`${ref}: no PaymentCaptured on payments.v1 (routed to ${order.routed})`];
+    if (order.captured === undefined && order.buyerPaid !== true) return [`${ref}: routed to ${order.routed}, but the sandbox never had the payment for the buyer to pay (payment-routing did not create it at the provider)`];
+    if (order.captured === undefined) return [`${ref}: the buyer paid, but no PaymentCaptured on payments.v1 (routed to ${order.routed})`];
     if (order.paid !== true) return [`${ref}: no OrderPaid on orders.v1`];
     return [];
   });
@@ -173,9 +182,11 @@ export async function runSmokeFlow(targets: SmokeFlowTargets): Promise<string[]>
 }
 
 /** Asks the sandbox's buyer to pay until the provider has the payment (it is created just after the route). */
-async function payWhenCreated(pay: SmokeFlowTargets["pay"], provider: ProviderId, paymentId: string): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    if (pay(provider, paymentId)) return;
+/** Has the sandbox's buyer pay once the payment exists there, every 100 ms until paid or `over()`; whether it paid. */
+async function payWhenCreated(pay: SmokeFlowTargets["pay"], provider: ProviderId, paymentId: string, over: () => boolean): Promise<boolean> {
+  for (;;) {
+    if (pay(provider, paymentId)) return true;
+    if (over()) return false;
     await new Promise((r) => setTimeout(r, 100));
   }
 }
