@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** An RSA-2048 key pair as PEM text (PKCS#8 private, SPKI public). */
@@ -106,16 +106,31 @@ export function generateSandboxKeys(): SandboxKeys {
 
 /**
  * Loads the keys from `dir/keys.json`, generating and saving them on first start. The folder is
- * git-ignored: keys are never committed, and each checkout gets its own.
+ * git-ignored: keys are never committed, and each checkout gets its own. Two processes starting
+ * at once on a new checkout (the day run beside a test's stack) agree on one set: the keys are
+ * written to a file of this process's own and hard-linked into place, which never replaces a file
+ * already there, so the loser reads the winner's keys instead of going on with its own (a sandbox
+ * and an adapter holding different keys answer every signed call 401).
  */
 export function loadOrCreateKeys(dir: string): SandboxKeys {
   const file = join(dir, KEYS_FILE);
-  if (existsSync(file)) {
-    return JSON.parse(readFileSync(file, "utf8")) as SandboxKeys;
-  }
+  if (existsSync(file)) return readKeys(file);
   mkdirSync(dir, { recursive: true });
   const keys = generateSandboxKeys();
-  writeFileSync(file, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return keys;
+  const own = join(dir, `.${KEYS_FILE}.${process.pid}.${randomBytes(4).toString("hex")}`);
+  writeFileSync(own, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(own, 0o600);
+  try {
+    linkSync(own, file);
+    return keys;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    return readKeys(file);
+  } finally {
+    rmSync(own, { force: true });
+  }
+}
+
+function readKeys(file: string): SandboxKeys {
+  return JSON.parse(readFileSync(file, "utf8")) as SandboxKeys;
 }
