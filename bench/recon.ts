@@ -531,7 +531,8 @@ if (phaseArg !== undefined && pathArg !== undefined) {
     const rss = (name: PhaseName): number => Math.round(Math.max(...results[name].map((r) => r.peakRssMb)));
     const perLineUs = (name: PhaseName, cpu: (r: PhaseResult) => number): number => Number(median(results[name].map((r) => (cpu(r) * 1000) / r.lines)).toFixed(2));
     const roundsMs = (name: PhaseName): number[] => results[name].map((r) => Math.round(r.ms));
-    const ratio = median(results.match.map((m, i) => m.ms / (results.parse[i]?.ms ?? m.ms)));
+    const roundRatios = results.match.map((m, i) => m.ms / (results.parse[i]?.ms ?? m.ms));
+    const ratio = median(roundRatios);
     const splitRatio = median(results.match.map((m, i) => m.ms / (results.split[i]?.ms ?? m.ms)));
     const cpuOf = (name: PhaseName) => ({
       ownUsPerLine: perLineUs(name, (r) => r.cpuMs),
@@ -546,7 +547,7 @@ if (phaseArg !== undefined && pathArg !== undefined) {
         rounds,
         ratio: Number(ratio.toFixed(3)),
         // Per round too: parse-only's rounds fall into two modes (see the header), so a median hides which.
-        roundRatios: results.match.map((m, i) => Number((m.ms / (results.parse[i]?.ms ?? m.ms)).toFixed(3))),
+        roundRatios: roundRatios.map((r) => Number(r.toFixed(3))),
         subject: { linesPerSecond: rate("match"), peakRssMb: rss("match"), cpu: cpuOf("match"), roundsMs: roundsMs("match") },
         parseOnly: { linesPerSecond: rate("parse"), peakRssMb: rss("parse"), cpu: cpuOf("parse"), roundsMs: roundsMs("parse"), roundsCpuMs: results.parse.map((r) => Math.round(r.cpuMs)) },
         baseline: { linesPerSecond: rate("split"), peakRssMb: rss("split") },

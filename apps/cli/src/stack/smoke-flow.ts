@@ -181,7 +181,6 @@ export async function runSmokeFlow(targets: SmokeFlowTargets): Promise<string[]>
   );
 }
 
-/** Asks the sandbox's buyer to pay until the provider has the payment (it is created just after the route). */
 /** Has the sandbox's buyer pay once the payment exists there, every 100 ms until paid or `over()`; whether it paid. */
 async function payWhenCreated(pay: SmokeFlowTargets["pay"], provider: ProviderId, paymentId: string, over: () => boolean): Promise<boolean> {
   for (;;) {
